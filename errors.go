@@ -1,0 +1,170 @@
+package unleashadmin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// Sentinels matched by errors.Is against an *APIError with that status.
+var (
+	// ErrBadRequest is a 400: the body or a value was refused, for example
+	// an unknown environment or project, or the token type "admin".
+	ErrBadRequest = errors.New("unleashadmin: bad request")
+	// ErrUnauthorized is a 401: no key, or a key Unleash does not know.
+	ErrUnauthorized = errors.New("unleashadmin: unauthorized")
+	// ErrForbidden is a 403: a client, backend or frontend token used as the
+	// admin key, or a personal access token without the permission.
+	ErrForbidden = errors.New("unleashadmin: forbidden")
+	// ErrNotFound is a 404: an unknown project, or a project token delete of
+	// a secret Unleash does not hold.
+	ErrNotFound = errors.New("unleashadmin: not found")
+	// ErrUnsupportedMediaType is a 415. This client always sends
+	// application/json; a 415 means something in between changed it.
+	ErrUnsupportedMediaType = errors.New("unleashadmin: unsupported media type")
+	// ErrRateLimited is a 429 that outlasted the retries, or whose
+	// Retry-After asked for a longer wait than the retry-wait maximum.
+	ErrRateLimited = errors.New("unleashadmin: rate limited")
+)
+
+// ErrInvalidArgument is matched by errors.Is for input refused before any
+// request was sent. The error's text says which argument is wrong.
+var ErrInvalidArgument = errors.New("invalid argument")
+
+// ErrUnexpectedResponse is matched by errors.Is for a success status whose
+// body is not what Unleash sends: not JSON (an HTML login page of a proxy),
+// JSON of the wrong shape, a truncated body, or a body larger than
+// MaxResponseBytes.
+var ErrUnexpectedResponse = errors.New("unexpected response")
+
+var sentinels = map[int]error{
+	http.StatusBadRequest:           ErrBadRequest,
+	http.StatusUnauthorized:         ErrUnauthorized,
+	http.StatusForbidden:            ErrForbidden,
+	http.StatusNotFound:             ErrNotFound,
+	http.StatusUnsupportedMediaType: ErrUnsupportedMediaType,
+	http.StatusTooManyRequests:      ErrRateLimited,
+}
+
+func invalidArg(op, format string, args ...any) error {
+	return fmt.Errorf("unleashadmin: %s: %w: %s", op, ErrInvalidArgument, fmt.Sprintf(format, args...))
+}
+
+// ErrorDetail is one entry of the "details" list in an Unleash error body.
+// Path names the offending field, such as "/body/type", when Unleash gives
+// one.
+type ErrorDetail struct {
+	Message string `json:"message"`
+	Path    string `json:"path,omitempty"`
+}
+
+// APIError is a response with a status outside 2xx. It is parsed from every
+// body shape Unleash sends (with or without "id", "message" alone, empty) and
+// from non-JSON bodies such as a proxy's HTML page, which leave the parsed
+// fields empty. Use errors.Is with the Err* sentinels to branch on the
+// status, and errors.As to read the details.
+type APIError struct {
+	StatusCode int
+	Method     string
+	// URL is the request URL with every secret redacted.
+	URL string
+	// ID, Name, Message and Details are Unleash's own: ID is the error's
+	// UUID (absent on handler errors), Name its class (BadDataError,
+	// PermissionError, NotFoundError, ...).
+	ID      string
+	Name    string
+	Message string
+	Details []ErrorDetail
+	// Body is the raw response body, at most MaxErrorBodyBytes of it.
+	Body []byte
+
+	path string // redacted path, for Error
+}
+
+// Error reads like "unleashadmin: POST /api/admin/api-tokens: 400 Bad
+// Request: BadDataError: Environment=nope does not exist".
+func (e *APIError) Error() string {
+	var b strings.Builder
+	path := e.path
+	if path == "" {
+		path = e.URL
+	}
+	fmt.Fprintf(&b, "unleashadmin: %s %s: %d %s", e.Method, path, e.StatusCode, http.StatusText(e.StatusCode))
+	if e.Name != "" {
+		b.WriteString(": " + e.Name)
+	}
+	if e.Message != "" {
+		b.WriteString(": " + e.Message)
+	}
+	for _, d := range e.Details {
+		if d.Message == "" || d.Message == e.Message {
+			continue
+		}
+		b.WriteString("; ")
+		if d.Path != "" && !strings.Contains(d.Message, d.Path) {
+			b.WriteString(d.Path + ": ")
+		}
+		b.WriteString(d.Message)
+	}
+	if e.Name == "" && e.Message == "" && len(e.Details) == 0 {
+		if len(e.Body) == 0 {
+			b.WriteString(" (empty body)")
+		} else {
+			b.WriteString(" (no Unleash error in the body)")
+		}
+	}
+	return b.String()
+}
+
+// Is makes errors.Is(err, ErrNotFound) and the like match by status.
+func (e *APIError) Is(target error) bool {
+	s, ok := sentinels[e.StatusCode]
+	return ok && s == target
+}
+
+// newAPIError reads a bounded part of an error response and parses what it
+// can. It never fails: an unreadable or non-JSON body leaves the fields empty.
+func newAPIError(method, baseURL, path string, resp *http.Response) *APIError {
+	e := &APIError{StatusCode: resp.StatusCode, Method: method, URL: baseURL + path, path: path}
+	// A longer body is cut; the caller drains and closes the rest.
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBodyBytes))
+	if len(body) > 0 {
+		e.Body = body
+	}
+	var parsed struct {
+		ID      string          `json:"id"`
+		Name    string          `json:"name"`
+		Message string          `json:"message"`
+		Details json.RawMessage `json:"details"`
+	}
+	if json.Unmarshal(body, &parsed) != nil {
+		return e
+	}
+	e.ID, e.Name, e.Message = parsed.ID, parsed.Name, parsed.Message
+	// Details are decoded on their own so that an odd entry does not cost
+	// the message.
+	var details []ErrorDetail
+	if json.Unmarshal(parsed.Details, &details) == nil {
+		e.Details = details
+	}
+	return e
+}
+
+// RequestError is a request that got no HTTP response: the connection failed,
+// the context ended, or the retries ran out on connection errors. Err is the
+// cause; errors.Is(err, context.DeadlineExceeded) and the like see through it.
+type RequestError struct {
+	Method string
+	// URL is the request URL with every secret redacted.
+	URL string
+	Err error
+}
+
+func (e *RequestError) Error() string {
+	return fmt.Sprintf("unleashadmin: %s %s: %v", e.Method, e.URL, e.Err)
+}
+
+func (e *RequestError) Unwrap() error { return e.Err }

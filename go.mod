@@ -1,0 +1,10 @@
+module github.com/seed8b9e94f4/unleashadmin
+
+go 1.25.0
+
+require (
+	github.com/hashicorp/go-retryablehttp v0.7.8
+	github.com/jarcoal/httpmock v1.4.2
+)
+
+require github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
