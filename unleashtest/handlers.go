@@ -1,0 +1,469 @@
+package unleashtest
+
+import (
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// jsonBodyLimit is the body size above which the server's JSON parser
+// (body-parser's default of 100 kB) refuses a request.
+const jsonBodyLimit = 100 * 1024
+
+// bearerPrefix matches the optional "Bearer " the server strips from the
+// Authorization header, in any letter case.
+var bearerPrefix = regexp.MustCompile(`(?i)^bearer[\s\p{Z}\x{FEFF}]+`)
+
+// isJSON reports whether a Content-Type header names application/json,
+// whatever its parameters and letter case.
+func isJSON(contentType string) bool {
+	if contentType == "" {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil && mt == "" {
+		return false
+	}
+	return mt == "application/json"
+}
+
+// collapseSlashes turns runs of "/" into one, as the server does before
+// routing.
+func collapseSlashes(p string) string {
+	if !strings.Contains(p, "//") {
+		return p
+	}
+	var b strings.Builder
+	prev := byte(0)
+	for i := 0; i < len(p); i++ {
+		if p[i] == '/' && prev == '/' {
+			continue
+		}
+		prev = p[i]
+		b.WriteByte(p[i])
+	}
+	return b.String()
+}
+
+// decodeSegment decodes one percent-encoded path segment the way
+// JavaScript's decodeURIComponent does (so "+" stays "+").
+func decodeSegment(seg string) (string, bool) {
+	v, err := url.PathUnescape(seg)
+	if err != nil || !utf8.ValidString(v) {
+		return "", false
+	}
+	return v, true
+}
+
+// handle serves a request that no Fault took over. The order of the checks
+// follows the real server: JSON body parsing, authentication (401), token
+// type (403), routing (404), Content-Type (415), request schema (400 with
+// an id), handler validation (400 without), project lookup (404).
+func (s *Server) handle(w http.ResponseWriter, r *http.Request, body []byte, truncated bool) {
+	path := collapseSlashes(r.URL.EscapedPath())
+	contentType := r.Header.Get("Content-Type")
+
+	// The server parses JSON bodies for every path and method before
+	// anything else, so a malformed one is rejected even without
+	// credentials.
+	var doc *jsonValue
+	if isJSON(contentType) {
+		if len(body) == 0 {
+			doc = &jsonValue{kind: kindObject}
+		} else {
+			if truncated || len(body) > jsonBodyLimit {
+				writeMessage(w, http.StatusRequestEntityTooLarge, "request entity too large")
+				return
+			}
+			v, err := parseJSON(body)
+			if err != nil {
+				writeMessage(w, http.StatusBadRequest, err.Error())
+				return
+			}
+			doc = v
+		}
+	}
+
+	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	if len(segs) > 1 && segs[len(segs)-1] == "" {
+		segs = segs[:len(segs)-1] // one trailing slash is optional
+	}
+	get := r.Method == http.MethodGet || r.Method == http.MethodHead
+
+	if len(segs) == 1 && strings.EqualFold(segs[0], "health") && get {
+		writeJSON(w, http.StatusOK, map[string]string{"health": "GOOD"})
+		return
+	}
+
+	if strings.EqualFold(segs[0], "api") {
+		key := bearerPrefix.ReplaceAllString(r.Header.Get("Authorization"), "")
+		if key == "" {
+			writeAuthRequired(w)
+			return
+		}
+		tok, ok := s.activeToken(key)
+		if !ok {
+			writeUnauthorized(w)
+			return
+		}
+		if tok.Type != "admin" {
+			writeWrongTokenType(w)
+			return
+		}
+	}
+
+	notFound := func() { writeRouteNotFound(w, path) }
+	lit := func(i int, want string) bool { return i < len(segs) && strings.EqualFold(segs[i], want) }
+	param := func(i int) (string, bool) {
+		v, ok := decodeSegment(segs[i])
+		if !ok {
+			writeMessage(w, http.StatusBadRequest, fmt.Sprintf("Failed to decode param '%s'", segs[i]))
+		}
+		return v, ok
+	}
+	needJSON := func() bool {
+		if !isJSON(contentType) {
+			writeContentTypeError(w, contentType)
+			return false
+		}
+		return true
+	}
+
+	if !lit(0, "api") || !lit(1, "admin") {
+		notFound()
+		return
+	}
+	switch {
+	case lit(2, "api-tokens") && len(segs) == 3:
+		switch {
+		case get:
+			s.listTokens(w, func(Token) bool { return true })
+		case r.Method == http.MethodPost:
+			if needJSON() {
+				s.create(w, doc, "")
+			}
+		default:
+			notFound()
+		}
+	case lit(2, "api-tokens") && len(segs) == 4:
+		switch {
+		case get:
+			if name, ok := param(3); ok {
+				s.listTokens(w, func(t Token) bool { return t.TokenName == name })
+			}
+		case r.Method == http.MethodPut:
+			if secret, ok := param(3); ok && needJSON() {
+				s.updateExpiry(w, doc, secret)
+			}
+		case r.Method == http.MethodDelete:
+			if secret, ok := param(3); ok {
+				s.deleteToken(w, secret)
+			}
+		default:
+			notFound()
+		}
+	case lit(2, "projects") && lit(4, "api-tokens") && len(segs) == 5:
+		switch {
+		case get:
+			if project, ok := param(3); ok {
+				s.listProjectTokens(w, project)
+			}
+		case r.Method == http.MethodPost:
+			if project, ok := param(3); ok && needJSON() {
+				s.create(w, doc, project)
+			}
+		default:
+			notFound()
+		}
+	case lit(2, "projects") && lit(4, "api-tokens") && len(segs) == 6 && r.Method == http.MethodDelete:
+		project, ok := param(3)
+		if !ok {
+			return
+		}
+		if secret, ok := param(5); ok {
+			s.deleteProjectToken(w, project, secret)
+		}
+	default:
+		notFound()
+	}
+}
+
+// activeToken returns the unexpired token whose secret is key.
+func (s *Server) activeToken(key string) (Token, bool) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.tokens {
+		if t.Secret == key {
+			if t.ExpiresAt != nil && !t.ExpiresAt.After(now) {
+				return Token{}, false
+			}
+			return t, true
+		}
+	}
+	return Token{}, false
+}
+
+// listedToken is a token as it appears in {"tokens":[...]} responses.
+type listedToken struct {
+	Secret      string   `json:"secret"`
+	TokenName   string   `json:"tokenName"`
+	Type        string   `json:"type"`
+	Project     string   `json:"project"`
+	Projects    []string `json:"projects"`
+	Environment string   `json:"environment"`
+	ExpiresAt   *string  `json:"expiresAt"`
+	CreatedAt   string   `json:"createdAt"`
+	Alias       *string  `json:"alias"`
+	SeenAt      *string  `json:"seenAt"`
+	Secure      bool     `json:"secure"`
+}
+
+// createdToken is the body of a 201 from a create endpoint.
+type createdToken struct {
+	TokenName   string   `json:"tokenName"`
+	Projects    []string `json:"projects"`
+	Environment string   `json:"environment"`
+	ExpiresAt   string   `json:"expiresAt,omitempty"`
+	Secret      string   `json:"secret"`
+	Type        string   `json:"type"`
+	Alias       *string  `json:"alias"`
+	Project     string   `json:"project"`
+	CreatedAt   string   `json:"createdAt"`
+	Secure      bool     `json:"secure"`
+}
+
+func toListed(t Token) listedToken {
+	lt := listedToken{
+		Secret:      t.Secret,
+		TokenName:   t.TokenName,
+		Type:        t.Type,
+		Project:     t.Project,
+		Projects:    slices.Clone(t.Projects),
+		Environment: t.Environment,
+		CreatedAt:   formatTime(t.CreatedAt),
+	}
+	if t.ExpiresAt != nil {
+		e := formatTime(*t.ExpiresAt)
+		lt.ExpiresAt = &e
+	}
+	return lt
+}
+
+type tokenList struct {
+	Tokens []listedToken `json:"tokens"`
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, keep func(Token) bool) {
+	s.mu.Lock()
+	out := tokenList{Tokens: []listedToken{}}
+	for _, t := range s.tokens {
+		if keep(t) {
+			out.Tokens = append(out.Tokens, toListed(t))
+		}
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, out)
+}
+
+// listProjectTokens serves GET /api/admin/projects/{id}/api-tokens. Called
+// with an admin token, the real server returns every token in the instance,
+// not only the project's, and so does this one.
+func (s *Server) listProjectTokens(w http.ResponseWriter, project string) {
+	if !slices.Contains(s.cfg.projects, project) {
+		writeNoProject(w)
+		return
+	}
+	s.listTokens(w, func(Token) bool { return true })
+}
+
+// create serves both create endpoints; project is the path's project id for
+// the project endpoint and "" for the general one. doc has passed the JSON
+// parser and the Content-Type check.
+func (s *Server) create(w http.ResponseWriter, doc *jsonValue, project string) {
+	schema := createSchema
+	if project != "" {
+		schema = projectCreateSchema
+	}
+	if details := schema.validate(doc); details != nil {
+		writeSchemaError(w, details)
+		return
+	}
+
+	// After validation every present scalar property holds a string.
+	str := func(name string) (string, bool) {
+		v := doc.get(name)
+		if v == nil {
+			return "", false
+		}
+		return v.str, true
+	}
+	tokenName, _ := str("tokenName")
+	typ, _ := str("type")
+	typ = strings.ToLower(typ)
+	env, hasEnv := str("environment")
+	expires, hasExpires := str("expiresAt")
+
+	projects := []string{"*"}
+	var fieldErrs []errDetail
+	if tokenName == "" {
+		fieldErrs = append(fieldErrs, errDetail{Message: `"tokenName" is not allowed to be empty.`})
+	}
+	if hasEnv && env == "" {
+		fieldErrs = append(fieldErrs, errDetail{Message: `"environment" is not allowed to be empty.`})
+	}
+	if project != "" {
+		// The project endpoint ignores any projects in the body.
+		projects = []string{project}
+	} else if v := doc.get("projects"); v != nil {
+		projects = projects[:0]
+		for _, item := range v.items {
+			projects = append(projects, item.str)
+		}
+		if len(projects) == 0 {
+			fieldErrs = append(fieldErrs, errDetail{Message: `"projects" must contain at least 1 items. You provided [].`})
+		}
+		for i, p := range projects {
+			if p == "" {
+				fieldErrs = append(fieldErrs, errDetail{Message: fmt.Sprintf(`"projects[%d]" is not allowed to be empty.`, i)})
+			}
+		}
+	}
+	if len(fieldErrs) > 0 {
+		writeFieldErrors(w, fieldErrs)
+		return
+	}
+	if !hasEnv {
+		env = defaultEnvironment
+	}
+	var expiresAt *time.Time
+	if hasExpires {
+		t, _ := parseDateTime(expires) // the schema has checked the format
+		expiresAt = &t
+	}
+
+	stored := typ
+	if stored == "backend" {
+		stored = "client"
+	}
+	if env == "*" {
+		kind := "Client"
+		if stored == "frontend" {
+			kind = "Frontend"
+		}
+		writeBadData(w, kind+" token cannot be scoped to all environments")
+		return
+	}
+
+	s.mu.Lock()
+	if len(s.tokens) >= s.cfg.tokenLimit {
+		s.mu.Unlock()
+		writeLimitError(w, s.cfg.tokenLimit)
+		return
+	}
+	if !slices.Contains(s.cfg.environments, env) {
+		s.mu.Unlock()
+		writeBadData(w, "Environment="+env+" does not exist")
+		return
+	}
+	if project != "" {
+		if !slices.Contains(s.cfg.projects, project) {
+			s.mu.Unlock()
+			writeNoProject(w)
+			return
+		}
+	} else if len(projects) != 1 || projects[0] != "*" {
+		for _, p := range projects {
+			if !slices.Contains(s.cfg.projects, p) {
+				s.mu.Unlock()
+				writeBadData(w, "Project="+p+" does not exist")
+				return
+			}
+		}
+	}
+	tok := Token{
+		TokenName:   tokenName,
+		Type:        stored,
+		Project:     strings.Join(projects, ","),
+		Projects:    slices.Clone(projects),
+		Environment: env,
+		ExpiresAt:   expiresAt,
+		CreatedAt:   s.now(),
+	}
+	prefix := tok.Project
+	if len(projects) > 1 {
+		prefix = "[]"
+	}
+	tok.Secret = prefix + ":" + env + "." + newSecretSuffix()
+	s.tokens = append(s.tokens, tok)
+	s.mu.Unlock()
+
+	resp := createdToken{
+		TokenName:   tok.TokenName,
+		Projects:    slices.Clone(tok.Projects),
+		Environment: tok.Environment,
+		Secret:      tok.Secret,
+		Type:        typ,
+		Project:     tok.Project,
+		CreatedAt:   formatTime(tok.CreatedAt),
+	}
+	if expiresAt != nil {
+		resp.ExpiresAt = formatTime(*expiresAt)
+	}
+	w.Header().Set("Location", "api-tokens")
+	writeJSON(w, http.StatusCreated, resp)
+}
+
+// updateExpiry serves PUT /api/admin/api-tokens/{secret}. An unknown secret
+// is not an error.
+func (s *Server) updateExpiry(w http.ResponseWriter, doc *jsonValue, secret string) {
+	if details := updateSchema.validate(doc); details != nil {
+		writeSchemaError(w, details)
+		return
+	}
+	t, _ := parseDateTime(doc.get("expiresAt").str)
+	s.mu.Lock()
+	for i := range s.tokens {
+		if s.tokens[i].Secret == secret {
+			e := t
+			s.tokens[i].ExpiresAt = &e
+		}
+	}
+	s.mu.Unlock()
+	writeEmpty(w, http.StatusOK)
+}
+
+// deleteToken serves DELETE /api/admin/api-tokens/{secret}. An unknown
+// secret is not an error.
+func (s *Server) deleteToken(w http.ResponseWriter, secret string) {
+	s.mu.Lock()
+	s.tokens = slices.DeleteFunc(s.tokens, func(t Token) bool { return t.Secret == secret })
+	s.mu.Unlock()
+	writeEmpty(w, http.StatusOK)
+}
+
+// deleteProjectToken serves DELETE /api/admin/projects/{id}/api-tokens/{secret}:
+// 404 for an unknown secret, 400 unless the token belongs to that one
+// project only (the project id itself is not looked up).
+func (s *Server) deleteProjectToken(w http.ResponseWriter, project, secret string) {
+	s.mu.Lock()
+	status := http.StatusOK
+	i := slices.IndexFunc(s.tokens, func(t Token) bool { return t.Secret == secret })
+	switch {
+	case i < 0:
+		status = http.StatusNotFound
+	case s.tokens[i].Project != project &&
+		!(len(s.tokens[i].Projects) == 1 && s.tokens[i].Projects[0] == project):
+		status = http.StatusBadRequest
+	default:
+		s.tokens = slices.Delete(s.tokens, i, i+1)
+	}
+	s.mu.Unlock()
+	writeEmpty(w, status)
+}
