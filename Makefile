@@ -29,7 +29,7 @@ unit:
 # again whatever the outcome.
 integration-real:
 	@trap 'scripts/unleash.sh stop' EXIT; \
-	eval "$$(scripts/unleash.sh start)"; \
+	exports=$$(scripts/unleash.sh start); eval "$$exports"; \
 	echo "integration-real: running the suite against $$UNLEASH_URL"; \
 	$(GO) test -race -count=1 -v ./integration/ 2>&1 | tee /tmp/unleashadmin-integration.log; \
 	echo "integration-real: $$(grep -c -- '--- PASS' /tmp/unleashadmin-integration.log) passed, $$(grep -c -- '--- FAIL' /tmp/unleashadmin-integration.log || true) failed, $$(grep -c -- '--- SKIP' /tmp/unleashadmin-integration.log || true) skipped"

@@ -130,11 +130,14 @@ stop_server() {
 }
 
 # Runs a command with root rights: directly as root, else through sudo -n.
+# `9>&-` hides the start lock (fd 9) from the command: pg_ctlcluster leaves a
+# PostgreSQL daemon behind, and a daemon that inherited the lock would hold it
+# forever and block every later start.
 as_root() {
   if [ "$(id -u)" = 0 ]; then
-    "$@"
+    "$@" 9>&-
   elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    sudo -n "$@"
+    sudo -n "$@" 9>&-
   else
     die "root (or passwordless sudo) is needed for: $*"
   fi
@@ -143,9 +146,9 @@ as_root() {
 # Runs a command as the postgres system user, from a folder it can read.
 as_postgres() {
   if [ "$(id -un)" = postgres ]; then
-    (cd /tmp && "$@")
+    (cd /tmp && "$@" 9>&-)
   elif [ "$(id -u)" = 0 ]; then
-    (cd /tmp && runuser -u postgres -- "$@")
+    (cd /tmp && runuser -u postgres -- "$@" 9>&-)
   else
     (cd /tmp && as_root -u postgres "$@")
   fi
@@ -307,8 +310,12 @@ cmd_start() {
   mkdir -p "$UNLEASH_DIR"
 
   # Serialise concurrent starts on the same folder (waiting at most 15 min).
-  exec 9> "$UNLEASH_DIR/.start-$UNLEASH_PORT.lock"
-  flock -w 900 9 || die "another 'unleash.sh start' holds $UNLEASH_DIR/.start-$UNLEASH_PORT.lock"
+  local lock="$UNLEASH_DIR/.start-$UNLEASH_PORT.lock"
+  exec 9> "$lock"
+  if ! flock -n 9; then
+    say "another 'unleash.sh start' is running; waiting for it (at most 15 min)"
+    flock -w 900 9 || die "timed out waiting for the lock $lock"
+  fi
 
   local pid
   if [ "$RESET_DB" != 1 ] && pid=$(our_pid) && is_healthy; then
