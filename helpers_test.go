@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ const (
 type sent struct {
 	Method string
 	Path   string // escaped, as on the wire
+	Query  url.Values
 	Header http.Header
 	Body   []byte
 }
@@ -74,7 +76,7 @@ func (m *mock) respond(req *http.Request) (*http.Response, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.reqs = append(m.reqs, sent{Method: req.Method, Path: req.URL.EscapedPath(), Header: req.Header.Clone(), Body: body})
+	m.reqs = append(m.reqs, sent{Method: req.Method, Path: req.URL.EscapedPath(), Query: req.URL.Query(), Header: req.Header.Clone(), Body: body})
 	if len(m.replies) == 0 {
 		m.t.Errorf("unexpected request %s %s", req.Method, req.URL.EscapedPath())
 		return nil, io.ErrUnexpectedEOF

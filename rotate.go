@@ -1,0 +1,113 @@
+package unleashadmin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// ErrRotationIncomplete is matched by errors.Is when RotateAPIToken made the
+// new token but could not retire the old one: both are live. The new token
+// is returned with the error; retire the old one yourself.
+var ErrRotationIncomplete = errors.New("rotation incomplete: the new token was created but the old one is still live")
+
+// RotateOptions says how RotateAPIToken retires the old token.
+type RotateOptions struct {
+	// GracePeriod keeps the old token working for this long, by moving its
+	// expiry, so that services can switch to the new secret. Zero deletes
+	// the old token at once. An old token that expires sooner keeps its
+	// expiry.
+	GracePeriod time.Duration
+	// ExpiresAt is the new token's expiry; nil for none.
+	ExpiresAt *time.Time
+}
+
+// Rotation is what RotateAPIToken did.
+type Rotation struct {
+	// New is the replacement, with its secret.
+	New *APIToken
+	// OldDeleted is true when the old token was deleted at once.
+	OldDeleted bool
+	// OldExpiresAt is when the old token stops working, when a grace period
+	// was asked for.
+	OldExpiresAt *time.Time
+}
+
+// RotateAPIToken replaces a token: it creates a new one with the same name,
+// type, environment and projects (through the project's endpoint when the
+// token belongs to one project), then retires the old one, at once or after
+// opts.GracePeriod. Unleash cannot change a token's secret in place; this is
+// how it is rotated.
+//
+// If the create fails, the old token is untouched and the error is
+// returned. If retiring the old token fails, the Rotation with the new
+// token is returned together with an error matching ErrRotationIncomplete:
+// the new secret is never lost, and two live tokens are never left without
+// an error saying so. Unleash lists backend tokens as client tokens; a token
+// read from a list is rotated as a client token, which is the same thing.
+func (c *Client) RotateAPIToken(ctx context.Context, old APIToken, opts RotateOptions) (*Rotation, error) {
+	const op = "RotateAPIToken"
+	if err := required(op, "old.Secret", old.Secret, "old.TokenName", old.TokenName, "old.Type", string(old.Type)); err != nil {
+		return nil, err
+	}
+	if opts.GracePeriod < 0 {
+		return nil, invalidArg(op, "GracePeriod %s is negative", opts.GracePeriod)
+	}
+	if err := checkExpiry(op, opts.ExpiresAt); err != nil {
+		return nil, err
+	}
+	project, single := projectOf(old)
+	var (
+		fresh *APIToken
+		err   error
+	)
+	if single {
+		fresh, err = c.CreateProjectAPIToken(ctx, project, CreateProjectAPITokenRequest{
+			Type: old.Type, TokenName: old.TokenName, Environment: old.Environment, ExpiresAt: opts.ExpiresAt,
+		})
+	} else {
+		fresh, err = c.CreateAPIToken(ctx, CreateAPITokenRequest{
+			Type: old.Type, TokenName: old.TokenName, Environment: old.Environment, Projects: old.Projects, ExpiresAt: opts.ExpiresAt,
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	r := &Rotation{New: fresh}
+	if opts.GracePeriod == 0 {
+		if single {
+			err = c.DeleteProjectAPIToken(ctx, project, old.Secret)
+		} else {
+			err = c.DeleteAPIToken(ctx, old.Secret)
+		}
+		r.OldDeleted = err == nil
+	} else {
+		until := time.Now().Add(opts.GracePeriod).UTC()
+		if old.ExpiresAt != nil && old.ExpiresAt.Before(until) {
+			until = *old.ExpiresAt
+		} else {
+			err = c.UpdateAPITokenExpiry(ctx, old.Secret, until)
+		}
+		if err == nil {
+			r.OldExpiresAt = &until
+		}
+	}
+	if err != nil {
+		return r, fmt.Errorf("unleashadmin: %s: %w: %w", op, ErrRotationIncomplete, err)
+	}
+	return r, nil
+}
+
+// projectOf returns the project of a token that belongs to exactly one.
+func projectOf(t APIToken) (string, bool) {
+	projects := t.Projects
+	if len(projects) == 0 && t.Project != "" {
+		projects = []string{t.Project}
+	}
+	if len(projects) == 1 && projects[0] != "*" && !slices.Contains(projects, "") {
+		return projects[0], true
+	}
+	return "", false
+}
