@@ -91,7 +91,9 @@ func (d day) EncodeValues(key string, v *url.Values) error {
 
 // Event is one entry of Unleash's event log for a token. Data is the token
 // after the change (nil for a delete), PreData the token before it (nil for
-// a create); Unleash leaves the secret out of both.
+// a create); Unleash leaves the secret out of both. Unleash 8.2 records an
+// expiry update of a project token with project "*" in Data and in the
+// event's Project; PreData has the token's real projects.
 type Event struct {
 	ID              int64     `json:"id"`
 	Type            EventType `json:"type"`

@@ -84,7 +84,8 @@ func (c *Client) RotateAPIToken(ctx context.Context, old APIToken, opts RotateOp
 		}
 		r.OldDeleted = err == nil
 	} else {
-		until := time.Now().Add(opts.GracePeriod).UTC()
+		// Unleash keeps milliseconds; report what it will store.
+		until := time.Now().Add(opts.GracePeriod).UTC().Truncate(time.Millisecond)
 		if old.ExpiresAt != nil && old.ExpiresAt.Before(until) {
 			until = *old.ExpiresAt
 		} else {

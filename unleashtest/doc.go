@@ -8,7 +8,7 @@
 // the four shapes of error body (with an "id", without one, a bare
 // {"message"} and an empty body), messages, the "Content-Type:
 // application/json; charset=utf-8" header and "Location: api-tokens" on
-// create. It serves these eight endpoints:
+// create. It serves these nine endpoints:
 //
 //	POST   /api/admin/api-tokens
 //	GET    /api/admin/api-tokens                  (a trailing slash is accepted)
@@ -18,6 +18,7 @@
 //	POST   /api/admin/projects/{projectId}/api-tokens
 //	GET    /api/admin/projects/{projectId}/api-tokens
 //	DELETE /api/admin/projects/{projectId}/api-tokens/{secret}
+//	GET    /api/admin/search/events               (token events only)
 //
 // plus GET /health. Path segments may be percent-encoded ("%2A%3A" for
 // "*:"); an encoded "/" stays inside its segment. Any other route or method
@@ -41,6 +42,40 @@
 // included; the admin tokens themselves are listed (name "admin", type
 // "admin").
 //
+// # Events
+//
+// The event search follows responses observed from Unleash 8.2.0 and,
+// where those say nothing, Unleash's source. Every successful create,
+// expiry change and delete (through either delete endpoint) records an
+// event, which Server.Events lists and the event search returns as
+// {"events":[...],"total":N}: the events that match, newest (highest id)
+// first, one page of them, and how many match in all.
+// As on the real server, no event holds a secret; createdBy is "admin" and
+// createdByUserId AdminTokenUserID (-42). An api-token-created event's data
+// is the token as the create endpoint returned it, so its type is the one
+// asked for ("backend" stays "backend"); the data of an api-token-updated
+// event and the preData of an update or delete are the token as stored
+// ("client" for backend), preData with its keys in jsonb order. As on
+// Unleash 8.2.0, an update event says project "*" (in the event and in its
+// data) whatever the token's projects; its preData has the real ones. PUT or
+// DELETE of an unknown secret records nothing, and neither does a PUT that
+// sets the expiry the token already has (the real server drops an event
+// whose data equals its preData).
+//
+// The search takes type, createdBy, project, environment, feature and id
+// as "IS:v" or "IS_ANY_OF:v1,v2" (both mean "one of"; nothing after the
+// colon means no filter), from and to as "IS:yyyy-MM-dd" (UTC days, both
+// included), query (a case-insensitive LIKE over the text of data, tags and
+// preData, so "%" and "_" are wildcards), offset and limit (read as
+// JavaScript numbers: limit outside 1..1000 or not a number gives 50, an
+// offset that is not positive gives 0, and each is then cut to an integer).
+// A value that does not match the schema's pattern, or a repeated
+// parameter, gets the 400 BadDataError with an id. A createdBy or id value
+// that is not an integer, or a from day PostgreSQL cannot read, gets the 500
+// UnknownError (no id) with the failed count query and PostgreSQL's message,
+// as knex words it; a to day JavaScript cannot read gets 500 "Invalid time
+// value".
+//
 // For testing error handling, Server.FailNext queues faults (a status and
 // body, a delay, or a dropped connection) that replace normal service for
 // the next requests; Server.Requests records what the server received.
@@ -56,5 +91,16 @@
 //   - no 60-second token cache: a deleted or expired token stops working at
 //     once, where the real server keeps accepting it for up to a minute;
 //   - JSON syntax error messages follow Node's wording only approximately
-//     ("Unexpected end of JSON input" is exact).
+//     ("Unexpected end of JSON input" is exact);
+//   - the event log holds token events only, numbered from 1 (a real
+//     server's log holds other events too, so its ids and totals are
+//     higher), stamped with the Server's clock rather than the database's,
+//     and ordered by id where the real server orders by creation time; the
+//     day filters assume a server and database running in UTC;
+//   - the event search's SQL error messages are rebuilt from the filters
+//     given, so they may differ in detail from the real ones; integers are
+//     read as PostgreSQL before 16 does (decimal only); the key order of
+//     created-event data is fixed (the real server follows the request
+//     body); query parameters with brackets (a[]=x) are not parsed as
+//     arrays or objects.
 package unleashtest

@@ -181,6 +181,8 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, body []byte, tru
 		default:
 			notFound()
 		}
+	case lit(2, "search") && lit(3, "events") && len(segs) == 4 && get:
+		s.searchEvents(w, r.URL.RawQuery)
 	case lit(2, "projects") && lit(4, "api-tokens") && len(segs) == 6 && r.Method == http.MethodDelete:
 		project, ok := param(3)
 		if !ok {
@@ -283,9 +285,10 @@ func (s *Server) listProjectTokens(w http.ResponseWriter, project string) {
 	s.listTokens(w, func(Token) bool { return true })
 }
 
-// create serves both create endpoints; project is the path's project id for
-// the project endpoint and "" for the general one. doc has passed the JSON
-// parser and the Content-Type check.
+// create serves both create endpoints and records an api-token-created
+// event; project is the path's project id for the project endpoint and ""
+// for the general one. doc has passed the JSON parser and the Content-Type
+// check.
 func (s *Server) create(w http.ResponseWriter, doc *jsonValue, project string) {
 	schema := createSchema
 	if project != "" {
@@ -402,6 +405,7 @@ func (s *Server) create(w http.ResponseWriter, doc *jsonValue, project string) {
 	}
 	tok.Secret = prefix + ":" + env + "." + newSecretSuffix()
 	s.tokens = append(s.tokens, tok)
+	s.recordLocked(EventAPITokenCreated, tok, createdEventData(tok, typ), nil)
 	s.mu.Unlock()
 
 	resp := createdToken{
@@ -420,8 +424,9 @@ func (s *Server) create(w http.ResponseWriter, doc *jsonValue, project string) {
 	writeJSON(w, http.StatusCreated, resp)
 }
 
-// updateExpiry serves PUT /api/admin/api-tokens/{secret}. An unknown secret
-// is not an error.
+// updateExpiry serves PUT /api/admin/api-tokens/{secret} and records an
+// api-token-updated event. An unknown secret is not an error and records
+// nothing.
 func (s *Server) updateExpiry(w http.ResponseWriter, doc *jsonValue, secret string) {
 	if details := updateSchema.validate(doc); details != nil {
 		writeSchemaError(w, details)
@@ -431,26 +436,45 @@ func (s *Server) updateExpiry(w http.ResponseWriter, doc *jsonValue, secret stri
 	s.mu.Lock()
 	for i := range s.tokens {
 		if s.tokens[i].Secret == secret {
+			before := s.tokens[i].clone()
 			e := t
 			s.tokens[i].ExpiresAt = &e
+			// The real server drops an event whose data equals its
+			// preData, so setting the same expiry again records nothing.
+			if before.ExpiresAt == nil || !before.ExpiresAt.Equal(t) {
+				// Unleash 8.2.0 reads the updated token back without its
+				// projects: the event and its data say project "*" even
+				// for a project token (seen on the real server).
+				after := s.tokens[i].clone()
+				after.Project, after.Projects = "*", []string{"*"}
+				s.recordLocked(EventAPITokenUpdated, after, storedEventData(after), storedEventData(before))
+			}
 		}
 	}
 	s.mu.Unlock()
 	writeEmpty(w, http.StatusOK)
 }
 
-// deleteToken serves DELETE /api/admin/api-tokens/{secret}. An unknown
-// secret is not an error.
+// deleteToken serves DELETE /api/admin/api-tokens/{secret} and records an
+// api-token-deleted event. An unknown secret is not an error and records
+// nothing.
 func (s *Server) deleteToken(w http.ResponseWriter, secret string) {
 	s.mu.Lock()
-	s.tokens = slices.DeleteFunc(s.tokens, func(t Token) bool { return t.Secret == secret })
+	s.tokens = slices.DeleteFunc(s.tokens, func(t Token) bool {
+		if t.Secret != secret {
+			return false
+		}
+		s.recordLocked(EventAPITokenDeleted, t, nil, storedEventData(t))
+		return true
+	})
 	s.mu.Unlock()
 	writeEmpty(w, http.StatusOK)
 }
 
 // deleteProjectToken serves DELETE /api/admin/projects/{id}/api-tokens/{secret}:
 // 404 for an unknown secret, 400 unless the token belongs to that one
-// project only (the project id itself is not looked up).
+// project only (the project id itself is not looked up). A deletion records
+// an api-token-deleted event.
 func (s *Server) deleteProjectToken(w http.ResponseWriter, project, secret string) {
 	s.mu.Lock()
 	status := http.StatusOK
@@ -462,6 +486,7 @@ func (s *Server) deleteProjectToken(w http.ResponseWriter, project, secret strin
 		!(len(s.tokens[i].Projects) == 1 && s.tokens[i].Projects[0] == project):
 		status = http.StatusBadRequest
 	default:
+		s.recordLocked(EventAPITokenDeleted, s.tokens[i], nil, storedEventData(s.tokens[i]))
 		s.tokens = slices.Delete(s.tokens, i, i+1)
 	}
 	s.mu.Unlock()

@@ -176,10 +176,12 @@ type Server struct {
 	closing   chan struct{}
 	closeOnce sync.Once
 
-	mu       sync.Mutex
-	tokens   []Token // in creation order
-	requests []Request
-	faults   []Fault
+	mu          sync.Mutex
+	tokens      []Token // in creation order
+	requests    []Request
+	faults      []Fault
+	events      []storedEvent // oldest first
+	lastEventID int
 }
 
 // NewServer starts a Server on a local port. The caller must call Close.

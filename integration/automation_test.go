@@ -1,0 +1,132 @@
+package integration
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/seed8b9e94f4/unleashadmin"
+)
+
+// TestRotate rotates a project token with a grace period, then the new one
+// at once.
+func TestRotate(t *testing.T) {
+	t.Parallel()
+	c := newClient(t, "")
+	old, err := c.CreateProjectAPIToken(ctx(t), "default", unleashadmin.CreateProjectAPITokenRequest{Type: unleashadmin.TokenTypeFrontend, TokenName: name(t, "tok"), Environment: "production"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created(t, c, old)
+
+	r, err := c.RotateAPIToken(ctx(t), *old, unleashadmin.RotateOptions{GracePeriod: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created(t, c, r.New)
+	if r.New.Secret == old.Secret || r.New.TokenName != old.TokenName || r.New.Type != old.Type || r.New.Environment != "production" || r.New.Project != "default" {
+		t.Errorf("new token %+v", *r.New)
+	}
+	byName, err := c.GetAPITokensByName(ctx(t), old.TokenName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldNow, ok := find(byName, old.Secret)
+	if !ok || oldNow.ExpiresAt == nil || !oldNow.ExpiresAt.Equal(*r.OldExpiresAt) || time.Until(*oldNow.ExpiresAt) > time.Hour {
+		t.Errorf("old token after the grace rotation: %+v (want expiry %v)", oldNow, r.OldExpiresAt)
+	}
+	if _, ok := find(byName, r.New.Secret); !ok {
+		t.Errorf("the new token is not listed")
+	}
+
+	r2, err := c.RotateAPIToken(ctx(t), *r.New, unleashadmin.RotateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created(t, c, r2.New)
+	proj, err := c.ListProjectAPITokens(ctx(t), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := find(proj, r.New.Secret); ok || !r2.OldDeleted {
+		t.Errorf("the rotated-away token is still listed")
+	}
+	if _, ok := find(proj, r2.New.Secret); !ok {
+		t.Errorf("the newest token is not in the project")
+	}
+
+	// Retiring fails when the old token's project is wrong: the new token
+	// still comes back.
+	bad := *r2.New
+	bad.Projects, bad.Project = []string{"no-such-project-" + target.runID}, ""
+	r3, err := c.RotateAPIToken(ctx(t), bad, unleashadmin.RotateOptions{})
+	if r3 != nil {
+		created(t, c, r3.New)
+	}
+	if !errors.Is(err, unleashadmin.ErrNotFound) || r3 != nil {
+		t.Errorf("rotation into an unknown project: %v, %+v", err, r3)
+	}
+}
+
+// TestTokenEvents finds the created, updated and deleted events of one
+// token, newest first, with no secret in them.
+func TestTokenEvents(t *testing.T) {
+	t.Parallel()
+	c := newClient(t, "")
+	tokName := name(t, "tok")
+	tok, err := c.CreateAPIToken(ctx(t), unleashadmin.CreateAPITokenRequest{Type: unleashadmin.TokenTypeClient, TokenName: tokName, Projects: []string{"default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.UpdateAPITokenExpiry(ctx(t), tok.Secret, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteAPIToken(ctx(t), tok.Secret); err != nil {
+		t.Fatal(err)
+	}
+
+	today := time.Now().UTC()
+	var got []unleashadmin.Event
+	for e, err := range c.AllTokenEvents(ctx(t), unleashadmin.TokenEventsOptions{Query: tokName, From: today.Add(-24 * time.Hour), To: today, Limit: 2}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, e)
+	}
+	wantTypes := []unleashadmin.EventType{unleashadmin.EventAPITokenDeleted, unleashadmin.EventAPITokenUpdated, unleashadmin.EventAPITokenCreated}
+	if len(got) != 3 {
+		t.Fatalf("%d events for %s, want 3", len(got), tokName)
+	}
+	for i, e := range got {
+		if e.Type != wantTypes[i] || e.Token() == nil || e.Token().TokenName != tokName || e.CreatedBy == "" {
+			t.Errorf("event %d: %+v", i, e)
+		}
+		if i > 0 && e.ID >= got[i-1].ID {
+			t.Errorf("events not newest first: %d then %d", got[i-1].ID, e.ID)
+		}
+		for _, d := range []*unleashadmin.APIToken{e.Data, e.PreData} {
+			if d != nil && (d.Secret != "" || strings.Contains(e.Summary, tok.Secret)) {
+				t.Errorf("event %d carries the secret", e.ID)
+			}
+		}
+	}
+	if got[2].Data == nil || got[2].PreData != nil || got[0].Data != nil || got[0].PreData == nil {
+		t.Errorf("data/preData of create and delete: %+v / %+v", got[2], got[0])
+	}
+	if got[1].Data.ExpiresAt == nil || got[1].PreData.ExpiresAt != nil {
+		t.Errorf("update event data %+v, preData %+v", got[1].Data, got[1].PreData)
+	}
+
+	page, err := c.ListTokenEvents(ctx(t), unleashadmin.TokenEventsOptions{Query: tokName, Types: []unleashadmin.EventType{unleashadmin.EventAPITokenCreated}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.Total != 1 || len(page.Events) != 1 || page.Events[0].ID != got[2].ID {
+		t.Errorf("created-only page: total %d, %d events", page.Total, len(page.Events))
+	}
+	page, err = c.ListTokenEvents(ctx(t), unleashadmin.TokenEventsOptions{Query: tokName, From: today.Add(48 * time.Hour)})
+	if err != nil || page.Total != 0 || len(page.Events) != 0 {
+		t.Errorf("events from the day after tomorrow: %+v, %v", page, err)
+	}
+}
