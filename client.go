@@ -182,14 +182,18 @@ func parseBaseURL(raw string) (*url.URL, error) {
 		// url's own error repeats the input, which may carry a password.
 		return nil, invalidArg("NewClient", "baseURL is not a valid URL")
 	}
+	// The messages name only the parts of the URL that cannot hold a
+	// credential: with the arguments swapped, baseURL is the key (a
+	// personal access token "user:<hex>" parses as a URL), and a query,
+	// fragment or path may carry a token too.
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, invalidArg("NewClient", "baseURL %q: scheme must be http or https", u.Redacted())
+		return nil, invalidArg("NewClient", "baseURL: scheme must be http or https, not %q", u.Scheme)
 	}
 	if u.Host == "" {
-		return nil, invalidArg("NewClient", "baseURL %q has no host", u.Redacted())
+		return nil, invalidArg("NewClient", "baseURL has no host")
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, invalidArg("NewClient", "baseURL %q must not have a query or fragment", u.Redacted())
+		return nil, invalidArg("NewClient", "baseURL %s://%s...: must not have a query or fragment", u.Scheme, u.Host)
 	}
 	return u, nil
 }
@@ -219,19 +223,22 @@ func (c *Client) LogValue() slog.Value {
 }
 
 // apiPath is a request path, escaped for the wire, together with the form
-// that is safe to report, where every secret is redacted.
-type apiPath struct{ wire, shown string }
+// that is safe to report, where every secret is redacted, and the secret it
+// carries (cred), if any, so that echoes of it can be redacted too.
+type apiPath struct{ wire, shown, cred string }
 
 // route starts a path with a fixed part, such as "/api/admin/api-tokens".
-func route(fixed string) apiPath { return apiPath{fixed, fixed} }
+func route(fixed string) apiPath { return apiPath{wire: fixed, shown: fixed} }
 
 // then appends a fixed part.
-func (p apiPath) then(fixed string) apiPath { return apiPath{p.wire + fixed, p.shown + fixed} }
+func (p apiPath) then(fixed string) apiPath {
+	return apiPath{p.wire + fixed, p.shown + fixed, p.cred}
+}
 
 // param appends one escaped path segment.
 func (p apiPath) param(v string) apiPath {
 	s := "/" + escapeSegment(v)
-	return apiPath{p.wire + s, p.shown + s}
+	return apiPath{p.wire + s, p.shown + s, p.cred}
 }
 
 // secret appends a token secret as one escaped segment, redacted when shown.
@@ -242,7 +249,7 @@ func (p apiPath) secret(v string) apiPath {
 	} else {
 		shown = escapeSegment(shown)
 	}
-	return apiPath{p.wire + "/" + escapeSegment(v), p.shown + "/" + shown}
+	return apiPath{p.wire + "/" + escapeSegment(v), p.shown + "/" + shown, v}
 }
 
 // escapeSegment escapes v so that it stays one path segment whatever it
@@ -286,20 +293,87 @@ func (c *Client) do(ctx context.Context, method string, p apiPath, in, out any) 
 		if resp != nil {
 			drainClose(resp.Body)
 		}
-		err = &RequestError{Method: method, URL: c.shownURL + p.shown, Err: unwrapURLError(err)}
+		err = &RequestError{Method: method, URL: c.shownURL + p.shown, Err: c.redactErr(unwrapURLError(err), p)}
 		c.log(ctx, slog.LevelDebug, "request failed", info, slog.Duration("elapsed", time.Since(start)), slog.String("error", err.Error()))
 		return err
 	}
 	defer drainClose(resp.Body)
 	c.log(ctx, slog.LevelDebug, "response", info, slog.Int("status", resp.StatusCode), slog.Duration("elapsed", time.Since(start)))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return newAPIError(method, c.shownURL, p.shown, resp)
+		e := newAPIError(method, c.shownURL, p.shown, resp)
+		e.redact(c.redactor(p))
+		return e
 	}
 	if out == nil {
+		return c.redactErr(checkNoBody(method, p.shown, resp), p)
+	}
+	return c.redactErr(decodeBody(method, p.shown, resp, out), p)
+}
+
+// redactor hides the credentials of a request in text that a server, a
+// proxy or net/http echoed back (Unleash's 404 repeats the path, secret
+// included; a malformed response is quoted in net/http's error): the API
+// key and the path's token secret, whole or their random part alone, raw or
+// escaped. Each is replaced by its RedactSecret form.
+func (c *Client) redactor(p apiPath) *strings.Replacer {
+	key := c.auth
+	if c.bearer {
+		key = strings.TrimPrefix(key, "Bearer ")
+	}
+	var pairs []string
+	// Whole credentials first: at one position the first match wins.
+	for _, cred := range []string{key, p.cred} {
+		if len(cred) < minRedacted {
+			continue
+		}
+		for _, form := range []string{cred, url.PathEscape(cred), url.QueryEscape(cred)} {
+			pairs = append(pairs, form, RedactSecret(cred))
+		}
+	}
+	for _, cred := range []string{key, p.cred} {
+		random := cred[strings.LastIndexByte(cred, '.')+1:]
+		if len(random) < 16 || random == cred {
+			continue
+		}
+		for _, form := range []string{random, url.PathEscape(random), url.QueryEscape(random)} {
+			pairs = append(pairs, form, random[:4]+"***")
+		}
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+// minRedacted is the length below which a credential is not searched for in
+// echoed text: replacing a two-letter key everywhere would garble messages
+// and protect nothing.
+const minRedacted = 8
+
+// redactErr returns err, or a stand-in with the request's credentials
+// removed from its text when it held one. The replacer is built only for an
+// error, so a successful call pays nothing.
+func (c *Client) redactErr(err error, p apiPath) error {
+	if err == nil {
 		return nil
 	}
-	return decodeBody(method, p.shown, resp, out)
+	msg := err.Error()
+	if hidden := c.redactor(p).Replace(msg); hidden != msg {
+		return &redactedError{msg: hidden, orig: err}
+	}
+	return err
 }
+
+// redactedError stands for an error whose text held a credential. It gives
+// the redacted text and answers errors.Is as the original does (a context's
+// deadline, ErrUnexpectedResponse), but does not unwrap to the original:
+// code that walks the chain, such as an error reporter, would print its
+// text.
+type redactedError struct {
+	msg  string
+	orig error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+
+func (e *redactedError) Is(target error) bool { return errors.Is(e.orig, target) }
 
 func (c *Client) newRequest(ctx context.Context, method string, p apiPath, in any) (*retryablehttp.Request, error) {
 	var body []byte
@@ -440,12 +514,37 @@ func decodeBody(method, path string, resp *http.Response, out any) error {
 	}
 	data, err := readBounded(resp.Body, resp.ContentLength, MaxResponseBytes)
 	if err != nil {
-		return bad("%v", err)
+		// The cause is wrapped too, so that errors.Is sees a context's
+		// deadline or a reset connection that cut the body.
+		return fmt.Errorf("unleashadmin: %s %s: %d response: %w: %w", method, path, resp.StatusCode, ErrUnexpectedResponse, err)
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return bad("invalid JSON: %v", err)
 	}
+	// Valid JSON of another shape (a proxy's {"status":"ok"}, null) leaves
+	// out empty; a body without what Unleash always sends is refused.
+	if s, ok := out.(interface{ missing() string }); ok {
+		if what := s.missing(); what != "" {
+			return bad("%s", what)
+		}
+	}
 	return nil
+}
+
+// checkNoBody checks the success response of a call that needs no body.
+// Unleash sends none; a non-JSON page in its place (a proxy's login page
+// answered with 200) means the request never reached Unleash.
+func checkNoBody(method, path string, resp *http.Response) error {
+	ct := resp.Header.Get("Content-Type")
+	if ct == "" || isJSON(ct) || resp.ContentLength == 0 {
+		return nil
+	}
+	var first [1]byte
+	if n, _ := io.ReadFull(resp.Body, first[:]); n == 0 {
+		return nil
+	}
+	return fmt.Errorf("unleashadmin: %s %s: %d response: %w: expected no body, got %q (is a proxy or login page in front of Unleash?)",
+		method, path, resp.StatusCode, ErrUnexpectedResponse, mediaType(ct))
 }
 
 var errTooLarge = errors.New("body is larger than the limit")

@@ -78,7 +78,9 @@ type APIError struct {
 	Name    string
 	Message string
 	Details []ErrorDetail
-	// Body is the raw response body, at most MaxErrorBodyBytes of it.
+	// Body is the raw response body, at most MaxErrorBodyBytes of it, with
+	// the request's API key and token secret redacted where it repeats
+	// them (Unleash's 404 for an unknown route quotes the path).
 	Body []byte
 
 	path string // redacted path, for Error
@@ -151,6 +153,20 @@ func newAPIError(method, baseURL, path string, resp *http.Response) *APIError {
 		e.Details = details
 	}
 	return e
+}
+
+// redact hides the request's credentials wherever the response repeated
+// them.
+func (e *APIError) redact(r *strings.Replacer) {
+	e.ID, e.Name, e.Message = r.Replace(e.ID), r.Replace(e.Name), r.Replace(e.Message)
+	for i := range e.Details {
+		e.Details[i].Message, e.Details[i].Path = r.Replace(e.Details[i].Message), r.Replace(e.Details[i].Path)
+	}
+	if body := string(e.Body); body != "" {
+		if hidden := r.Replace(body); hidden != body {
+			e.Body = []byte(hidden)
+		}
+	}
 }
 
 // RequestError is a request that got no HTTP response: the connection failed,

@@ -58,7 +58,8 @@ func (t APIToken) Format(f fmt.State, verb rune) {
 		fmt.Fprintf(&b, " SeenAt:%s", t.SeenAt.Format(time.RFC3339))
 	}
 	if t.Alias != nil {
-		fmt.Fprintf(&b, " Alias:%q", *t.Alias)
+		// An alias authenticates like the secret (old proxy tokens).
+		fmt.Fprintf(&b, " Alias:%q", RedactSecret(*t.Alias))
 	}
 	fmt.Fprintf(&b, " Secure:%t}", t.Secure)
 	_, _ = f.Write([]byte(b.String()))
@@ -124,6 +125,32 @@ type CreateProjectAPITokenRequest struct {
 // tokenList is the body of every list response.
 type tokenList struct {
 	Tokens []APIToken `json:"tokens"`
+}
+
+// missing names what a decoded list lacks: Unleash always sends "tokens".
+func (l *tokenList) missing() string {
+	if l.Tokens == nil {
+		return `no "tokens" list`
+	}
+	return ""
+}
+
+// missing names what a decoded create response lacks: Unleash always sends
+// the new token's secret there, also with secure token storage.
+func (t *APIToken) missing() string {
+	if t.Secret == "" {
+		return "no secret in the created token"
+	}
+	return ""
+}
+
+// missing names what a decoded event page lacks: Unleash always sends
+// "events", an empty list when nothing matched.
+func (p *EventPage) missing() string {
+	if p.Events == nil {
+		return `no "events" list`
+	}
+	return ""
 }
 
 // expiryUpdate is the body of UpdateAPITokenExpiry.

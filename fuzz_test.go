@@ -1,0 +1,201 @@
+package unleashadmin
+
+// Fuzz targets for the code that reads what a server sends (decodeBody,
+// newAPIError) and for the code that puts caller input into a URL (apiPath).
+// Their seed corpora in testdata/fuzz are made from the real captures in
+// testdata/captures-* (see fuzz_corpus_test.go). Run one for a while with
+//
+//	go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime 30s .
+//
+// A plain go test runs each seed once.
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// response builds a success or error response around body.
+func response(status int, contentType string, body []byte, knownLength bool) *http.Response {
+	h := http.Header{}
+	if contentType != "" {
+		h.Set("Content-Type", contentType)
+	}
+	length := int64(-1)
+	if knownLength {
+		length = int64(len(body))
+	}
+	return &http.Response{StatusCode: status, Header: h, Body: io.NopCloser(bytes.NewReader(body)), ContentLength: length}
+}
+
+// FuzzDecode decodes arbitrary bodies the way a list and a create response
+// are decoded. Nothing may panic, every failure must be
+// ErrUnexpectedResponse, and what decodes must be what Unleash always sends
+// (a "tokens" list; a created token with its secret) and print without it.
+func FuzzDecode(f *testing.F) {
+	f.Add("application/json; charset=utf-8", []byte(`{"tokens":[]}`), true)
+	f.Fuzz(func(t *testing.T, contentType string, body []byte, knownLength bool) {
+		var list tokenList
+		err := decodeBody("GET", "/api/admin/api-tokens", response(200, contentType, body, knownLength), &list)
+		switch {
+		case err != nil && !errors.Is(err, ErrUnexpectedResponse):
+			t.Fatalf("list: error %v is not ErrUnexpectedResponse", err)
+		case err == nil && list.Tokens == nil:
+			t.Fatalf("list: decoded without a tokens list: %s", body)
+		case err == nil:
+			for _, tok := range list.Tokens {
+				checkPrinted(t, tok)
+			}
+		}
+
+		var tok APIToken
+		err = decodeBody("POST", "/api/admin/api-tokens", response(201, contentType, body, knownLength), &tok)
+		switch {
+		case err != nil && !errors.Is(err, ErrUnexpectedResponse):
+			t.Fatalf("create: error %v is not ErrUnexpectedResponse", err)
+		case err == nil && tok.Secret == "":
+			t.Fatalf("create: decoded without a secret: %s", body)
+		case err == nil:
+			checkPrinted(t, tok)
+		}
+	})
+}
+
+// checkPrinted prints tok with the verbs and handlers a caller would use and
+// fails if the random part of its secret shows.
+func checkPrinted(t *testing.T, tok APIToken) {
+	t.Helper()
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%v %+v %#v %s", tok, tok, &tok, []APIToken{tok})
+	slog.New(slog.NewJSONHandler(&b, nil)).Info("t", "token", tok)
+	slog.New(slog.NewTextHandler(&b, nil)).Info("t", "token", &tok)
+	// Only a random part that nothing else printed holds is a clean test.
+	random := tok.Secret[strings.LastIndexByte(tok.Secret, '.')+1:]
+	others := strings.Join(append([]string{tok.TokenName, tok.Environment, tok.Project, string(tok.Type), tok.Secret[:len(tok.Secret)-len(random)]}, tok.Projects...), "\x00")
+	if len(random) < 16 || strings.Contains(others, random) || (tok.Alias != nil && strings.Contains(*tok.Alias, random)) {
+		return
+	}
+	for _, form := range []string{random, strconv.Quote(random)[1 : len(strconv.Quote(random))-1]} {
+		if strings.Contains(b.String(), form) {
+			t.Fatalf("printed token shows its secret's random part %q:\n%s", random, b.String())
+		}
+	}
+}
+
+// FuzzAPIError parses arbitrary error responses. Nothing may panic; the
+// error must keep at most MaxErrorBodyBytes of the body, match the sentinel
+// of its status and no other, and after redaction show neither the API key
+// nor the token secret of the request, wherever the body repeats them.
+func FuzzAPIError(f *testing.F) {
+	f.Add(404, "application/json; charset=utf-8", []byte(`{"name":"NotFoundError","message":"The path you were looking for (/api/admin/projects/default/api-tokens/`+faultSecret+`) is not available."}`))
+	c, err := NewClient("http://unleash.test", faultKey)
+	if err != nil {
+		f.Fatal(err)
+	}
+	p := projectTokens("default").secret(faultSecret)
+	f.Fuzz(func(t *testing.T, status int, contentType string, body []byte) {
+		e := newAPIError("DELETE", "http://unleash.test", p.shown, response(status, contentType, body, true))
+		if len(e.Body) > MaxErrorBodyBytes || !bytes.HasPrefix(body, e.Body) || (len(body) > 0) != (len(e.Body) > 0) {
+			t.Fatalf("Body holds %d bytes of %d", len(e.Body), len(body))
+		}
+		for code, s := range sentinels {
+			if errors.Is(e, s) != (code == status) {
+				t.Fatalf("status %d: errors.Is(%v) = %v", status, s, errors.Is(e, s))
+			}
+		}
+		msg := e.Error()
+		if !strings.HasPrefix(msg, "unleashadmin: DELETE /api/admin/projects/default/api-tokens/default:development.4f3c***: "+strconv.Itoa(status)) {
+			t.Fatalf("Error() = %q", msg)
+		}
+
+		e.redact(c.redactor(p))
+		shown := strings.Join([]string{e.Error(), string(e.Body), e.ID, e.Name, e.Message, fmt.Sprintf("%+v", e.Details)}, "\n")
+		for _, random := range []string{randomPart(faultKey), randomPart(faultSecret)} {
+			if strings.Contains(shown, random) {
+				t.Fatalf("redacted error shows %q:\n%s", random, shown)
+			}
+		}
+	})
+}
+
+// FuzzPath builds the paths of the endpoints that take caller input. Each
+// argument must stay one path segment that decodes back to itself, and the
+// reported form must never show the random part of the secret.
+func FuzzPath(f *testing.F) {
+	f.Add("default", faultSecret)
+	f.Fuzz(func(t *testing.T, param, secret string) {
+		byName := route(apiTokens).param(param)
+		checkSegments(t, byName.wire, "api", "admin", "api-tokens", param)
+		if byName.shown != byName.wire {
+			t.Fatalf("a name path is shown as %q, sent as %q", byName.shown, byName.wire)
+		}
+
+		bySecret := route(apiTokens).secret(secret)
+		checkSegments(t, bySecret.wire, "api", "admin", "api-tokens", secret)
+		inProject := projectTokens(param).secret(secret)
+		checkSegments(t, inProject.wire, "api", "admin", "projects", param, "api-tokens", secret)
+		if bySecret.cred != secret || inProject.cred != secret {
+			t.Fatalf("the path forgot its secret")
+		}
+
+		// The shown path must be a path too: the same segments, the
+		// secret's one redacted.
+		shownSegs := strings.Split(inProject.shown, "/")
+		if len(shownSegs) != 7 {
+			t.Fatalf("shown path %q has %d segments", inProject.shown, len(shownSegs)-1)
+		}
+		last := shownSegs[6]
+		i := strings.LastIndexByte(secret, '.')
+		random, prefix := secret[i+1:], secret[:i+1]
+		if len(random) >= 16 && i >= 0 && !strings.Contains(prefix, random) {
+			for _, form := range []string{random, escapeSegment(random), url.PathEscape(random)} {
+				if strings.Contains(last, form) {
+					t.Fatalf("shown segment %q holds the random part %q of %q", last, random, secret)
+				}
+			}
+		}
+		if len(random) < 16 || i < 0 {
+			if last != "%2A%2A%2A" && last != "***" && secret != "" {
+				t.Fatalf("secret %q without a long random part is shown as %q", secret, last)
+			}
+		}
+	})
+}
+
+// checkSegments parses the wire path as the request URL would be parsed and
+// checks that it splits into want, each segment decoding to its value.
+func checkSegments(t *testing.T, wire string, want ...string) {
+	t.Helper()
+	u, err := url.Parse("https://unleash.example.com/unleash" + wire)
+	if err != nil {
+		t.Fatalf("path %q does not parse: %v", wire, err)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.Host != "unleash.example.com" {
+		t.Fatalf("path %q spilled into the URL: host %q query %q fragment %q", wire, u.Host, u.RawQuery, u.Fragment)
+	}
+	got := strings.Split(strings.TrimPrefix(u.EscapedPath(), "/unleash/"), "/")
+	if len(got) != len(want) {
+		t.Fatalf("path %q has %d segments, want %d: %q", wire, len(got), len(want), got)
+	}
+	for i, seg := range got {
+		dec, err := url.PathUnescape(seg)
+		if err != nil || dec != want[i] {
+			t.Fatalf("segment %d of %q decodes to %q (%v), want %q", i, wire, dec, err, want[i])
+		}
+		if seg == "." || seg == ".." {
+			t.Fatalf("segment %d of %q is a dot segment", i, wire)
+		}
+	}
+	// What net/http puts on the request line is the same path.
+	req, err := http.NewRequest(http.MethodGet, u.String(), nil)
+	if err != nil || req.URL.RequestURI() != u.EscapedPath() {
+		t.Fatalf("request line of %q is %q (%v)", wire, req.URL.RequestURI(), err)
+	}
+}
