@@ -7,12 +7,12 @@ SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -ec
 GO ?= go
 
-.PHONY: run test check unit integration-real stop-unleash
+.PHONY: run test check unit integration-real fuzz soak bench stop-unleash
 
 run:
 	$(GO) run ./examples/quickstart
 
-test: check unit integration-real
+test: check unit integration-real fuzz
 
 # gofmt and go vet must be clean.
 check:
@@ -20,19 +20,83 @@ check:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-# Unit tests, unleashtest's own tests and the integration suite against the
-# in-process stand-in, all with the race detector.
+# Unit tests, the fault matrix, the credential audit, unleashtest's own tests
+# and the integration suite against the in-process stand-in, all with the
+# race detector; then every benchmark once, so they keep working.
 unit:
 	env -u UNLEASH_URL -u UNLEASH_API_TOKEN $(GO) test -race -count=1 ./...
+	env -u UNLEASH_URL -u UNLEASH_API_TOKEN $(GO) test -run '^$$' -bench . -benchtime=1x ./...
 
-# The integration suite against a real Unleash 8.2.0 on 127.0.0.1, stopped
-# again whatever the outcome.
+# The integration suite, the command end to end (as a built binary) and the
+# soak (UNLEASH_SOAK long) against a real Unleash 8.2.0 on 127.0.0.1, stopped
+# again whatever the outcome. The soak compares the server's whole token list
+# before and after, so the packages run one at a time (-p=1).
+UNLEASH_SOAK ?= 60s
+integration-real: export UNLEASH_SOAK := $(UNLEASH_SOAK)
+integration-real: export GOFLAGS += -p=1
 integration-real:
 	@trap 'scripts/unleash.sh stop' EXIT; \
 	exports=$$(scripts/unleash.sh start); eval "$$exports"; \
 	echo "integration-real: running the suite against $$UNLEASH_URL"; \
-	$(GO) test -race -count=1 -v ./integration/ 2>&1 | tee /tmp/unleashadmin-integration.log; \
+	$(GO) test -race -count=1 -v ./integration/ ./cmd/unleash-tokens/ 2>&1 | tee /tmp/unleashadmin-integration.log; \
 	echo "integration-real: $$(grep -c -- '--- PASS' /tmp/unleashadmin-integration.log) passed, $$(grep -c -- '--- FAIL' /tmp/unleashadmin-integration.log || true) failed, $$(grep -c -- '--- SKIP' /tmp/unleashadmin-integration.log || true) skipped"
 
 stop-unleash:
 	scripts/unleash.sh stop
+
+# Benchmarks of the SDK against the same calls made with plain net/http and
+# encoding/json (BENCHMARKS.md): BENCH_ROUNDS runs of the in-process ones,
+# BENCH_REAL_ROUNDS of the ones against a real Unleash (the one in
+# UNLEASH_URL, else one started with scripts/unleash.sh and stopped again
+# only when this target started it; skipped when none can be started), then
+# the table of SDK/raw medians and ratios. Raw outputs stay in BENCH_DIR.
+BENCH_ROUNDS ?= 6
+BENCH_TIME ?= 1s
+BENCH_REAL_ROUNDS ?= 5
+BENCH_REAL_TIME ?= 40x
+BENCH_DIR ?= /tmp/unleashadmin-bench
+bench:
+	@dir='$(BENCH_DIR)'; rm -rf "$$dir"; mkdir -p "$$dir"; \
+	$(GO) test -c -o "$$dir/inprocess.test" . ; \
+	$(GO) test -c -o "$$dir/real.test" ./benchreal; \
+	for i in $$(seq $(BENCH_ROUNDS)); do \
+	  echo "bench: in-process round $$i of $(BENCH_ROUNDS)"; \
+	  env -u UNLEASH_URL -u UNLEASH_API_TOKEN "$$dir/inprocess.test" -test.run '^$$' -test.bench . \
+	    -test.benchmem -test.benchtime $(BENCH_TIME) >> "$$dir/inprocess.txt"; \
+	done; \
+	started=no; \
+	trap 'if [ "$$started" = yes ]; then scripts/unleash.sh stop; fi' EXIT; \
+	if [ -z "$${UNLEASH_URL:-}" ] || [ -z "$${UNLEASH_API_TOKEN:-}" ]; then \
+	  if ! scripts/unleash.sh status >/dev/null 2>&1; then started=yes; fi; \
+	  if exports=$$(scripts/unleash.sh start 2>"$$dir/unleash-start.log"); then eval "$$exports"; \
+	  else echo "bench: could not start Unleash; skipping the real-server benchmarks"; fi; \
+	  cat "$$dir/unleash-start.log" >&2; \
+	  if grep -q 'already running' "$$dir/unleash-start.log"; then started=no; fi; \
+	fi; \
+	if [ -n "$${UNLEASH_URL:-}" ]; then \
+	  for i in $$(seq $(BENCH_REAL_ROUNDS)); do \
+	    echo "bench: real-server round $$i of $(BENCH_REAL_ROUNDS) against $$UNLEASH_URL"; \
+	    "$$dir/real.test" -test.run '^$$' -test.bench . -test.benchmem \
+	      -test.benchtime $(BENCH_REAL_TIME) >> "$$dir/real.txt" || echo "bench: real-server round $$i failed"; \
+	  done; \
+	fi; \
+	head -n 4 "$$dir/inprocess.txt"; \
+	$(GO) run ./benchreal/ratios "$$dir"/inprocess.txt $$(ls "$$dir"/real.txt 2>/dev/null) | tee "$$dir/ratios.md"
+
+# Fuzzing (fuzz_test.go): each target for FUZZTIME on top of its seed corpus
+# in testdata/fuzz, made from the captures (-fuzz takes one target at a
+# time). -fuzzminimizetime keeps the run fuzzing instead of shrinking the
+# large capture bodies.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := FuzzDecode FuzzAPIError FuzzPath
+fuzz:
+	@for f in $(FUZZ_TARGETS); do \
+	  echo "fuzz: $$f for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x . ; \
+	done
+
+# The soak alone against the script's server: make soak UNLEASH_SOAK=5m
+soak:
+	@trap 'scripts/unleash.sh stop' EXIT; \
+	exports=$$(scripts/unleash.sh start); eval "$$exports"; \
+	UNLEASH_SOAK=$(UNLEASH_SOAK) $(GO) test -race -count=1 -v -run '^TestSoak$$' ./integration/

@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -71,7 +70,12 @@ type Client struct {
 	bearer    bool
 	userAgent string
 	logger    *slog.Logger
-	http      *retryablehttp.Client
+	// http sends GET, PUT and DELETE; createHTTP sends the create POSTs,
+	// under a stricter retry policy. Both share one *http.Client.
+	http, createHTTP *retryablehttp.Client
+	retryWaitMax     time.Duration
+	// keyNeedles are what an echo of the API key contains (see needles).
+	keyNeedles []string
 }
 
 // Option configures a Client in NewClient. Later options override earlier
@@ -163,17 +167,30 @@ func NewClient(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	if o.bearer {
 		c.auth = "Bearer " + apiKey
 	}
-	c.http = &retryablehttp.Client{
-		HTTPClient:     hc,
-		RetryMax:       o.retryMax,
-		RetryWaitMin:   o.retryWaitMin,
-		RetryWaitMax:   o.retryWaitMax,
-		CheckRetry:     c.checkRetry,
-		Backoff:        backoff,
-		ErrorHandler:   retryablehttp.PassthroughErrorHandler,
-		RequestLogHook: c.logAttempt,
-	}
+	c.keyNeedles = needles(apiKey)
+	c.retryWaitMax = o.retryWaitMax
+	c.http = c.engine(hc, o, true)
+	c.createHTTP = c.engine(hc, o, false)
 	return c, nil
+}
+
+// engine returns a go-retryablehttp client with the retry policy for
+// idempotent requests or for creates. It logs nothing itself; with a logger,
+// a hook logs each attempt.
+func (c *Client) engine(hc *http.Client, o options, idempotent bool) *retryablehttp.Client {
+	e := &retryablehttp.Client{
+		HTTPClient:   hc,
+		RetryMax:     o.retryMax,
+		RetryWaitMin: o.retryWaitMin,
+		RetryWaitMax: o.retryWaitMax,
+		CheckRetry:   c.retryPolicy(idempotent),
+		Backoff:      backoff,
+		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+	}
+	if o.logger != nil {
+		e.RequestLogHook = c.logAttempt
+	}
+	return e
 }
 
 func parseBaseURL(raw string) (*url.URL, error) {
@@ -264,14 +281,11 @@ func escapeSegment(v string) string {
 	return url.PathEscape(v)
 }
 
-// call is what the retry policy and the logging hooks need to know about a
-// request; it travels in the request's context.
+// call is what the logging hook needs to know about a request; with a
+// logger, it travels in the request's context.
 type call struct {
 	method string
 	path   string // shown form
-	// idempotent requests may be retried after any retryable failure;
-	// the others only when the server provably did not act on them.
-	idempotent bool
 }
 
 type callKey struct{}
@@ -282,26 +296,40 @@ func (c *Client) do(ctx context.Context, method string, p apiPath, in, out any) 
 	if ctx == nil {
 		return invalidArg(method+" "+p.shown, "nil context")
 	}
-	info := &call{method: method, path: p.shown, idempotent: method != http.MethodPost}
-	req, err := c.newRequest(context.WithValue(ctx, callKey{}, info), method, p, in)
+	var info *call
+	if c.logger != nil {
+		info = &call{method: method, path: p.shown}
+		ctx = context.WithValue(ctx, callKey{}, info)
+	}
+	req, err := c.newRequest(ctx, method, p, in)
 	if err != nil {
 		return err
 	}
+	engine := c.http
+	if method == http.MethodPost {
+		engine = c.createHTTP
+	}
 	start := time.Now()
-	resp, err := c.http.Do(req)
+	resp, err := engine.Do(req)
 	if err != nil {
 		if resp != nil {
 			drainClose(resp.Body)
 		}
 		err = &RequestError{Method: method, URL: c.shownURL + p.shown, Err: c.redactErr(unwrapURLError(err), p)}
-		c.log(ctx, slog.LevelDebug, "request failed", info, slog.Duration("elapsed", time.Since(start)), slog.String("error", err.Error()))
+		if c.logger != nil {
+			c.log(ctx, slog.LevelDebug, "request failed", info, slog.Duration("elapsed", time.Since(start)), slog.String("error", err.Error()))
+		}
 		return err
 	}
 	defer drainClose(resp.Body)
-	c.log(ctx, slog.LevelDebug, "response", info, slog.Int("status", resp.StatusCode), slog.Duration("elapsed", time.Since(start)))
+	if c.logger != nil { // the attributes would cost allocations for nothing
+		c.log(ctx, slog.LevelDebug, "response", info, slog.Int("status", resp.StatusCode), slog.Duration("elapsed", time.Since(start)))
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := newAPIError(method, c.shownURL, p.shown, resp)
-		e.redact(c.redactor(p))
+		if c.echoed(p, e.texts()...) {
+			e.redact(c.redactor(p))
+		}
 		return e
 	}
 	if out == nil {
@@ -340,6 +368,37 @@ func (c *Client) redactor(p apiPath) *strings.Replacer {
 		}
 	}
 	return strings.NewReplacer(pairs...)
+}
+
+// needles returns the strings that every echo of cred the redactor
+// replaces contains: its random part (or, without one, cred itself), raw and
+// escaped. None for a credential too short to search for.
+func needles(cred string) []string {
+	n := cred[strings.LastIndexByte(cred, '.')+1:]
+	if len(n) < 16 || n == cred {
+		if len(cred) < minRedacted {
+			return nil
+		}
+		n = cred
+	}
+	return []string{n, url.PathEscape(n), url.QueryEscape(n)}
+}
+
+// echoed reports whether any of texts holds a credential of the request, so
+// that the common error response costs no redaction work.
+func (c *Client) echoed(p apiPath, texts ...string) bool {
+	forms := c.keyNeedles
+	if p.cred != "" {
+		forms = append(needles(p.cred), forms...)
+	}
+	for _, f := range forms {
+		for _, t := range texts {
+			if strings.Contains(t, f) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // minRedacted is the length below which a credential is not searched for in
@@ -401,30 +460,32 @@ func (c *Client) newRequest(ctx context.Context, method string, p apiPath, in an
 	return req, nil
 }
 
-// checkRetry is the retry policy: GET, PUT and DELETE are retried on
-// connection errors, 429 and 5xx (but 501); a create POST only on 429 and on
-// connection errors that prove the request never left this machine.
-func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return false, ctxErr
-	}
-	info, _ := ctx.Value(callKey{}).(*call)
-	idempotent := info != nil && info.idempotent
-	if err != nil {
-		if !idempotent {
-			return notSent(err), nil
+// retryPolicy is the retry policy: idempotent requests (GET, PUT, DELETE)
+// are retried on connection errors, 429 and 5xx (but 501); a create POST
+// only on 429 and on connection errors that prove the request never left
+// this machine. A 429 whose Retry-After is longer than the retry-wait
+// maximum is not retried.
+func (c *Client) retryPolicy(idempotent bool) retryablehttp.CheckRetry {
+	return func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return false, ctxErr
 		}
-		retry, _ := retryablehttp.DefaultRetryPolicy(ctx, nil, err)
-		return retry, nil
+		if err != nil {
+			if !idempotent {
+				return notSent(err), nil
+			}
+			retry, _ := retryablehttp.DefaultRetryPolicy(ctx, nil, err)
+			return retry, nil
+		}
+		switch code := resp.StatusCode; {
+		case code == http.StatusTooManyRequests:
+			wait, ok := retryAfter(resp)
+			return !ok || wait <= c.retryWaitMax, nil
+		case idempotent && code >= 500 && code != http.StatusNotImplemented:
+			return true, nil
+		}
+		return false, nil
 	}
-	switch code := resp.StatusCode; {
-	case code == http.StatusTooManyRequests:
-		wait, ok := retryAfter(resp)
-		return !ok || wait <= c.http.RetryWaitMax, nil
-	case idempotent && code >= 500 && code != http.StatusNotImplemented:
-		return true, nil
-	}
-	return false, nil
 }
 
 // notSent reports whether err proves the request never reached a server:
@@ -569,11 +630,8 @@ func readBounded(r io.Reader, size int64, limit int64) ([]byte, error) {
 }
 
 func mediaType(contentType string) string {
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return contentType
-	}
-	return mt
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.ToLower(strings.TrimSpace(mt))
 }
 
 func isJSON(contentType string) bool {

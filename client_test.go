@@ -641,8 +641,8 @@ func TestRetryPolicy(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			// No real waits; a Retry-After up to 1s is allowed.
 			c, m := newTestClient(t, tt.replies, WithRetryWait(0, time.Second))
-			c.http.RetryWaitMin = 0 // no real waits; Retry-After up to 1s allowed
 			err := tt.call(c)
 			if n := len(m.sent()); n != tt.wantSent {
 				t.Errorf("sent %d requests, want %d", n, tt.wantSent)

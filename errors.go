@@ -136,6 +136,18 @@ func newAPIError(method, baseURL, path string, resp *http.Response) *APIError {
 	if len(body) > 0 {
 		e.Body = body
 	}
+	// The usual body decodes in one pass; an odd one (details that are not
+	// a list of objects) falls back to the two passes below.
+	var whole struct {
+		ID      string        `json:"id"`
+		Name    string        `json:"name"`
+		Message string        `json:"message"`
+		Details []ErrorDetail `json:"details"`
+	}
+	if json.Unmarshal(body, &whole) == nil {
+		e.ID, e.Name, e.Message, e.Details = whole.ID, whole.Name, whole.Message, whole.Details
+		return e
+	}
 	var parsed struct {
 		ID      string          `json:"id"`
 		Name    string          `json:"name"`
@@ -153,6 +165,15 @@ func newAPIError(method, baseURL, path string, resp *http.Response) *APIError {
 		e.Details = details
 	}
 	return e
+}
+
+// texts returns every text of e that came from the response.
+func (e *APIError) texts() []string {
+	t := []string{string(e.Body), e.ID, e.Name, e.Message}
+	for _, d := range e.Details {
+		t = append(t, d.Message, d.Path)
+	}
+	return t
 }
 
 // redact hides the request's credentials wherever the response repeated
