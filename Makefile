@@ -7,18 +7,25 @@ SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -ec
 GO ?= go
 
-.PHONY: run test check unit integration-real fuzz soak bench stop-unleash
+.PHONY: run test check compat unit integration-real fuzz soak bench stop-unleash
 
 run:
 	$(GO) run ./examples/quickstart
 
-test: check unit integration-real fuzz
+test: check compat unit integration-real fuzz
 
 # gofmt and go vet must be clean.
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+# The module declares go 1.25 and must build with the two newest releases:
+# vet (which compiles every package and test) with Go 1.25.0 as well, a
+# toolchain the go command fetches from the module proxy.
+GO_PREVIOUS ?= go1.25.0
+compat:
+	GOTOOLCHAIN=$(GO_PREVIOUS) $(GO) vet ./...
 
 # Unit tests, the fault matrix, the credential audit, unleashtest's own tests
 # and the integration suite against the in-process stand-in, all with the
