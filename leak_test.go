@@ -30,6 +30,9 @@ import (
 // a response body never closed, a server handler never released, a timer
 // of a retry wait.
 func TestMain(m *testing.M) {
+	// goleak is a test-only dependency: it never reaches a user's build.
+	// It checks, after the whole package ran, that no goroutine of a
+	// transport, a retry wait or a test server outlived its test.
 	goleak.VerifyTestMain(m)
 }
 
