@@ -28,7 +28,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"runtime"
 	"runtime/metrics"
 	"slices"
@@ -37,6 +36,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/seed8b9e94f4/unleashadmin/internal/rawclient"
 )
 
 // benchWorkers is how many goroutines share one client in the parallel
@@ -169,131 +170,11 @@ func (s *benchServer) serve(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(resp.body)
 }
 
-// rawClient makes the same requests as Client with nothing but net/http and
-// encoding/json.
-type rawClient struct {
-	hc            *http.Client
-	base, key, ua string
+func newRawClient(base string) *rawclient.Client {
+	return &rawclient.Client{HTTP: defaultHTTPClient(), Base: base, Key: benchKey, UserAgent: "unleashadmin-go/" + Version}
 }
 
-func newRawClient(base string) *rawClient {
-	return &rawClient{hc: defaultHTTPClient(), base: base, key: benchKey, ua: "unleashadmin-go/" + Version}
-}
-
-// rawToken has the fields and JSON names of APIToken.
-type rawToken struct {
-	Secret      string     `json:"secret,omitempty"`
-	TokenName   string     `json:"tokenName"`
-	Type        string     `json:"type"`
-	Environment string     `json:"environment"`
-	Project     string     `json:"project"`
-	Projects    []string   `json:"projects"`
-	CreatedAt   time.Time  `json:"createdAt"`
-	ExpiresAt   *time.Time `json:"expiresAt,omitempty"`
-	SeenAt      *time.Time `json:"seenAt,omitempty"`
-	Alias       *string    `json:"alias,omitempty"`
-	Secure      bool       `json:"secure"`
-}
-
-type rawCreateRequest struct {
-	Type        string     `json:"type"`
-	TokenName   string     `json:"tokenName"`
-	Environment string     `json:"environment,omitempty"`
-	Projects    []string   `json:"projects,omitempty"`
-	ExpiresAt   *time.Time `json:"expiresAt,omitempty"`
-}
-
-// rawError is what the raw side makes of a non-2xx response: what APIError
-// holds.
-type rawError struct {
-	Status  int
-	Method  string
-	URL     string
-	Body    []byte
-	ID      string `json:"id"`
-	Name    string `json:"name"`
-	Message string `json:"message"`
-	Details []struct {
-		Message string `json:"message"`
-		Path    string `json:"path,omitempty"`
-	} `json:"details"`
-}
-
-func (e *rawError) Error() string {
-	return fmt.Sprintf("%s %s: %d %s: %s", e.Method, e.URL, e.Status, e.Name, e.Message)
-}
-
-// do sends one request and decodes a 2xx body into out; any other status is
-// a *rawError.
-func (c *rawClient) do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		data, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(data)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", c.key)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.ua)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		_ = resp.Body.Close()
-	}()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := &rawError{Status: resp.StatusCode, Method: method, URL: c.base + path}
-		e.Body, _ = io.ReadAll(io.LimitReader(resp.Body, MaxErrorBodyBytes))
-		_ = json.Unmarshal(e.Body, e)
-		return e
-	}
-	return json.NewDecoder(resp.Body).Decode(out)
-}
-
-func (c *rawClient) create(ctx context.Context, r rawCreateRequest) (*rawToken, error) {
-	var tok rawToken
-	if err := c.do(ctx, http.MethodPost, "/api/admin/api-tokens", r, &tok); err != nil {
-		return nil, err
-	}
-	return &tok, nil
-}
-
-func (c *rawClient) list(ctx context.Context) ([]rawToken, error) {
-	var body struct {
-		Tokens []rawToken `json:"tokens"`
-	}
-	if err := c.do(ctx, http.MethodGet, "/api/admin/api-tokens", nil, &body); err != nil {
-		return nil, err
-	}
-	return body.Tokens, nil
-}
-
-// listProject keeps the project's non-admin tokens, as the SDK does.
-func (c *rawClient) listProject(ctx context.Context, project string) ([]rawToken, error) {
-	var body struct {
-		Tokens []rawToken `json:"tokens"`
-	}
-	path := "/api/admin/projects/" + url.PathEscape(project) + "/api-tokens"
-	if err := c.do(ctx, http.MethodGet, path, nil, &body); err != nil {
-		return nil, err
-	}
-	return slices.DeleteFunc(body.Tokens, func(t rawToken) bool {
-		return t.Type == "admin" || (t.Project != project && !slices.Contains(t.Projects, project))
-	}), nil
-}
-
-var benchRawCreate = rawCreateRequest{
+var benchRawCreate = rawclient.CreateRequest{
 	Type:        string(benchCreate.Type),
 	TokenName:   benchCreate.TokenName,
 	Environment: benchCreate.Environment,
@@ -308,7 +189,7 @@ type benchCase struct {
 	name string
 	list *cannedResponse // what the list route answers during this case
 	sdk  func(context.Context, *Client) error
-	raw  func(context.Context, *rawClient) error
+	raw  func(context.Context, *rawclient.Client) error
 }
 
 func wantCount(n, want int) error {
@@ -329,8 +210,8 @@ func listCase(name string, body []byte, n int) benchCase {
 			}
 			return wantCount(len(toks), n)
 		},
-		raw: func(ctx context.Context, c *rawClient) error {
-			toks, err := c.list(ctx)
+		raw: func(ctx context.Context, c *rawclient.Client) error {
+			toks, err := c.List(ctx)
 			if err != nil {
 				return err
 			}
@@ -352,8 +233,8 @@ var benchCases = []benchCase{
 			}
 			return nil
 		},
-		raw: func(ctx context.Context, c *rawClient) error {
-			tok, err := c.create(ctx, benchRawCreate)
+		raw: func(ctx context.Context, c *rawclient.Client) error {
+			tok, err := c.Create(ctx, benchRawCreate)
 			if err != nil {
 				return err
 			}
@@ -374,9 +255,9 @@ var benchCases = []benchCase{
 			}
 			return nil
 		},
-		raw: func(ctx context.Context, c *rawClient) error {
-			_, err := c.listProject(ctx, "nope")
-			if e, ok := err.(*rawError); !ok || e.Status != http.StatusNotFound || e.Name != "NotFoundError" {
+		raw: func(ctx context.Context, c *rawclient.Client) error {
+			_, err := c.ListProject(ctx, "nope")
+			if e, ok := err.(*rawclient.Error); !ok || e.Status != http.StatusNotFound || e.Name != "NotFoundError" {
 				return fmt.Errorf("want a 404 NotFoundError, got %v", err)
 			}
 			return nil
@@ -385,7 +266,7 @@ var benchCases = []benchCase{
 }
 
 // benchClients returns a server and the two clients that call it.
-func benchClients(tb testing.TB) (*benchServer, *Client, *rawClient) {
+func benchClients(tb testing.TB) (*benchServer, *Client, *rawclient.Client) {
 	tb.Helper()
 	s := newBenchServer(tb)
 	sdk, err := NewClient(s.srv.URL, benchKey)
@@ -394,7 +275,7 @@ func benchClients(tb testing.TB) (*benchServer, *Client, *rawClient) {
 	}
 	raw := newRawClient(s.srv.URL)
 	tb.Cleanup(sdk.http.HTTPClient.CloseIdleConnections)
-	tb.Cleanup(raw.hc.CloseIdleConnections)
+	tb.Cleanup(raw.HTTP.CloseIdleConnections)
 	return s, sdk, raw
 }
 
@@ -421,7 +302,7 @@ func BenchmarkSerial(b *testing.B) {
 				runSerial(b, s, call)
 				if tc.name == "list2000" {
 					reportHeap(b, len(tc.list.body), func(ctx context.Context) (any, error) {
-						toks, err := raw.list(ctx)
+						toks, err := raw.List(ctx)
 						return toks, err
 					})
 				}
@@ -557,7 +438,7 @@ func BenchmarkNoNetwork(b *testing.B) {
 				b.Fatal(err)
 			}
 			raw := newRawClient(base)
-			raw.hc = hc
+			raw.HTTP = hc
 			ctx := context.Background()
 			b.Run("sdk", func(b *testing.B) {
 				b.ReportAllocs()
@@ -784,7 +665,7 @@ func TestBenchPairsAreEquivalent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rtok, err := raw.create(ctx, benchRawCreate)
+	rtok, err := raw.Create(ctx, benchRawCreate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -794,7 +675,7 @@ func TestBenchPairsAreEquivalent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rtoks, err := raw.list(ctx)
+	rtoks, err := raw.List(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,15 +1,11 @@
 package benchreal
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -18,6 +14,7 @@ import (
 	"time"
 
 	"github.com/seed8b9e94f4/unleashadmin"
+	"github.com/seed8b9e94f4/unleashadmin/internal/rawclient"
 	"github.com/seed8b9e94f4/unleashadmin/unleashtest"
 )
 
@@ -71,90 +68,21 @@ func sdkSide(c *unleashadmin.Client) side {
 	}
 }
 
-// rawToken has the fields and JSON names of unleashadmin.APIToken.
-type rawToken struct {
-	Secret      string     `json:"secret,omitempty"`
-	TokenName   string     `json:"tokenName"`
-	Type        string     `json:"type"`
-	Environment string     `json:"environment"`
-	Project     string     `json:"project"`
-	Projects    []string   `json:"projects"`
-	CreatedAt   time.Time  `json:"createdAt"`
-	ExpiresAt   *time.Time `json:"expiresAt,omitempty"`
-	SeenAt      *time.Time `json:"seenAt,omitempty"`
-	Alias       *string    `json:"alias,omitempty"`
-	Secure      bool       `json:"secure"`
-}
-
-type rawCreate struct {
-	Type        string   `json:"type"`
-	TokenName   string   `json:"tokenName"`
-	Environment string   `json:"environment,omitempty"`
-	Projects    []string `json:"projects,omitempty"`
-}
-
-// raw sends the requests the SDK sends, with net/http and encoding/json.
-type raw struct {
-	hc        *http.Client
-	base, key string
-}
-
-func (r raw) do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		data, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(data)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, r.base+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", r.key)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "unleashadmin-go/"+unleashadmin.Version)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := r.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		_ = resp.Body.Close()
-	}()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		return fmt.Errorf("%s %s: %d: %s", method, path, resp.StatusCode, msg)
-	}
-	if out == nil {
-		return nil
-	}
-	return json.NewDecoder(resp.Body).Decode(out)
-}
-
-func rawSide(r raw) side {
+func rawSide(r *rawclient.Client) side {
 	return side{
 		name: "raw",
 		create: func(ctx context.Context, tokenName string) (string, error) {
-			var tok rawToken
-			err := r.do(ctx, http.MethodPost, "/api/admin/api-tokens",
-				rawCreate{Type: "backend", TokenName: tokenName, Environment: "development", Projects: []string{"default"}}, &tok)
-			return tok.Secret, err
+			tok, err := r.Create(ctx, rawclient.CreateRequest{Type: "backend", TokenName: tokenName, Environment: "development", Projects: []string{"default"}})
+			if err != nil {
+				return "", err
+			}
+			return tok.Secret, nil
 		},
 		list: func(ctx context.Context) (int, error) {
-			var body struct {
-				Tokens []rawToken `json:"tokens"`
-			}
-			err := r.do(ctx, http.MethodGet, "/api/admin/api-tokens", nil, &body)
-			return len(body.Tokens), err
+			toks, err := r.List(ctx)
+			return len(toks), err
 		},
-		delete: func(ctx context.Context, secret string) error {
-			return r.do(ctx, http.MethodDelete, "/api/admin/api-tokens/"+url.PathEscape(secret), nil, nil)
-		},
+		delete: func(ctx context.Context, secret string) error { return r.Delete(ctx, secret) },
 	}
 }
 
@@ -168,7 +96,7 @@ func setup(tb testing.TB, base, key string) (*unleashadmin.Client, []side) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return c, []side{sdkSide(c), rawSide(raw{hc: hc, base: strings.TrimSuffix(base, "/"), key: key})}
+	return c, []side{sdkSide(c), rawSide(&rawclient.Client{HTTP: hc, Base: strings.TrimSuffix(base, "/"), Key: key, UserAgent: "unleashadmin-go/" + unleashadmin.Version})}
 }
 
 // names hands out token names unique to this process.
