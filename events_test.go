@@ -149,3 +149,17 @@ func TestAllTokenEventsPages(t *testing.T) {
 		t.Errorf("a break still fetched %d pages", len(m.sent()))
 	}
 }
+
+// TestListTokenEventsHidesTheSearchText checks that the free-text query,
+// which may be anything, stays out of errors while it is sent as asked.
+func TestListTokenEventsHidesTheSearchText(t *testing.T) {
+	t.Parallel()
+	c, m := newTestClient(t, []reply{jsonReply(400, `{"message":"bad"}`)})
+	_, err := c.ListTokenEvents(context.Background(), TokenEventsOptions{Query: secretA})
+	if err == nil || strings.Contains(err.Error(), "d17fe70d7c3d609a08b9a29ab2bd66f7d0e4f789baf6c795584bd9a5") || !strings.Contains(err.Error(), "query=redacted") {
+		t.Errorf("error %v", err)
+	}
+	if got := m.sent()[0].Query.Get("query"); got != secretA {
+		t.Errorf("sent query %q", got)
+	}
+}

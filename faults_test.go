@@ -620,11 +620,7 @@ func faults(srv func() *faultServer) []fault {
 				name:    fmt.Sprintf("%d, %s body", code, b.name),
 				handler: always(statusBody(code, b.ctype, b.body)),
 				want: func(m faultMethod) expect {
-					e := expect{class: fmt.Sprintf("*APIError %d", code), ok: isAPIStatus(code), requests: attempts, conns: 1, bound: quick}
-					if m.create() {
-						e.requests = 1
-					}
-					return e
+					return expect{class: fmt.Sprintf("*APIError %d", code), ok: isAPIStatus(code), requests: attempts, conns: 1, bound: quick}.oneForCreates(m)
 				},
 			})
 		}
@@ -708,11 +704,7 @@ func faults(srv func() *faultServer) []fault {
 				resetNow(conn)
 			}),
 			want: func(m faultMethod) expect {
-				e := expect{class: "*RequestError (ECONNRESET)", ok: isRequestError(syscall.ECONNRESET, syscall.EPIPE), requests: attempts, bound: quick}
-				if m.create() {
-					e.requests = 1
-				}
-				return e
+				return expect{class: "*RequestError (ECONNRESET)", ok: isRequestError(syscall.ECONNRESET, syscall.EPIPE), requests: attempts, bound: quick}.oneForCreates(m)
 			},
 		},
 		fault{
@@ -722,11 +714,7 @@ func faults(srv func() *faultServer) []fault {
 				_ = conn.Close()
 			}),
 			want: func(m faultMethod) expect {
-				e := expect{class: "*RequestError (EOF)", ok: isRequestError(io.EOF, io.ErrUnexpectedEOF), requests: attempts, bound: quick}
-				if m.create() {
-					e.requests = 1
-				}
-				return e
+				return expect{class: "*RequestError (EOF)", ok: isRequestError(io.EOF, io.ErrUnexpectedEOF), requests: attempts, bound: quick}.oneForCreates(m)
 			},
 		},
 		fault{
@@ -866,14 +854,10 @@ func faults(srv func() *faultServer) []fault {
 				streamEndless(w, srv(), 1<<30)
 			}),
 			want: func(m faultMethod) expect {
-				e := expect{class: "*APIError 500 (Body cut at MaxErrorBodyBytes)", ok: func(err error) bool {
+				return expect{class: "*APIError 500 (Body cut at MaxErrorBodyBytes)", ok: func(err error) bool {
 					var e *APIError
 					return errors.As(err, &e) && e.StatusCode == 500 && len(e.Body) == MaxErrorBodyBytes
-				}, requests: attempts, bound: quick}
-				if m.create() {
-					e.requests = 1
-				}
-				return e
+				}, requests: attempts, bound: quick}.oneForCreates(m)
 			},
 		},
 	)
@@ -1142,4 +1126,13 @@ func peakHeapGrowth(f func()) int64 {
 		peak.Store(v)
 	}
 	return peak.Load() - base
+}
+
+// oneForCreates is e with a single request for a create method, which must
+// not be re-sent once it may have reached the server.
+func (e expect) oneForCreates(m faultMethod) expect {
+	if m.create() {
+		e.requests = 1
+	}
+	return e
 }

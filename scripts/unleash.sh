@@ -114,19 +114,23 @@ stop_server() {
   fi
   say "stopping unleash-server (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 60); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.25
-  done
-  if kill -0 "$pid" 2>/dev/null; then
+  if ! wait_exit "$pid" 60; then
     say "pid $pid still alive after 15 s, sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
-    for _ in $(seq 1 20); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.25
-    done
+    wait_exit "$pid" 20 || true
   fi
   rm -f "$PIDFILE"
+}
+
+# Waits up to N quarter seconds for process PID to end; fails if it is
+# still alive then.
+wait_exit() {
+  local pid=$1 tries=$2
+  for _ in $(seq 1 "$tries"); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.25
+  done
+  ! kill -0 "$pid" 2>/dev/null
 }
 
 # Runs a command with root rights: directly as root, else through sudo -n.
