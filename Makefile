@@ -43,7 +43,10 @@ integration-real: export UNLEASH_SOAK := $(UNLEASH_SOAK)
 integration-real: export GOFLAGS += -p=1
 integration-real:
 	@trap 'scripts/unleash.sh stop' EXIT; \
-	exports=$$(scripts/unleash.sh start); eval "$$exports"; \
+	exports=$$(scripts/unleash.sh start); \
+	if grep -qv '^export UNLEASH_[A-Z_]*=' <<<"$$exports"; then \
+	  echo "integration-real: scripts/unleash.sh start printed more than its two export lines"; exit 1; fi; \
+	eval "$$exports"; \
 	echo "integration-real: running the suite against $$UNLEASH_URL"; \
 	$(GO) test -race -count=1 -v ./integration/ ./cmd/unleash-tokens/ 2>&1 | tee /tmp/unleashadmin-integration.log; \
 	echo "integration-real: $$(grep -c -- '--- PASS' /tmp/unleashadmin-integration.log) passed, $$(grep -c -- '--- FAIL' /tmp/unleashadmin-integration.log || true) failed, $$(grep -c -- '--- SKIP' /tmp/unleashadmin-integration.log || true) skipped"
@@ -105,5 +108,8 @@ fuzz:
 # The soak alone against the script's server: make soak UNLEASH_SOAK=5m
 soak:
 	@trap 'scripts/unleash.sh stop' EXIT; \
-	exports=$$(scripts/unleash.sh start); eval "$$exports"; \
+	exports=$$(scripts/unleash.sh start); \
+	if grep -qv '^export UNLEASH_[A-Z_]*=' <<<"$$exports"; then \
+	  echo "integration-real: scripts/unleash.sh start printed more than its two export lines"; exit 1; fi; \
+	eval "$$exports"; \
 	UNLEASH_SOAK=$(UNLEASH_SOAK) $(GO) test -race -count=1 -v -run '^TestSoak$$' ./integration/

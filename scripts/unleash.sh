@@ -65,9 +65,10 @@ shell_quote() {
   printf "'%s'" "$s"
 }
 
+# Writes to fd 3, the script's real stdout (see the end of this file).
 print_exports() {
-  printf 'export UNLEASH_URL=%s\n' "$BASE_URL"
-  printf 'export UNLEASH_API_TOKEN=%s\n' "$(shell_quote "$UNLEASH_API_TOKEN")"
+  printf 'export UNLEASH_URL=%s\n' "$BASE_URL" >&3
+  printf 'export UNLEASH_API_TOKEN=%s\n' "$(shell_quote "$UNLEASH_API_TOKEN")" >&3
 }
 
 show_log_tail() {
@@ -134,14 +135,15 @@ wait_exit() {
 }
 
 # Runs a command with root rights: directly as root, else through sudo -n.
-# `9>&-` hides the start lock (fd 9) from the command: pg_ctlcluster leaves a
-# PostgreSQL daemon behind, and a daemon that inherited the lock would hold it
-# forever and block every later start.
+# `3>&- 9>&-` hide the saved stdout (fd 3) and the start lock (fd 9) from the
+# command: pg_ctlcluster leaves a PostgreSQL daemon behind, and a daemon that
+# inherited them would keep `$(unleash.sh start)` waiting and hold the lock
+# forever.
 as_root() {
   if [ "$(id -u)" = 0 ]; then
-    "$@" 9>&-
+    "$@" 3>&- 9>&-
   elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    sudo -n "$@" 9>&-
+    sudo -n "$@" 3>&- 9>&-
   else
     die "root (or passwordless sudo) is needed for: $*"
   fi
@@ -150,9 +152,9 @@ as_root() {
 # Runs a command as the postgres system user, from a folder it can read.
 as_postgres() {
   if [ "$(id -un)" = postgres ]; then
-    (cd /tmp && "$@" 9>&-)
+    (cd /tmp && "$@" 3>&- 9>&-)
   elif [ "$(id -u)" = 0 ]; then
-    (cd /tmp && runuser -u postgres -- "$@" 9>&-)
+    (cd /tmp && runuser -u postgres -- "$@" 3>&- 9>&-)
   else
     (cd /tmp && as_root -u postgres "$@")
   fi
@@ -259,8 +261,8 @@ launch_server() {
   cp "$ASSETS/server.mjs" "$UNLEASH_DIR/server.mjs"
   : > "$LOGFILE"
   # setsid + nohup detach the server from this shell; its output goes to the
-  # log only, so `eval "$(... start)"` does not wait for it. `9>&-` keeps the
-  # start lock from being inherited by the long-lived server.
+  # log only, so `eval "$(... start)"` does not wait for it. `3>&- 9>&-` keep the
+  # saved stdout and the start lock from being inherited by the long-lived server.
   (
     cd "$UNLEASH_DIR"
     exec env NODE_ENV=production TZ=UTC \
@@ -270,7 +272,7 @@ launch_server() {
       INIT_ADMIN_API_TOKENS="$UNLEASH_API_TOKEN" \
       CHECK_VERSION=false SEND_TELEMETRY=false SCARF_ANALYTICS=false DO_NOT_TRACK=1 \
       setsid nohup node "$UNLEASH_DIR/server.mjs"
-  ) >> "$LOGFILE" 2>&1 < /dev/null 9>&- &
+  ) >> "$LOGFILE" 2>&1 < /dev/null 3>&- 9>&- &
   local pid=$!
   printf '%s\n' "$pid" > "$PIDFILE"
   say "started unleash-server (pid $pid), log: $LOGFILE"
@@ -382,6 +384,11 @@ cmd_stop() {
     fi
   fi
 }
+
+# stdout is meant for eval, so only print_exports may write to it: it gets fd 3
+# and everything else, including what the tools we call print on their stdout
+# (pg_ctlcluster says "Removed stale pid file." after a reboot), goes to stderr.
+exec 3>&1 1>&2
 
 case "${1:-}" in
   start) cmd_start ;;
