@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -269,6 +270,20 @@ func (p apiPath) secret(v string) apiPath {
 	return apiPath{p.wire + "/" + escapeSegment(v), p.shown + "/" + shown, v}
 }
 
+// query appends a query string. The values of the hidden keys are shown as
+// "redacted".
+func (p apiPath) query(v url.Values, hidden ...string) apiPath {
+	p.wire += "?" + v.Encode()
+	for _, k := range hidden {
+		if v.Has(k) {
+			v = maps.Clone(v)
+			v.Set(k, "redacted")
+		}
+	}
+	p.shown += "?" + v.Encode()
+	return p
+}
+
 // escapeSegment escapes v so that it stays one path segment whatever it
 // holds: slashes, '?', '#', '%' and the dot segments are all encoded.
 func escapeSegment(v string) string {
@@ -359,8 +374,8 @@ func (c *Client) redactor(p apiPath) *strings.Replacer {
 		}
 	}
 	for _, cred := range []string{key, p.cred} {
-		random := cred[strings.LastIndexByte(cred, '.')+1:]
-		if len(random) < 16 || random == cred {
+		_, random, ok := splitSecret(cred)
+		if !ok {
 			continue
 		}
 		for _, form := range []string{random, url.PathEscape(random), url.QueryEscape(random)} {
@@ -374,8 +389,8 @@ func (c *Client) redactor(p apiPath) *strings.Replacer {
 // replaces contains: its random part (or, without one, cred itself), raw and
 // escaped. None for a credential too short to search for.
 func needles(cred string) []string {
-	n := cred[strings.LastIndexByte(cred, '.')+1:]
-	if len(n) < 16 || n == cred {
+	_, n, ok := splitSecret(cred)
+	if !ok {
 		if len(cred) < minRedacted {
 			return nil
 		}

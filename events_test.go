@@ -79,7 +79,7 @@ func TestListTokenEventsRejects(t *testing.T) {
 		{Limit: MaxEventsLimit + 1}, {Limit: -1}, {Offset: -1},
 		{Types: []EventType{"feature-created"}},
 		{From: time.Now(), To: time.Now().Add(-48 * time.Hour)},
-		{Project: "a,b"},
+		{Project: "a,b"}, {Environment: "development,production"},
 	} {
 		if _, err := c.ListTokenEvents(context.Background(), opts); !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("%+v: err = %v", opts, err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -107,7 +106,7 @@ func projectOf(t APIToken) (string, bool) {
 	if len(projects) == 0 && t.Project != "" {
 		projects = []string{t.Project}
 	}
-	if len(projects) == 1 && projects[0] != "*" && !slices.Contains(projects, "") {
+	if len(projects) == 1 && projects[0] != "*" && projects[0] != "" {
 		return projects[0], true
 	}
 	return "", false

@@ -89,12 +89,25 @@ func RedactSecret(secret string) string {
 	if secret == "" {
 		return ""
 	}
-	i := strings.LastIndexByte(secret, '.')
-	rest := secret[i+1:]
-	if i < 0 || len(rest) < 16 {
+	prefix, random, ok := splitSecret(secret)
+	if !ok {
 		return "***"
 	}
-	return secret[:i+1] + rest[:4] + "***"
+	return prefix + random[:4] + "***"
+}
+
+// minRandom is the shortest part after the last '.' that is taken for the
+// random part of a secret: Unleash's is 56 hex characters.
+const minRandom = 16
+
+// splitSecret splits a secret into its "<project>:<environment>." prefix
+// and its random part; ok is false when it has no random part that long.
+func splitSecret(secret string) (prefix, random string, ok bool) {
+	i := strings.LastIndexByte(secret, '.')
+	if i < 0 || len(secret)-i-1 < minRandom {
+		return "", "", false
+	}
+	return secret[:i+1], secret[i+1:], true
 }
 
 // CreateAPITokenRequest is the body of CreateAPIToken. Empty optional
