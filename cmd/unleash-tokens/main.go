@@ -14,8 +14,9 @@
 // Exit codes: 0 success; 1 any other failure (network, timeout, an answer
 // that is not Unleash's); 2 usage error or invalid argument; 3 the key was
 // refused (401) or lacks the permission (403); 4 not found (404); 5 any other
-// error answer from Unleash (400, 415, 429, 5xx). Errors go to stderr on one
-// line.
+// error answer from Unleash (400, 415, 429, 5xx); 6 rotate made the new token
+// (printed on stdout) but could not retire the old one, so both are live.
+// Errors go to stderr on one line.
 package main
 
 import (
@@ -25,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -40,6 +42,10 @@ const (
 	exitAuth     = 3
 	exitNotFound = 4
 	exitAPI      = 5
+	// exitIncomplete is a rotation that created the new token but failed to
+	// retire the old one, whatever the cause: the script must store the new
+	// secret and retire the old token itself.
+	exitIncomplete = 6
 )
 
 func main() {
@@ -49,24 +55,23 @@ func main() {
 // env is the part of the process environment the command reads.
 type env func(string) string
 
-// command is one subcommand: its usage line, what it does, and how it
+// command is one subcommand: its name, usage line, what it does, and how it
 // defines its flags and runs.
 type command struct {
-	args, summary string
-	setup         func(fs *flag.FlagSet) func(ctx context.Context, a *app, args []string) error
+	name, args, summary string
+	setup               func(fs *flag.FlagSet) func(ctx context.Context, a *app, args []string) error
 }
 
-var commands = map[string]command{
-	"create": {"--type TYPE --name NAME [--env ENV] [--project ID]... [--expires TIME]", "create a token and print it with its secret", setupCreate},
-	"list":   {"[--project ID] [--show-secrets]", "list all tokens, or one project's", setupList},
-	"get":    {"NAME [--show-secrets]", "list the tokens named NAME (names are not unique)", setupGet},
-	"expire": {"SECRET --at TIME", "move a token's expiry (a past time expires it)", setupExpire},
-	"delete": {"SECRET [--project ID]", "delete a token (through its project with --project)", setupDelete},
-	"rotate": {"SECRET [--grace DURATION] [--expires TIME]", "replace a token and retire the old one", setupRotate},
-	"events": {"[--type created,updated,deleted] [--from DATE] [--to DATE] [--project ID] [--query TEXT] [--limit N]", "list API-token events, newest first", setupEvents},
+// commands in the order --help lists them.
+var commands = []command{
+	{"create", "--type TYPE --name NAME [--env ENV] [--project ID]... [--expires TIME]", "create a token and print it with its secret", setupCreate},
+	{"list", "[--project ID] [--show-secrets]", "list all tokens, or one project's", setupList},
+	{"get", "NAME [--show-secrets]", "list the tokens named NAME (names are not unique)", setupGet},
+	{"expire", "SECRET --at TIME", "move a token's expiry (a past time expires it)", setupExpire},
+	{"delete", "SECRET [--project ID]", "delete a token (through its project with --project)", setupDelete},
+	{"rotate", "SECRET [--grace DURATION] [--expires TIME]", "replace a token and retire the old one", setupRotate},
+	{"events", "[--type created,updated,deleted] [--from DATE] [--to DATE] [--project ID] [--query TEXT] [--limit N]", "list API-token events, newest first", setupEvents},
 }
-
-var order = []string{"create", "list", "get", "expire", "delete", "rotate", "events"}
 
 // usageError is a mistake in the command line.
 type usageError struct{ msg string }
@@ -92,14 +97,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv en
 		return exitOK
 	}
 	name := args[0]
-	cmd, ok := commands[name]
-	if !ok {
+	i := slices.IndexFunc(commands, func(c command) bool { return c.name == name })
+	if i < 0 {
 		fmt.Fprintf(stderr, "unleash-tokens: unknown command %q (see unleash-tokens --help)\n", name)
 		return exitUsage
 	}
+	cmd := commands[i]
 	fs := flag.NewFlagSet("unleash-tokens "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	url := fs.String("url", getenv("UNLEASH_URL"), "Unleash base URL (default $UNLEASH_URL)")
+	// The defaults come from the environment after parsing, so that --help
+	// never prints them: the URL may hold a password, the token is one.
+	url := fs.String("url", "", "Unleash base URL (default $UNLEASH_URL)")
 	token := fs.String("token", "", "admin API token or personal access token (default $UNLEASH_API_TOKEN)")
 	bearer := fs.Bool("bearer", false, "send the token as \"Bearer <token>\"")
 	output := fs.String("o", "table", "output: table or json")
@@ -109,11 +117,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv en
 
 	positional, err := parseInterleaved(fs, args[1:])
 	if errors.Is(err, flag.ErrHelp) {
-		commandUsage(stdout, name, cmd, fs)
+		commandUsage(stdout, cmd, fs)
 		return exitOK
 	}
 	if err == nil && *output != "table" && *output != "json" {
 		err = usagef("-o must be table or json, not %q", *output)
+	}
+	if *url == "" {
+		*url = getenv("UNLEASH_URL")
 	}
 	if err == nil && *url == "" {
 		err = usagef("no server: set --url or UNLEASH_URL")
@@ -172,6 +183,8 @@ func fail(stderr io.Writer, name string, err error) int {
 	var apiErr *unleashadmin.APIError
 	var usage usageError
 	switch {
+	case errors.Is(err, unleashadmin.ErrRotationIncomplete):
+		return exitIncomplete
 	case errors.As(err, &usage), errors.Is(err, unleashadmin.ErrInvalidArgument):
 		return exitUsage
 	case errors.Is(err, unleashadmin.ErrUnauthorized), errors.Is(err, unleashadmin.ErrForbidden):
@@ -189,8 +202,8 @@ func mainUsage(w io.Writer) {
 	fmt.Fprintln(w, "\nusage: unleash-tokens COMMAND [flags] [args]")
 	fmt.Fprintln(w, "\ncommands:")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, name := range order {
-		fmt.Fprintf(tw, "  %s\t%s\n", name, commands[name].summary)
+	for _, c := range commands {
+		fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.summary)
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w, `
@@ -199,11 +212,12 @@ flags every command takes: --url, --token (or UNLEASH_URL, UNLEASH_API_TOKEN),
 describes one command.
 
 exit codes: 0 ok, 1 other failure, 2 usage, 3 unauthorized or forbidden,
-4 not found, 5 other error answer from Unleash.`)
+4 not found, 5 other error answer from Unleash, 6 rotate created the new token
+but could not retire the old one.`)
 }
 
-func commandUsage(w io.Writer, name string, cmd command, fs *flag.FlagSet) {
-	fmt.Fprintf(w, "usage: unleash-tokens %s %s\n\n%s.\n\nflags:\n", name, cmd.args, cmd.summary)
+func commandUsage(w io.Writer, cmd command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "usage: unleash-tokens %s %s\n\n%s.\n\nflags:\n", cmd.name, cmd.args, cmd.summary)
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
@@ -340,7 +354,10 @@ func setupRotate(fs *flag.FlagSet) func(context.Context, *app, []string) error {
 			}
 		}
 		if old == nil {
-			return fmt.Errorf("no token with secret %s: %w", unleashadmin.RedactSecret(args[0]), unleashadmin.ErrNotFound)
+			// With secure token storage (Unleash 8.1 and later, when
+			// enabled) lists hold no secrets, so none matches.
+			return fmt.Errorf("no token with secret %s in the list (a server with secure token storage lists no secrets): %w",
+				unleashadmin.RedactSecret(args[0]), unleashadmin.ErrNotFound)
 		}
 		r, err := a.client.RotateAPIToken(ctx, *old, unleashadmin.RotateOptions{GracePeriod: *grace, ExpiresAt: at})
 		if r != nil {
@@ -370,6 +387,10 @@ func setupEvents(fs *flag.FlagSet) func(context.Context, *app, []string) error {
 			return usagef("--limit must not be negative")
 		}
 		opts := unleashadmin.TokenEventsOptions{Project: *project, Query: *query}
+		if *limit > 0 {
+			// Pages no larger than needed; AllTokenEvents picks one for 0.
+			opts.Limit = min(*limit, unleashadmin.MaxEventsLimit)
+		}
 		for _, t := range types {
 			opts.Types = append(opts.Types, unleashadmin.EventType("api-token-"+strings.TrimPrefix(t, "api-token-")))
 		}

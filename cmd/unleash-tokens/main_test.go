@@ -7,6 +7,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -256,10 +260,74 @@ func TestHelp(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "exit codes") {
 		t.Errorf("--help: %d %q", code, out)
 	}
-	for _, name := range order {
-		out, _, code := r(t, name, "--help")
-		if code != exitOK || !strings.Contains(out, "usage: unleash-tokens "+name) || !strings.Contains(out, "-url") {
-			t.Errorf("%s --help: exit %d\n%s", name, code, out)
+	for _, c := range commands {
+		out, _, code := r(t, c.name, "--help")
+		if code != exitOK || !strings.Contains(out, "usage: unleash-tokens "+c.name) || !strings.Contains(out, "-url") {
+			t.Errorf("%s --help: exit %d\n%s", c.name, code, out)
 		}
+	}
+	// The environment's URL (which may carry a password) and token are
+	// not shown as flag defaults.
+	const password, key = "hunter2pass", "*:*.0123456789abcdef0123456789abcdef"
+	out, _, code = inProcess("https://bob:"+password+"@unleash.example.com", key)(t, "list", "--help")
+	if code != exitOK || strings.Contains(out, password) || strings.Contains(out, key) || !strings.Contains(out, "$UNLEASH_URL") {
+		t.Errorf("list --help with the environment set: exit %d\n%s", code, out)
+	}
+}
+
+// TestRotateIncomplete: when the old token cannot be retired, rotate prints
+// the new token and exits 6, whatever the status that stopped it.
+func TestRotateIncomplete(t *testing.T) {
+	srv := unleashtest.NewTestServer(t)
+	target, _ := neturl.Parse(srv.URL())
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	refuseDelete := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodDelete {
+			http.Error(w, `{"name":"NoAccessError","message":"You do not have access"}`, http.StatusForbidden)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer refuseDelete.Close()
+	r := inProcess(refuseDelete.URL, srv.AdminKey())
+
+	out, errOut, code := r(t, "create", "--type", "client", "--name", "rot", "-o", "json")
+	var old unleashadmin.APIToken
+	if code != exitOK || json.Unmarshal([]byte(out), &old) != nil {
+		t.Fatalf("create: exit %d, %q, %q", code, out, errOut)
+	}
+	out, errOut, code = r(t, "rotate", old.Secret, "-o", "json")
+	var rot struct{ New unleashadmin.APIToken }
+	if err := json.Unmarshal([]byte(out), &rot); err != nil || !fullSecret.MatchString(rot.New.Secret) || rot.New.Secret == old.Secret {
+		t.Errorf("rotate printed %q (%v), want the new token", out, err)
+	}
+	if code != exitIncomplete || !strings.Contains(errOut, "rotation incomplete") || !strings.Contains(errOut, "403") {
+		t.Errorf("rotate: exit %d, stderr %q; want %d", code, errOut, exitIncomplete)
+	}
+	if n := len(srv.Tokens()); n != 3 { // the admin key, old and new
+		t.Errorf("%d tokens on the server, want 3", n)
+	}
+}
+
+// TestPrintedTokensHideAliases: an alias authenticates like the secret, so
+// listed tokens show it redacted, in both outputs.
+func TestPrintedTokensHideAliases(t *testing.T) {
+	const alias = "0123456789abcdef0123456789abcdef"
+	tok := unleashadmin.APIToken{TokenName: "old-proxy", Secret: "*:development." + strings.Repeat("ab", 28), Alias: unleashadmin.Ptr(alias)}
+	for _, asJSON := range []bool{false, true} {
+		var out bytes.Buffer
+		a := &app{out: &out, json: asJSON}
+		if err := a.printTokens(false, tok); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.printEvents([]unleashadmin.Event{{Type: unleashadmin.EventAPITokenDeleted, PreData: &tok}}); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out.String(), alias) || strings.Contains(out.String(), tok.Secret) || !strings.Contains(out.String(), "old-proxy") {
+			t.Errorf("json=%t printed:\n%s", asJSON, out.String())
+		}
+	}
+	if *tok.Alias != alias {
+		t.Errorf("printing changed the caller's token")
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,9 +15,26 @@ import (
 // when the token is new (create, rotate) or --show-secrets was given.
 func (a *app) shown(t unleashadmin.APIToken, fresh bool) unleashadmin.APIToken {
 	if !fresh && !a.secrets {
-		t.Secret = unleashadmin.RedactSecret(t.Secret)
+		return redacted(t)
 	}
 	return t
+}
+
+// redacted returns t with its secret and its alias (which authenticates
+// like the secret) redacted.
+func redacted(t unleashadmin.APIToken) unleashadmin.APIToken {
+	t.Secret = unleashadmin.RedactSecret(t.Secret)
+	if t.Alias != nil {
+		t.Alias = unleashadmin.Ptr(unleashadmin.RedactSecret(*t.Alias))
+	}
+	return t
+}
+
+func redactedCopy(t *unleashadmin.APIToken) *unleashadmin.APIToken {
+	if t == nil {
+		return nil
+	}
+	return unleashadmin.Ptr(redacted(*t))
 }
 
 func (a *app) printJSON(v any) error {
@@ -83,14 +101,12 @@ func (a *app) printEvents(events []unleashadmin.Event) error {
 	if a.json {
 		// Event data never holds a secret, but redact defensively: an older
 		// server or a future one might put it there.
-		for _, e := range events {
-			for _, t := range []*unleashadmin.APIToken{e.Data, e.PreData} {
-				if t != nil {
-					t.Secret = unleashadmin.RedactSecret(t.Secret)
-				}
-			}
+		// The tokens are copied: the caller's stay as they are.
+		shown := slices.Clone(events)
+		for i := range shown {
+			shown[i].Data, shown[i].PreData = redactedCopy(shown[i].Data), redactedCopy(shown[i].PreData)
 		}
-		return a.printJSON(events)
+		return a.printJSON(shown)
 	}
 	w := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "ID\tTIME\tEVENT\tBY\tTOKEN\tTYPE\tENVIRONMENT\tPROJECT\tEXPIRES")
