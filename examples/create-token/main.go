@@ -32,12 +32,13 @@ func main() {
 }
 
 func run(name, env, projects string, ttl time.Duration, show bool) error {
-	c, where, done, err := connect.Client()
+	conn, err := connect.Open()
 	if err != nil {
 		return err
 	}
-	defer done()
-	fmt.Println("Talking to", where)
+	defer conn.Close()
+	c := conn.Client
+	fmt.Println("Talking to", conn.Where)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -27,16 +27,17 @@ func main() {
 }
 
 func run(project string) error {
-	c, where, done, err := connect.Client()
+	conn, err := connect.Open()
 	if err != nil {
 		return err
 	}
-	defer done()
-	fmt.Println("Talking to", where)
+	defer conn.Close()
+	c := conn.Client
+	fmt.Println("Talking to", conn.Where)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	if os.Getenv("UNLEASH_URL") == "" {
+	if conn.StandIn {
 		// The stand-in starts empty: give it something to list.
 		for _, typ := range []unleashadmin.TokenType{unleashadmin.TokenTypeBackend, unleashadmin.TokenTypeFrontend} {
 			if _, err := c.CreateProjectAPIToken(ctx, project, unleashadmin.CreateProjectAPITokenRequest{Type: typ, TokenName: "sample-" + string(typ)}); err != nil {

@@ -25,22 +25,33 @@ import (
 const project = "default"
 
 func main() {
-	if err := run(os.Stdout); err != nil {
+	conn, err := connect.Open()
+	if err == nil {
+		fmt.Printf("Talking to %s\n", conn.Where)
+		err = run(os.Stdout, conn.Client)
+		conn.Close()
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out io.Writer) error {
-	c, where, done, err := connect.Client()
-	if err != nil {
-		return err
-	}
-	defer done()
+func run(out io.Writer, c *unleashadmin.Client) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	fmt.Fprintf(out, "Talking to %s\n", where)
 	suffix := time.Now().UTC().Format("20060102-150405")
+
+	// If a step fails, delete what was created so far (deleting a secret
+	// Unleash no longer holds is not an error).
+	var created []string
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for _, secret := range created {
+			_ = c.DeleteAPIToken(ctx, secret)
+		}
+	}()
 
 	step(out, 1, "create a backend token for all projects, expiring in 30 days")
 	backend, err := c.CreateAPIToken(ctx, unleashadmin.CreateAPITokenRequest{
@@ -51,6 +62,7 @@ func run(out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	created = append(created, backend.Secret)
 	table(out, *backend)
 
 	step(out, 2, "create a frontend token in project "+project+", environment production")
@@ -62,6 +74,7 @@ func run(out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	created = append(created, frontend.Secret)
 	table(out, *frontend)
 
 	step(out, 3, "list the tokens of project "+project)
@@ -88,6 +101,7 @@ func run(out io.Writer) error {
 	if err := c.DeleteProjectAPIToken(ctx, project, frontend.Secret); err != nil {
 		return err
 	}
+	created = nil
 	left, err := c.GetAPITokensByName(ctx, backend.TokenName)
 	if err != nil {
 		return err

@@ -6,32 +6,50 @@ package connect
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 
 	"github.com/seed8b9e94f4/unleashadmin"
 	"github.com/seed8b9e94f4/unleashadmin/unleashtest"
 )
 
-// Client returns a Client, a description of the server it talks to, and a
-// function that releases the server (a no-op for a real one). UNLEASH_BEARER=1
-// sends the key in the Bearer form.
-func Client() (*unleashadmin.Client, string, func(), error) {
-	url, key := os.Getenv("UNLEASH_URL"), os.Getenv("UNLEASH_API_TOKEN")
-	done := func() {}
-	where := "Unleash at " + url
-	if url == "" || key == "" {
+// Conn is a Client and what an example says about the server behind it.
+type Conn struct {
+	Client *unleashadmin.Client
+	// Where describes the server, without credentials.
+	Where string
+	// StandIn is true for the in-process server, which starts empty.
+	StandIn bool
+	// Close releases the in-process server; a no-op for a real one.
+	Close func()
+}
+
+// Open connects as the environment says. UNLEASH_BEARER=1 sends the key in
+// the Bearer form.
+func Open() (*Conn, error) {
+	base, key := os.Getenv("UNLEASH_URL"), os.Getenv("UNLEASH_API_TOKEN")
+	conn := &Conn{Close: func() {}}
+	if base == "" || key == "" {
 		srv := unleashtest.NewServer()
-		url, key, done = srv.URL(), srv.AdminKey(), srv.Close
-		where = "an in-process unleashtest server (set UNLEASH_URL and UNLEASH_API_TOKEN for a real one)"
+		base, key = srv.URL(), srv.AdminKey()
+		conn.StandIn, conn.Close = true, srv.Close
+		conn.Where = "an in-process unleashtest server (set UNLEASH_URL and UNLEASH_API_TOKEN for a real one)"
 	}
 	var opts []unleashadmin.Option
 	if os.Getenv("UNLEASH_BEARER") == "1" {
 		opts = append(opts, unleashadmin.WithBearerAuth())
 	}
-	c, err := unleashadmin.NewClient(url, key, opts...)
+	c, err := unleashadmin.NewClient(base, key, opts...)
 	if err != nil {
-		done()
-		return nil, "", nil, fmt.Errorf("connecting: %w", err)
+		conn.Close()
+		return nil, fmt.Errorf("connecting: %w", err)
 	}
-	return c, where, done, nil
+	conn.Client = c
+	if !conn.StandIn {
+		// NewClient accepted the URL, so it parses; Redacted hides a
+		// password in it.
+		u, _ := url.Parse(base)
+		conn.Where = "Unleash at " + u.Redacted()
+	}
+	return conn, nil
 }
