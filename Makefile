@@ -34,19 +34,26 @@ unit:
 	env -u UNLEASH_URL -u UNLEASH_API_TOKEN $(GO) test -race -count=1 ./...
 	env -u UNLEASH_URL -u UNLEASH_API_TOKEN $(GO) test -run '^$$' -bench . -benchtime=1x ./...
 
+# start-unleash begins a recipe that needs the script's Unleash: it starts it
+# unless it already runs, checks that start printed only its export lines,
+# evals them, and on exit stops the server only if this recipe started it.
+start-unleash = started=no; \
+	scripts/unleash.sh status >/dev/null 2>&1 || started=yes; \
+	trap 'if [ "$$started" = yes ]; then scripts/unleash.sh stop; fi' EXIT; \
+	exports=$$(scripts/unleash.sh start); \
+	if grep -qv '^export UNLEASH_[A-Z_]*=' <<<"$$exports"; then \
+	  echo "$@: scripts/unleash.sh start printed more than its two export lines"; exit 1; fi; \
+	eval "$$exports"
+
 # The integration suite, the command end to end (as a built binary) and the
 # soak (UNLEASH_SOAK long) against a real Unleash 8.2.0 on 127.0.0.1, stopped
-# again whatever the outcome. The soak compares the server's whole token list
+# again whatever the outcome (unless it was running before). The soak compares the server's whole token list
 # before and after, so the packages run one at a time (-p=1).
 UNLEASH_SOAK ?= 60s
 integration-real: export UNLEASH_SOAK := $(UNLEASH_SOAK)
 integration-real: export GOFLAGS += -p=1
 integration-real:
-	@trap 'scripts/unleash.sh stop' EXIT; \
-	exports=$$(scripts/unleash.sh start); \
-	if grep -qv '^export UNLEASH_[A-Z_]*=' <<<"$$exports"; then \
-	  echo "integration-real: scripts/unleash.sh start printed more than its two export lines"; exit 1; fi; \
-	eval "$$exports"; \
+	@$(start-unleash); \
 	echo "integration-real: running the suite against $$UNLEASH_URL"; \
 	$(GO) test -race -count=1 -v ./integration/ ./cmd/unleash-tokens/ 2>&1 | tee /tmp/unleashadmin-integration.log; \
 	echo "integration-real: $$(grep -c -- '--- PASS' /tmp/unleashadmin-integration.log) passed, $$(grep -c -- '--- FAIL' /tmp/unleashadmin-integration.log || true) failed, $$(grep -c -- '--- SKIP' /tmp/unleashadmin-integration.log || true) skipped"
@@ -77,11 +84,9 @@ bench:
 	started=no; \
 	trap 'if [ "$$started" = yes ]; then scripts/unleash.sh stop; fi' EXIT; \
 	if [ -z "$${UNLEASH_URL:-}" ] || [ -z "$${UNLEASH_API_TOKEN:-}" ]; then \
-	  if ! scripts/unleash.sh status >/dev/null 2>&1; then started=yes; fi; \
-	  if exports=$$(scripts/unleash.sh start 2>"$$dir/unleash-start.log"); then eval "$$exports"; \
+	  scripts/unleash.sh status >/dev/null 2>&1 || started=yes; \
+	  if exports=$$(scripts/unleash.sh start); then eval "$$exports"; \
 	  else echo "bench: could not start Unleash; skipping the real-server benchmarks"; fi; \
-	  cat "$$dir/unleash-start.log" >&2; \
-	  if grep -q 'already running' "$$dir/unleash-start.log"; then started=no; fi; \
 	fi; \
 	if [ -n "$${UNLEASH_URL:-}" ]; then \
 	  for i in $$(seq $(BENCH_REAL_ROUNDS)); do \
@@ -107,9 +112,5 @@ fuzz:
 
 # The soak alone against the script's server: make soak UNLEASH_SOAK=5m
 soak:
-	@trap 'scripts/unleash.sh stop' EXIT; \
-	exports=$$(scripts/unleash.sh start); \
-	if grep -qv '^export UNLEASH_[A-Z_]*=' <<<"$$exports"; then \
-	  echo "integration-real: scripts/unleash.sh start printed more than its two export lines"; exit 1; fi; \
-	eval "$$exports"; \
+	@$(start-unleash); \
 	UNLEASH_SOAK=$(UNLEASH_SOAK) $(GO) test -race -count=1 -v -run '^TestSoak$$' ./integration/
