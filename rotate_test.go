@@ -11,7 +11,10 @@ import (
 func TestRotateAPIToken(t *testing.T) {
 	t.Parallel()
 	oldGlobal := APIToken{Secret: "*:production." + hex56, TokenName: "svc", Type: TokenTypeClient, Environment: "production", Project: "*", Projects: []string{"*"}}
-	oldProject := APIToken{Secret: secretA, TokenName: "p-backend", Type: TokenTypeClient, Environment: "development", Project: "default", Projects: []string{"default"}}
+	// The old project token's secret differs from secretA, the secret of
+	// the new token in createdProject, so that a request for the wrong one
+	// shows.
+	oldProject := APIToken{Secret: "default:development." + hex56, TokenName: "p-backend", Type: TokenTypeClient, Environment: "development", Project: "default", Projects: []string{"default"}}
 	soon := time.Now().Add(10 * time.Minute).UTC().Truncate(time.Millisecond)
 	oldSoon := oldProject
 	oldSoon.ExpiresAt = &soon
@@ -44,13 +47,27 @@ func TestRotateAPIToken(t *testing.T) {
 			t.Errorf("old expires at %v", r.OldExpiresAt)
 		}
 		reqs := m.sent()
-		if len(reqs) != 2 || reqs[0].Path != "/api/admin/projects/default/api-tokens" || reqs[1].Method != "PUT" || reqs[1].Path != "/api/admin/api-tokens/"+secretA {
+		if len(reqs) != 2 || reqs[0].Path != "/api/admin/projects/default/api-tokens" || reqs[1].Method != "PUT" || reqs[1].Path != "/api/admin/api-tokens/"+oldProject.Secret {
 			t.Fatalf("sent %+v", reqs)
 		}
 		jsonEqual(t, reqs[0].Body, `{"type":"client","tokenName":"p-backend","environment":"development","expiresAt":"2030-01-01T00:00:00Z"}`)
 		var put struct{ ExpiresAt time.Time }
 		if err := json.Unmarshal(reqs[1].Body, &put); err != nil || !put.ExpiresAt.Equal(*r.OldExpiresAt) {
 			t.Errorf("PUT body %s", reqs[1].Body)
+		}
+	})
+
+	t.Run("project, at once", func(t *testing.T) {
+		t.Parallel()
+		c, m := newTestClient(t, []reply{jsonReply(201, createdProject), {status: 200}})
+		r, err := c.RotateAPIToken(context.Background(), oldProject, RotateOptions{})
+		if err != nil || r.New.Secret != secretA || !r.OldDeleted || r.OldExpiresAt != nil {
+			t.Fatalf("%+v, %v", r, err)
+		}
+		reqs := m.sent()
+		if len(reqs) != 2 || reqs[0].Method != "POST" || reqs[0].Path != "/api/admin/projects/default/api-tokens" ||
+			reqs[1].Method != "DELETE" || reqs[1].Path != "/api/admin/projects/default/api-tokens/"+oldProject.Secret {
+			t.Fatalf("sent %+v", reqs)
 		}
 	})
 
@@ -74,13 +91,16 @@ func TestRotateAPIToken(t *testing.T) {
 
 	t.Run("retire fails: the new token comes back with the error", func(t *testing.T) {
 		t.Parallel()
-		c, _ := newTestClient(t, []reply{jsonReply(201, createdProject), jsonReply(403, `{"message":"invalid token"}`)})
+		c, m := newTestClient(t, []reply{jsonReply(201, createdProject), jsonReply(403, `{"message":"invalid token"}`)})
 		r, err := c.RotateAPIToken(context.Background(), oldProject, RotateOptions{})
 		if r == nil || r.New == nil || r.New.Secret != secretA || r.OldDeleted || !errors.Is(err, ErrRotationIncomplete) || !errors.Is(err, ErrForbidden) {
 			t.Fatalf("%+v, %v", r, err)
 		}
-		if containsSecretText(err.Error(), secretA, oldProject.Secret) {
-			t.Errorf("error %q holds a secret", err)
+		if reqs := m.sent(); len(reqs) != 2 || reqs[1].Path != "/api/admin/projects/default/api-tokens/"+oldProject.Secret {
+			t.Fatalf("sent %+v", reqs)
+		}
+		if s, ok := containsAny(err.Error(), randomPart(secretA), randomPart(oldProject.Secret)); ok {
+			t.Errorf("error %q holds %q", err, s)
 		}
 	})
 
@@ -106,8 +126,3 @@ func TestRotateAPIToken(t *testing.T) {
 }
 
 const hex56 = "0123456789abcdef0123456789abcdef0123456789abcdef01234567"
-
-func containsSecretText(s string, secrets ...string) bool {
-	_, ok := containsAny(s, secrets...)
-	return ok
-}

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -56,16 +55,46 @@ func TestRotate(t *testing.T) {
 		t.Errorf("the newest token is not in the project")
 	}
 
-	// Retiring fails when the old token's project is wrong: the new token
-	// still comes back.
-	bad := *r2.New
-	bad.Projects, bad.Project = []string{"no-such-project-" + target.runID}, ""
-	r3, err := c.RotateAPIToken(ctx(t), bad, unleashadmin.RotateOptions{})
+	// A token of a project Unleash does not know: the create fails (404),
+	// nothing is returned and nothing is retired.
+	unknown := *r2.New
+	unknown.Projects, unknown.Project = []string{"no-such-project-" + target.runID}, ""
+	r3, err := c.RotateAPIToken(ctx(t), unknown, unleashadmin.RotateOptions{})
 	if r3 != nil {
 		created(t, c, r3.New)
 	}
 	if !errors.Is(err, unleashadmin.ErrNotFound) || r3 != nil {
 		t.Errorf("rotation into an unknown project: %v, %+v", err, r3)
+	}
+
+	// Retiring fails: an all-projects token presented as one of project
+	// default is created anew through the project, and the project's delete
+	// refuses the old one (400). The new token comes back with the error and
+	// the old one stays live.
+	global, err := c.CreateAPIToken(ctx(t), unleashadmin.CreateAPITokenRequest{Type: unleashadmin.TokenTypeClient, TokenName: name(t, "global")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created(t, c, global)
+	mislabelled := *global
+	mislabelled.Projects, mislabelled.Project = []string{"default"}, "default"
+	r4, err := c.RotateAPIToken(ctx(t), mislabelled, unleashadmin.RotateOptions{})
+	if r4 != nil && r4.New != nil {
+		created(t, c, r4.New)
+	}
+	if !errors.Is(err, unleashadmin.ErrRotationIncomplete) || !errors.Is(err, unleashadmin.ErrBadRequest) ||
+		r4 == nil || r4.New == nil || r4.New.Secret == "" || r4.OldDeleted {
+		t.Fatalf("retire refused: %v, %+v", err, r4)
+	}
+	all, err := c.ListAPITokens(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := find(all, global.Secret); !ok {
+		t.Errorf("the old token is gone although retiring it failed")
+	}
+	if _, ok := find(all, r4.New.Secret); !ok {
+		t.Errorf("the new token of the incomplete rotation is not listed")
 	}
 }
 
@@ -106,9 +135,12 @@ func TestTokenEvents(t *testing.T) {
 			t.Errorf("events not newest first: %d then %d", got[i-1].ID, e.ID)
 		}
 		for _, d := range []*unleashadmin.APIToken{e.Data, e.PreData} {
-			if d != nil && (d.Secret != "" || strings.Contains(e.Summary, tok.Secret)) {
-				t.Errorf("event %d carries the secret", e.ID)
+			if d != nil && d.Secret != "" {
+				t.Errorf("event %d carries a secret in its token", e.ID)
 			}
+		}
+		if _, ok := containsSecret(e.Summary+e.Label, tok.Secret); ok {
+			t.Errorf("event %d carries the secret in its summary or label", e.ID)
 		}
 	}
 	if got[2].Data == nil || got[2].PreData != nil || got[0].Data != nil || got[0].PreData == nil {

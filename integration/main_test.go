@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"sync"
 	"testing"
@@ -20,7 +21,9 @@ import (
 // target is the server under test.
 var target struct {
 	url, key string
-	real     bool
+	// shown is url without a password, for output.
+	shown string
+	real  bool
 	// other is a second project; tests that need it skip when the server
 	// does not have it.
 	other string
@@ -51,11 +54,16 @@ func run(m *testing.M) int {
 	target.url, target.key = os.Getenv("UNLEASH_URL"), os.Getenv("UNLEASH_API_TOKEN")
 	if target.url != "" && target.key != "" {
 		target.real = true
-		fmt.Printf("integration: against the Unleash server at %s (run %s)\n", target.url, target.runID)
+		target.shown = "(unparsable URL)"
+		if u, err := url.Parse(target.url); err == nil {
+			target.shown = u.Redacted()
+		}
+		fmt.Printf("integration: against the Unleash server at %s (run %s)\n", target.shown, target.runID)
 	} else {
 		srv := unleashtest.NewServer(unleashtest.WithProjects("default", target.other))
 		defer srv.Close()
 		target.url, target.key = srv.URL(), srv.AdminKey()
+		target.shown = target.url
 		fmt.Printf("integration: UNLEASH_URL and UNLEASH_API_TOKEN not set; against the in-process unleashtest server (run %s)\n", target.runID)
 	}
 	code := m.Run()

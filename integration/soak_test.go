@@ -327,7 +327,7 @@ func (s *soakRun) report(t *testing.T, elapsed time.Duration, before, after, los
 	}
 	sort.Strings(ops)
 	var b strings.Builder
-	fmt.Fprintf(&b, "soak: %d workers on one Client for %v against %s\n", soakWorkers, elapsed.Round(time.Millisecond), target.url)
+	fmt.Fprintf(&b, "soak: %d workers on one Client for %v against %s\n", soakWorkers, elapsed.Round(time.Millisecond), target.shown)
 	fmt.Fprintf(&b, "soak: %d operations, %.1f ops/s, %d unexpected errors\n", total, float64(total)/elapsed.Seconds(), s.errs)
 	fmt.Fprintf(&b, "soak: tokens created %d, found in a list %d, updated %d, rotated %d, deleted %d, gone after delete %d\n",
 		s.created, s.found, s.updated, s.rotated, s.deleted, s.gone)

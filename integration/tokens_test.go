@@ -413,9 +413,11 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+// containsSecret reports which of secrets s shows: it looks for the random
+// part after the last '.', so that an escaped prefix ("%2A:") hides nothing.
 func containsSecret(s string, secrets ...string) (string, bool) {
 	for _, sec := range secrets {
-		if strings.Contains(s, sec) {
+		if strings.Contains(s, sec[strings.LastIndexByte(sec, '.')+1:]) {
 			return sec, true
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -63,8 +64,9 @@ type Error struct {
 	} `json:"details"`
 }
 
+// Error leaves out the URL: a delete's path holds the token secret.
 func (e *Error) Error() string {
-	return fmt.Sprintf("%s %s: %d %s: %s", e.Method, e.URL, e.Status, e.Name, e.Message)
+	return fmt.Sprintf("%s: %d %s: %s", e.Method, e.Status, e.Name, e.Message)
 }
 
 // Do sends one request and decodes a 2xx body into out (when not nil); any
@@ -90,6 +92,11 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
+		// net/http's *url.Error repeats the URL, secret and all.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return fmt.Errorf("%s: %w", method, ue.Err)
+		}
 		return err
 	}
 	defer func() {
