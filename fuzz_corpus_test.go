@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -57,12 +58,9 @@ func fuzzSeeds(t testing.TB) map[string]map[string]string {
 	}
 	var params, secrets []string
 	addUnique := func(list *[]string, v string) {
-		for _, x := range *list {
-			if x == v {
-				return
-			}
+		if !slices.Contains(*list, v) {
+			*list = append(*list, v)
 		}
-		*list = append(*list, v)
 	}
 	for _, version := range []string{"8.2.0", "6.10.1"} {
 		for _, c := range loadCaptures(t, version) {

@@ -78,7 +78,7 @@ func checkPrinted(t *testing.T, tok APIToken) {
 	t.Helper()
 	i := strings.LastIndexByte(tok.Secret, '.')
 	random := tok.Secret[i+1:]
-	if i < 0 || len(random) < 16 {
+	if i < 0 || len(random) < minRandom {
 		return
 	}
 	fill := "Z"
@@ -185,7 +185,7 @@ func FuzzPath(f *testing.F) {
 		switch {
 		case secret == "":
 			want = ""
-		case i < 0 || len(random) < 16:
+		case i < 0 || len(random) < minRandom:
 			want = "***"
 		default:
 			want = prefix + random[:4] + "***"

@@ -2,6 +2,8 @@ package unleashadmin_test
 
 import (
 	"context"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/seed8b9e94f4/unleashadmin"
@@ -41,5 +43,26 @@ func TestProvisionRetriesNothingOn503(t *testing.T) {
 	}
 	if n := srv.RequestCount() - before; n != 1 {
 		t.Fatalf("sent %d requests", n)
+	}
+}
+
+// TestREADMEShowsThisTest keeps the README's copy of the test above the
+// same as the one that runs.
+func TestREADMEShowsThisTest(t *testing.T) {
+	const start = "func TestProvisionRetriesNothingOn503("
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.ReadFile("readme_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, shown, ok := strings.Cut(string(readme), "```go\n"+start)
+	shown, _, closed := strings.Cut(shown, "\n```")
+	_, runs, found := strings.Cut(string(self), "\n"+start)
+	runs, _, _ = strings.Cut(runs, "\n}\n")
+	if !ok || !closed || !found || shown != runs+"\n}" {
+		t.Errorf("README.md's %s...} differs from the one in readme_test.go", start)
 	}
 }

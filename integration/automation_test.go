@@ -13,11 +13,7 @@ import (
 func TestRotate(t *testing.T) {
 	t.Parallel()
 	c := newClient(t, "")
-	old, err := c.CreateProjectAPIToken(ctx(t), "default", unleashadmin.CreateProjectAPITokenRequest{Type: unleashadmin.TokenTypeFrontend, TokenName: name(t, "tok"), Environment: "production"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	created(t, c, old)
+	old := mustCreateIn(t, c, "default", unleashadmin.CreateProjectAPITokenRequest{Type: unleashadmin.TokenTypeFrontend, TokenName: name(t, "tok"), Environment: "production"})
 
 	r, err := c.RotateAPIToken(ctx(t), *old, unleashadmin.RotateOptions{GracePeriod: time.Hour})
 	if err != nil {
@@ -71,11 +67,7 @@ func TestRotate(t *testing.T) {
 	// default is created anew through the project, and the project's delete
 	// refuses the old one (400). The new token comes back with the error and
 	// the old one stays live.
-	global, err := c.CreateAPIToken(ctx(t), unleashadmin.CreateAPITokenRequest{Type: unleashadmin.TokenTypeClient, TokenName: name(t, "global")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	created(t, c, global)
+	global := mustCreate(t, c, unleashadmin.CreateAPITokenRequest{Type: unleashadmin.TokenTypeClient, TokenName: name(t, "global")})
 	mislabelled := *global
 	mislabelled.Projects, mislabelled.Project = []string{"default"}, "default"
 	r4, err := c.RotateAPIToken(ctx(t), mislabelled, unleashadmin.RotateOptions{})
@@ -104,10 +96,7 @@ func TestTokenEvents(t *testing.T) {
 	t.Parallel()
 	c := newClient(t, "")
 	tokName := name(t, "tok")
-	tok, err := c.CreateAPIToken(ctx(t), unleashadmin.CreateAPITokenRequest{Type: unleashadmin.TokenTypeClient, TokenName: tokName, Projects: []string{"default"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := mustCreate(t, c, unleashadmin.CreateAPITokenRequest{Type: unleashadmin.TokenTypeClient, TokenName: tokName, Projects: []string{"default"}})
 	if err := c.UpdateAPITokenExpiry(ctx(t), tok.Secret, time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}

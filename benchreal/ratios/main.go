@@ -306,26 +306,23 @@ func report(w io.Writer, pairs []*pair) int {
 		fmt.Fprintln(w, "|---|---|---|---|---|")
 		for _, u := range units(p) {
 			s, r := median(p.sdk[u]), median(p.raw[u])
-			label := ""
+			label, absolute := "", false
 			for _, t := range targets(p.name) {
 				if t.unit == u {
-					label = t.label
-					if t.absolute {
-						label += " (SDK)"
-					}
+					label, absolute = t.label, t.absolute
 				}
 			}
-			if u == "ns/op" && len(p.paired) > 0 {
-				label = ""
+			// With interleaved rounds, the time target is judged on them.
+			interleaved := u == "ns/op" && len(p.paired) > 0
+			rowLabel := label
+			switch {
+			case interleaved:
+				rowLabel = ""
+			case absolute:
+				rowLabel += " (SDK)"
 			}
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", u, num(s), num(r), ratio(s, r), label)
-			if u == "ns/op" && len(p.paired) > 0 {
-				label := ""
-				for _, t := range targets(p.name) {
-					if t.unit == u {
-						label = t.label
-					}
-				}
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", u, num(s), num(r), ratio(s, r), rowLabel)
+			if interleaved {
 				fmt.Fprintf(w, "| ns/op interleaved | %s | %s | %.3f | %s |\n",
 					num(median(p.pairedSDK)), num(median(p.pairedR)), median(p.paired), label)
 				if len(p.pairedDiff) > 0 {
