@@ -71,9 +71,10 @@ func (s *Server) Events() []Event {
 	return out
 }
 
-// recordLocked appends an event about tok; s.mu must be held. A nil data or
-// preData stands for JSON null.
-func (s *Server) recordLocked(typ string, tok Token, data, preData jsonObject) {
+// recordLocked appends an event about tok that happened at at; s.mu must be
+// held (so the caller reads the clock before taking it: a clock function may
+// call the Server). A nil data or preData stands for JSON null.
+func (s *Server) recordLocked(at time.Time, typ string, tok Token, data, preData jsonObject) {
 	s.lastEventID++
 	e := storedEvent{
 		Event: Event{
@@ -81,7 +82,7 @@ func (s *Server) recordLocked(typ string, tok Token, data, preData jsonObject) {
 			Type:            typ,
 			CreatedBy:       adminTokenUserName,
 			CreatedByUserID: AdminTokenUserID,
-			CreatedAt:       s.now(),
+			CreatedAt:       at,
 			Project:         tok.Project,
 			Environment:     tok.Environment,
 			TokenName:       tok.TokenName,

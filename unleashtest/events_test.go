@@ -3,6 +3,7 @@ package unleashtest_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -468,5 +469,83 @@ func TestEventsIsACopy(t *testing.T) {
 	evs[0].TokenName = "changed"
 	if s.Events()[0].TokenName != "t" {
 		t.Error("Events shares memory with the server")
+	}
+}
+
+// TestClockMayReadTheServer: the clock is read outside the Server's lock,
+// once per change, so a clock that asks the Server something works, and a
+// token's createdAt is its create event's.
+func TestClockMayReadTheServer(t *testing.T) {
+	base := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
+	var s *unleashtest.Server
+	tick := func() time.Time {
+		if s == nil { // NewServer reads the clock too
+			return base
+		}
+		return base.Add(time.Duration(s.RequestCount()+len(s.Events())) * time.Second)
+	}
+	// Not NewTestServer: after a deadlock, Close would wait for the stuck
+	// handler forever; the server is closed only when the test gets through.
+	s = unleashtest.NewServer(unleashtest.WithClock(tick))
+
+	// The requests run aside, so that a deadlock fails the test instead of
+	// hanging it; they report back instead of calling t.Fatal there.
+	type result struct {
+		status int
+		body   string
+	}
+	do := func(method, path, body string) (result, error) {
+		req, err := http.NewRequest(method, s.URL()+path, strings.NewReader(body))
+		if err != nil {
+			return result{}, err
+		}
+		req.Header.Set("Authorization", s.AdminKey())
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := s.Client().Do(req)
+		if err != nil {
+			return result{}, err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return result{resp.StatusCode, string(b)}, err
+	}
+	var results []result
+	errc := make(chan error, 1)
+	go func() {
+		created, err := do("POST", "/api/admin/api-tokens", `{"tokenName":"c1","type":"client"}`)
+		if err != nil {
+			errc <- err
+			return
+		}
+		var tok struct{ Secret string }
+		_ = json.Unmarshal([]byte(created.body), &tok)
+		results = append(results, created)
+		for _, step := range [][2]string{{"PUT", `{"expiresAt":"2030-01-01T00:00:00Z"}`}, {"DELETE", ""}} {
+			r, err := do(step[0], "/api/admin/api-tokens/"+tok.Secret, step[1])
+			if err != nil {
+				errc <- err
+				return
+			}
+			results = append(results, r)
+		}
+		errc <- nil
+	}()
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a request hung: the clock was called with the Server's lock held")
+	}
+	defer s.Close()
+	if len(results) != 3 || results[0].status != 201 || results[1].status != 200 || results[2].status != 200 {
+		t.Fatalf("results %+v", results)
+	}
+	var tok struct{ CreatedAt time.Time }
+	_ = json.Unmarshal([]byte(results[0].body), &tok)
+	events := s.Events()
+	if len(events) != 3 || !events[0].CreatedAt.Equal(tok.CreatedAt) || !events[2].CreatedAt.After(events[0].CreatedAt) {
+		t.Errorf("token created at %v, events %+v", tok.CreatedAt, events)
 	}
 }

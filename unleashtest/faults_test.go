@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"runtime"
 	"strings"
@@ -276,4 +277,25 @@ func TestNoGoroutinesLeftAfterClose(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestFailNextForever: a count as large as "always" is one queued run, not
+// that many copies.
+func TestFailNextForever(t *testing.T) {
+	s := unleashtest.NewTestServer(t)
+	s.FailNext(math.MaxInt, unleashtest.Fault{Status: 503})
+	s.FailNext(1, unleashtest.Fault{Status: 429})
+	if n := s.PendingFaults(); n != math.MaxInt {
+		t.Errorf("PendingFaults() = %d, want MaxInt (saturated)", n)
+	}
+	for range 3 {
+		if r := admin(t, s, "GET", "/api/admin/api-tokens"); r.status != 503 {
+			t.Fatalf("status %d, want 503", r.status)
+		}
+	}
+	if n := s.PendingFaults(); n != math.MaxInt-3+1 {
+		t.Errorf("PendingFaults() = %d after 3 requests", n)
+	}
+	s.ClearFaults()
+	tokens(t, admin(t, s, "GET", "/api/admin/api-tokens"))
 }

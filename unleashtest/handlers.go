@@ -212,62 +212,22 @@ func (s *Server) activeToken(key string) (Token, bool) {
 	return Token{}, false
 }
 
-// listedToken is a token as it appears in {"tokens":[...]} responses.
-type listedToken struct {
-	Secret      string   `json:"secret"`
-	TokenName   string   `json:"tokenName"`
-	Type        string   `json:"type"`
-	Project     string   `json:"project"`
-	Projects    []string `json:"projects"`
-	Environment string   `json:"environment"`
-	ExpiresAt   *string  `json:"expiresAt"`
-	CreatedAt   string   `json:"createdAt"`
-	Alias       *string  `json:"alias"`
-	SeenAt      *string  `json:"seenAt"`
-	Secure      bool     `json:"secure"`
-}
-
-// createdToken is the body of a 201 from a create endpoint.
-type createdToken struct {
-	TokenName   string   `json:"tokenName"`
-	Projects    []string `json:"projects"`
-	Environment string   `json:"environment"`
-	ExpiresAt   string   `json:"expiresAt,omitempty"`
-	Secret      string   `json:"secret"`
-	Type        string   `json:"type"`
-	Alias       *string  `json:"alias"`
-	Project     string   `json:"project"`
-	CreatedAt   string   `json:"createdAt"`
-	Secure      bool     `json:"secure"`
-}
-
-func toListed(t Token) listedToken {
-	lt := listedToken{
-		Secret:      t.Secret,
-		TokenName:   t.TokenName,
-		Type:        t.Type,
-		Project:     t.Project,
-		Projects:    slices.Clone(t.Projects),
-		Environment: t.Environment,
-		CreatedAt:   formatTime(t.CreatedAt),
-	}
-	if t.ExpiresAt != nil {
-		e := formatTime(*t.ExpiresAt)
-		lt.ExpiresAt = &e
-	}
-	return lt
+// listed is a token as it appears in {"tokens":[...]} responses: as the
+// server reads it from its database, with the secret first.
+func listed(t Token) jsonObject {
+	return append(jsonObject{{"secret", t.Secret}}, storedEventData(t)...)
 }
 
 type tokenList struct {
-	Tokens []listedToken `json:"tokens"`
+	Tokens []jsonObject `json:"tokens"`
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, keep func(Token) bool) {
 	s.mu.Lock()
-	out := tokenList{Tokens: []listedToken{}}
+	out := tokenList{Tokens: []jsonObject{}}
 	for _, t := range s.tokens {
 		if keep(t) {
-			out.Tokens = append(out.Tokens, toListed(t))
+			out.Tokens = append(out.Tokens, listed(t))
 		}
 	}
 	s.mu.Unlock()
@@ -364,6 +324,7 @@ func (s *Server) create(w http.ResponseWriter, doc *jsonValue, project string) {
 		return
 	}
 
+	now := s.now()
 	s.mu.Lock()
 	if len(s.tokens) >= s.cfg.tokenLimit {
 		s.mu.Unlock()
@@ -397,7 +358,7 @@ func (s *Server) create(w http.ResponseWriter, doc *jsonValue, project string) {
 		Projects:    slices.Clone(projects),
 		Environment: env,
 		ExpiresAt:   expiresAt,
-		CreatedAt:   s.now(),
+		CreatedAt:   now,
 	}
 	prefix := tok.Project
 	if len(projects) > 1 {
@@ -405,21 +366,14 @@ func (s *Server) create(w http.ResponseWriter, doc *jsonValue, project string) {
 	}
 	tok.Secret = prefix + ":" + env + "." + newSecretSuffix()
 	s.tokens = append(s.tokens, tok)
-	s.recordLocked(EventAPITokenCreated, tok, createdEventData(tok, typ), nil)
+	data := createdEventData(tok, typ)
+	s.recordLocked(now, EventAPITokenCreated, tok, data, nil)
 	s.mu.Unlock()
 
-	resp := createdToken{
-		TokenName:   tok.TokenName,
-		Projects:    slices.Clone(tok.Projects),
-		Environment: tok.Environment,
-		Secret:      tok.Secret,
-		Type:        typ,
-		Project:     tok.Project,
-		CreatedAt:   formatTime(tok.CreatedAt),
-	}
-	if expiresAt != nil {
-		resp.ExpiresAt = formatTime(*expiresAt)
-	}
+	// The real server sends the object it stored in the event, with the
+	// secret before "type".
+	i := slices.IndexFunc(data, func(f jsonField) bool { return f.key == "type" })
+	resp := slices.Insert(slices.Clone(data), i, jsonField{"secret", tok.Secret})
 	w.Header().Set("Location", "api-tokens")
 	writeJSON(w, http.StatusCreated, resp)
 }
@@ -433,6 +387,7 @@ func (s *Server) updateExpiry(w http.ResponseWriter, doc *jsonValue, secret stri
 		return
 	}
 	t, _ := parseDateTime(doc.get("expiresAt").str)
+	now := s.now()
 	s.mu.Lock()
 	for i := range s.tokens {
 		if s.tokens[i].Secret == secret {
@@ -447,8 +402,9 @@ func (s *Server) updateExpiry(w http.ResponseWriter, doc *jsonValue, secret stri
 				// for a project token (seen on the real server).
 				after := s.tokens[i].clone()
 				after.Project, after.Projects = "*", []string{"*"}
-				s.recordLocked(EventAPITokenUpdated, after, storedEventData(after), storedEventData(before))
+				s.recordLocked(now, EventAPITokenUpdated, after, storedEventData(after), storedEventData(before))
 			}
+			break // secrets are unique
 		}
 	}
 	s.mu.Unlock()
@@ -459,12 +415,13 @@ func (s *Server) updateExpiry(w http.ResponseWriter, doc *jsonValue, secret stri
 // api-token-deleted event. An unknown secret is not an error and records
 // nothing.
 func (s *Server) deleteToken(w http.ResponseWriter, secret string) {
+	now := s.now()
 	s.mu.Lock()
 	s.tokens = slices.DeleteFunc(s.tokens, func(t Token) bool {
 		if t.Secret != secret {
 			return false
 		}
-		s.recordLocked(EventAPITokenDeleted, t, nil, storedEventData(t))
+		s.recordLocked(now, EventAPITokenDeleted, t, nil, storedEventData(t))
 		return true
 	})
 	s.mu.Unlock()
@@ -476,6 +433,7 @@ func (s *Server) deleteToken(w http.ResponseWriter, secret string) {
 // project only (the project id itself is not looked up). A deletion records
 // an api-token-deleted event.
 func (s *Server) deleteProjectToken(w http.ResponseWriter, project, secret string) {
+	now := s.now()
 	s.mu.Lock()
 	status := http.StatusOK
 	i := slices.IndexFunc(s.tokens, func(t Token) bool { return t.Secret == secret })
@@ -486,7 +444,7 @@ func (s *Server) deleteProjectToken(w http.ResponseWriter, project, secret strin
 		!(len(s.tokens[i].Projects) == 1 && s.tokens[i].Projects[0] == project):
 		status = http.StatusBadRequest
 	default:
-		s.recordLocked(EventAPITokenDeleted, s.tokens[i], nil, storedEventData(s.tokens[i]))
+		s.recordLocked(now, EventAPITokenDeleted, s.tokens[i], nil, storedEventData(s.tokens[i]))
 		s.tokens = slices.Delete(s.tokens, i, i+1)
 	}
 	s.mu.Unlock()

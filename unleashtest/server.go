@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -179,7 +180,7 @@ type Server struct {
 	mu          sync.Mutex
 	tokens      []Token // in creation order
 	requests    []Request
-	faults      []Fault
+	faults      []faultRun
 	events      []storedEvent // oldest first
 	lastEventID int
 }
@@ -288,18 +289,33 @@ func (s *Server) FailNext(n int, f Fault) {
 	}
 	f.Header = f.Header.Clone()
 	f.Body = bytes.Clone(f.Body)
+	if n == 0 {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, f)
-	}
+	s.faults = append(s.faults, faultRun{f, n})
+}
+
+// faultRun is one FailNext call: a fault for the next left requests. A run
+// is kept once, so FailNext(math.MaxInt, f) costs no more than FailNext(1, f).
+type faultRun struct {
+	f    Fault
+	left int
 }
 
 // PendingFaults returns how many queued faults have not been used yet.
 func (s *Server) PendingFaults() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.faults)
+	total := 0
+	for _, r := range s.faults {
+		if r.left > math.MaxInt-total {
+			return math.MaxInt
+		}
+		total += r.left
+	}
+	return total
 }
 
 // ClearFaults drops every queued fault.
@@ -331,8 +347,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	var fault *Fault
 	s.mu.Lock()
 	if len(s.faults) > 0 {
-		f := s.faults[0]
-		s.faults = s.faults[1:]
+		f := s.faults[0].f
+		if s.faults[0].left--; s.faults[0].left == 0 {
+			s.faults = s.faults[1:]
+		}
 		fault = &f
 		rec.Faulted = true
 	}
