@@ -63,8 +63,9 @@ func parseJSON(body []byte) (*jsonValue, error) {
 	v, err := readValue(dec)
 	if err == nil {
 		// Anything but whitespace after the document is an error.
+		end := int(dec.InputOffset())
 		if _, terr := dec.Token(); terr != io.EOF {
-			return nil, errors.New(nodeTrailingMessage(body))
+			return nil, errors.New(nodeTrailingMessage(body, end))
 		}
 		return v, nil
 	}
@@ -76,14 +77,9 @@ func isJSONSpace(c byte) bool {
 }
 
 // nodeTrailingMessage words the error for extra data after a complete JSON
-// document.
-func nodeTrailingMessage(body []byte) string {
-	var raw json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&raw); err != nil {
-		return "Unexpected end of JSON input"
-	}
-	pos := int(dec.InputOffset())
+// document that ends at offset end.
+func nodeTrailingMessage(body []byte, end int) string {
+	pos := end
 	for pos < len(body) && isJSONSpace(body[pos]) {
 		pos++
 	}

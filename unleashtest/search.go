@@ -93,11 +93,13 @@ type eventPage struct {
 
 // eventFilter is a parsed search. A nil slice does not filter.
 type eventFilter struct {
-	from, to                                *time.Time // createdAt >= from, createdAt < to
-	createdBy, ids                          []int64
-	features, projects, types, envs         []string
-	hasFeature, hasProject, hasType, hasEnv bool
-	query                                   []rune // LIKE pattern, lower-cased; nil for none
+	from, to                        *time.Time // createdAt >= from, createdAt < to
+	createdBy, ids                  []int64
+	features, projects, types, envs []string
+	query                           likePattern // nil for none
+	// queryTags is whether query matches tags::text, "[]" for every token
+	// event.
+	queryTags bool
 }
 
 // searchEvents serves GET /api/admin/search/events; rawQuery is the
@@ -179,8 +181,8 @@ func (s *Server) searchEvents(w http.ResponseWriter, rawQuery string) {
 				CreatedBy:       e.CreatedBy,
 				CreatedAt:       formatTime(e.CreatedAt),
 				CreatedByUserID: e.CreatedByUserID,
-				Data:            slices.Clone(e.data),
-				PreData:         slices.Clone(e.preData),
+				Data:            e.data, // never changed once recorded
+				PreData:         e.preData,
 				Tags:            []string{},
 				Project:         e.Project,
 				Environment:     e.Environment,
@@ -236,21 +238,19 @@ func buildEventFilter(get func(string) (string, bool)) (eventFilter, string) {
 	if v, ok := values("createdBy"); ok {
 		f.createdBy = sql.ints("created_by_user_id", v)
 	}
-	if v, ok := values("feature"); ok {
-		f.features, f.hasFeature = v, true
-		sql.in("feature_name", len(v))
-	}
-	if v, ok := values("project"); ok {
-		f.projects, f.hasProject = v, true
-		sql.in("project", len(v))
-	}
-	if v, ok := values("type"); ok {
-		f.types, f.hasType = v, true
-		sql.in("type", len(v))
-	}
-	if v, ok := values("environment"); ok {
-		f.envs, f.hasEnv = v, true
-		sql.in("environment", len(v))
+	for _, c := range []struct {
+		param, column string
+		dst           *[]string
+	}{
+		{"feature", "feature_name", &f.features},
+		{"project", "project", &f.projects},
+		{"type", "type", &f.types},
+		{"environment", "environment", &f.envs},
+	} {
+		if v, ok := values(c.param); ok {
+			*c.dst = v
+			sql.in(c.column, len(v))
+		}
 	}
 	if v, ok := values("id"); ok {
 		f.ids = sql.ints("id", v)
@@ -259,7 +259,8 @@ func buildEventFilter(get func(string) (string, bool)) (eventFilter, string) {
 	// admin token's user.
 	sql.where = append(sql.where, `not "project" is null`)
 	if v, ok := get("query"); ok && v != "" {
-		f.query = []rune(strings.ToLower("%" + v + "%"))
+		f.query = compileLike("%" + v + "%")
+		f.queryTags = f.query.match("[]")
 		sql.add(`(data::text ILIKE %s or tags::text ILIKE %s or pre_data::text ILIKE %s)`, 3, "")
 	}
 	if sql.err != "" {
@@ -378,12 +379,12 @@ func (f *eventFilter) matches(e *storedEvent) bool {
 	if f.createdBy != nil && !slices.Contains(f.createdBy, int64(e.CreatedByUserID)) {
 		return false
 	}
-	if f.hasFeature { // featureName is always null for token events
+	if f.features != nil { // featureName is always null for token events
 		return false
 	}
-	if f.hasProject && !slices.Contains(f.projects, e.Project) ||
-		f.hasType && !slices.Contains(f.types, e.Type) ||
-		f.hasEnv && !slices.Contains(f.envs, e.Environment) {
+	if f.projects != nil && !slices.Contains(f.projects, e.Project) ||
+		f.types != nil && !slices.Contains(f.types, e.Type) ||
+		f.envs != nil && !slices.Contains(f.envs, e.Environment) {
 		return false
 	}
 	if f.ids != nil && !slices.Contains(f.ids, int64(e.ID)) {
@@ -392,45 +393,54 @@ func (f *eventFilter) matches(e *storedEvent) bool {
 	if f.query != nil {
 		// data::text, tags::text and pre_data::text; a null column never
 		// matches.
-		return e.data != nil && ilike(f.query, e.dataText) ||
-			ilike(f.query, "[]") ||
-			e.preData != nil && ilike(f.query, e.preDataText)
+		return e.data != nil && f.query.match(e.dataText) ||
+			f.queryTags ||
+			e.preData != nil && f.query.match(e.preDataText)
 	}
 	return true
 }
 
-// ilike reports whether text matches the lower-cased LIKE pattern: "%" is
-// any run of characters, "_" any one, and a backslash makes the next
-// character literal.
-func ilike(pattern []rune, text string) bool {
-	t := []rune(strings.ToLower(text))
-	type tok struct {
-		r    rune
-		kind byte // 'c' literal, '_' one, '%' any run
-	}
-	var toks []tok
+// likePattern is a compiled case-insensitive LIKE pattern.
+type likePattern []likeToken
+
+type likeToken struct {
+	r    rune // lower-cased, for 'c'
+	kind byte // 'c' literal, '_' one, '%' any run
+}
+
+// compileLike compiles an ILIKE pattern: "%" is any run of characters, "_"
+// any one, and a backslash makes the next character literal.
+func compileLike(s string) likePattern {
+	pattern := []rune(strings.ToLower(s))
+	toks := likePattern{}
 	for i := 0; i < len(pattern); i++ {
 		switch r := pattern[i]; {
 		case r == '\\' && i+1 < len(pattern):
 			i++
-			toks = append(toks, tok{pattern[i], 'c'})
+			toks = append(toks, likeToken{pattern[i], 'c'})
 		case r == '%':
-			toks = append(toks, tok{kind: '%'})
+			toks = append(toks, likeToken{kind: '%'})
 		case r == '_':
-			toks = append(toks, tok{kind: '_'})
+			toks = append(toks, likeToken{kind: '_'})
 		default:
-			toks = append(toks, tok{r, 'c'})
+			toks = append(toks, likeToken{r, 'c'})
 		}
 	}
+	return toks
+}
+
+// match reports whether text matches p, ignoring case.
+func (p likePattern) match(text string) bool {
+	t := []rune(strings.ToLower(text))
 	// Greedy matching with backtracking to the last "%".
 	pi, ti := 0, 0
 	star, mark := -1, 0
 	for ti < len(t) {
 		switch {
-		case pi < len(toks) && (toks[pi].kind == '_' || toks[pi].kind == 'c' && toks[pi].r == t[ti]):
+		case pi < len(p) && (p[pi].kind == '_' || p[pi].kind == 'c' && p[pi].r == t[ti]):
 			pi++
 			ti++
-		case pi < len(toks) && toks[pi].kind == '%':
+		case pi < len(p) && p[pi].kind == '%':
 			star, mark = pi, ti
 			pi++
 		case star >= 0:
@@ -441,10 +451,10 @@ func ilike(pattern []rune, text string) bool {
 			return false
 		}
 	}
-	for pi < len(toks) && toks[pi].kind == '%' {
+	for pi < len(p) && p[pi].kind == '%' {
 		pi++
 	}
-	return pi == len(toks)
+	return pi == len(p)
 }
 
 // parseQueryString splits a query string the way the server's parser does:

@@ -66,7 +66,9 @@ type Request struct {
 	// Path is the request path exactly as escaped by the client, without
 	// the query string (e.g. "/api/admin/api-tokens/%2A%3Adevelopment.abc").
 	Path string
-	// Header is a copy of the request headers.
+	// Header is a copy of the request headers, Authorization included: a
+	// Request printed in a test log shows the key the client sent (the
+	// Server's own keys are test values unless WithAdminKeys says otherwise).
 	Header http.Header
 	// Body is the request body (at most the first MiB).
 	Body []byte
@@ -342,7 +344,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		Method: r.Method,
 		Path:   r.URL.EscapedPath(),
 		Header: r.Header.Clone(),
-		Body:   bytes.Clone(body),
+		Body:   body, // ReadAll's own buffer; nothing writes to it
 	}
 	var fault *Fault
 	s.mu.Lock()

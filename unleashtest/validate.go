@@ -214,11 +214,7 @@ func splitDateTime(s string) (dateTimeParts, bool) {
 	if p.month < 1 || p.month > 12 || p.day < 1 {
 		return p, false
 	}
-	maxDay := daysInMonth[p.month]
-	if p.month == 2 && isLeap(p.year) {
-		maxDay = 29
-	}
-	if p.day > maxDay {
+	if p.day > daysIn(p.year, p.month) {
 		return p, false
 	}
 	// hh:mm:ss[.fff](z|±hh[[:]mm])
