@@ -543,6 +543,10 @@ func TestAPIErrors(t *testing.T) {
 					t.Errorf("Error() = %q, lacks %q", msg, part)
 				}
 			}
+			// A detail that only repeats the message is not said twice.
+			if tt.wantMsg != "" && strings.Count(msg, tt.wantMsg) != 1 {
+				t.Errorf("Error() = %q says %q more than once", msg, tt.wantMsg)
+			}
 			if strings.Contains(msg, secretA) || strings.Contains(msg, testKey) {
 				t.Errorf("Error() = %q holds a secret", msg)
 			}

@@ -102,7 +102,7 @@ func (e *APIError) Error() string {
 		b.WriteString(": " + e.Message)
 	}
 	for _, d := range e.Details {
-		if d.Message == "" || d.Message == e.Message {
+		if d.Message == "" || strings.Contains(e.Message, d.Message) {
 			continue
 		}
 		b.WriteString("; ")

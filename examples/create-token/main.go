@@ -54,8 +54,9 @@ func run(name, env, projects string, ttl time.Duration, show bool) error {
 	switch {
 	case errors.Is(err, unleashadmin.ErrUnauthorized), errors.Is(err, unleashadmin.ErrForbidden):
 		return fmt.Errorf("the API key may not create tokens: %w", err)
-	case errors.As(err, &apiErr):
-		return fmt.Errorf("Unleash refused (%d %s): %s", apiErr.StatusCode, apiErr.Name, apiErr.Message)
+	case errors.As(err, &apiErr) && apiErr.Name == "BadDataError":
+		// Unleash's message says which value it refused.
+		return fmt.Errorf("check -env and -project: %w", err)
 	case err != nil:
 		return err
 	}
