@@ -23,10 +23,9 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"net"
 	"net/http"
 	"net/url"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,18 +64,21 @@ const maxDrainBytes = 64 << 10
 // NewClient. A Client is safe for concurrent use by many goroutines and
 // should be reused: it keeps connections open between calls.
 type Client struct {
-	baseURL   string // scheme://host[:port][/sub-path], no trailing slash
-	shownURL  string // baseURL without any user:password, for reports
-	auth      string // the Authorization header value; a credential
+	base      *url.URL // the base URL as given; its origin is the only one the key goes to
+	baseURL   string   // scheme://host[:port][/sub-path], no trailing slash
+	shownURL  string   // baseURL without any user:password, for reports
+	auth      string   // the Authorization header value; a credential ("" without a key)
 	bearer    bool
+	keyCreds  *credSet // the API key's forms, to find its echoes
 	userAgent string
 	logger    *slog.Logger
-	// http sends GET, PUT and DELETE; createHTTP sends the create POSTs,
-	// under a stricter retry policy. Both share one *http.Client.
+	// hc is the Client's own copy of the http.Client, with the redirect
+	// policy. http sends GET, PUT, DELETE and the POSTs that change
+	// nothing; createHTTP sends the create POSTs, under a stricter retry
+	// policy. Both share hc.
+	hc               *http.Client
 	http, createHTTP *retryablehttp.Client
 	retryWaitMax     time.Duration
-	// keyNeedles are what an echo of the API key contains (see needles).
-	keyNeedles []string
 }
 
 // Option configures a Client in NewClient. Later options override earlier
@@ -97,10 +99,12 @@ type options struct {
 // the key is sent plain, "Authorization: <key>". Unleash accepts both.
 func WithBearerAuth() Option { return func(o *options) { o.bearer = true } }
 
-// WithHTTPClient makes the Client send its requests through hc, for a custom
-// transport, proxy or TLS configuration. hc's Timeout and redirect policy
-// apply to each attempt. Without it the Client uses its own http.Client with
-// DefaultTimeout.
+// WithHTTPClient makes the Client send its requests through a copy of hc,
+// for a custom transport, proxy or TLS configuration; hc itself is not
+// changed. hc's Timeout applies to each attempt. The copy follows redirects
+// only as the Client's own policy allows (a GET within the base URL's
+// scheme, host and port), then as hc's CheckRedirect does. Without this
+// option the Client uses its own http.Client with DefaultTimeout.
 func WithHTTPClient(hc *http.Client) Option { return func(o *options) { o.httpClient = hc } }
 
 // WithRetryMax sets how many times a failed request may be retried; 0 turns
@@ -126,6 +130,23 @@ func WithUserAgent(ua string) Option { return func(o *options) { o.userAgent = u
 // authenticated with apiKey: an admin API token or a personal access token.
 // It checks its arguments and does no network I/O.
 func NewClient(baseURL, apiKey string, opts ...Option) (*Client, error) {
+	switch {
+	case strings.TrimSpace(apiKey) == "":
+		return nil, invalidArg("NewClient", "apiKey is empty")
+	case hasControl(apiKey):
+		return nil, invalidArg("NewClient", "apiKey contains a control character (a line break, tab or NUL)")
+	}
+	return newClient("NewClient", baseURL, apiKey, opts)
+}
+
+// NewClientWithoutKey returns a Client that sends no API key, for the calls
+// Unleash answers without one: ValidateTokens. Every other method returns
+// an ErrInvalidArgument error without sending anything.
+func NewClientWithoutKey(baseURL string, opts ...Option) (*Client, error) {
+	return newClient("NewClientWithoutKey", baseURL, "", opts)
+}
+
+func newClient(op, baseURL, apiKey string, opts []Option) (*Client, error) {
 	o := options{
 		retryMax:     DefaultRetryMax,
 		retryWaitMin: DefaultRetryWaitMin,
@@ -137,50 +158,57 @@ func NewClient(baseURL, apiKey string, opts ...Option) (*Client, error) {
 			opt(&o)
 		}
 	}
-	base, err := parseBaseURL(baseURL)
+	base, err := parseBaseURL(op, baseURL)
 	if err != nil {
 		return nil, err
 	}
 	switch {
-	case strings.TrimSpace(apiKey) == "":
-		return nil, invalidArg("NewClient", "apiKey is empty")
-	case strings.ContainsAny(apiKey, "\r\n"):
-		return nil, invalidArg("NewClient", "apiKey contains a line break")
 	case o.retryMax < 0:
-		return nil, invalidArg("NewClient", "WithRetryMax: %d is negative", o.retryMax)
+		return nil, invalidArg(op, "WithRetryMax: %d is negative", o.retryMax)
 	case o.retryWaitMin < 0 || o.retryWaitMax < o.retryWaitMin:
-		return nil, invalidArg("NewClient", "WithRetryWait: need 0 <= min <= max, got %s and %s", o.retryWaitMin, o.retryWaitMax)
-	case o.userAgent == "" || strings.ContainsAny(o.userAgent, "\r\n"):
-		return nil, invalidArg("NewClient", "WithUserAgent: %q is not a usable User-Agent", o.userAgent)
+		return nil, invalidArg(op, "WithRetryWait: need 0 <= min <= max, got %s and %s", o.retryWaitMin, o.retryWaitMax)
+	case strings.TrimSpace(o.userAgent) == "" || hasControl(o.userAgent):
+		return nil, invalidArg(op, "WithUserAgent: %q is not a usable User-Agent", o.userAgent)
 	}
 	hc := o.httpClient
 	if hc == nil {
 		hc = defaultHTTPClient()
 	}
 	c := &Client{
-		baseURL:   strings.TrimSuffix(base.String(), "/"),
-		shownURL:  strings.TrimSuffix(base.Redacted(), "/"),
-		auth:      apiKey,
-		bearer:    o.bearer,
-		userAgent: o.userAgent,
-		logger:    o.logger,
+		base:         base,
+		baseURL:      strings.TrimSuffix(base.String(), "/"),
+		shownURL:     strings.TrimSuffix(base.Redacted(), "/"),
+		auth:         apiKey,
+		bearer:       o.bearer,
+		keyCreds:     newCredSet(apiKey),
+		userAgent:    o.userAgent,
+		logger:       o.logger,
+		retryWaitMax: o.retryWaitMax,
 	}
-	if o.bearer {
+	if o.bearer && apiKey != "" {
 		c.auth = "Bearer " + apiKey
 	}
-	c.keyNeedles = needles(apiKey)
-	c.retryWaitMax = o.retryWaitMax
-	c.http = c.engine(hc, o, true)
-	c.createHTTP = c.engine(hc, o, false)
+	// A copy, so that the caller's client keeps its own policy.
+	own := *hc
+	own.CheckRedirect = c.checkRedirect(hc.CheckRedirect)
+	c.hc = &own
+	c.http = c.engine(o, true)
+	c.createHTTP = c.engine(o, false)
 	return c, nil
+}
+
+// hasControl reports whether s holds a control character, which no HTTP
+// header value may carry.
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }
 
 // engine returns a go-retryablehttp client with the retry policy for
 // idempotent requests or for creates. It logs nothing itself; with a logger,
 // a hook logs each attempt.
-func (c *Client) engine(hc *http.Client, o options, idempotent bool) *retryablehttp.Client {
+func (c *Client) engine(o options, idempotent bool) *retryablehttp.Client {
 	e := &retryablehttp.Client{
-		HTTPClient:   hc,
+		HTTPClient:   c.hc,
 		RetryMax:     o.retryMax,
 		RetryWaitMin: o.retryWaitMin,
 		RetryWaitMax: o.retryWaitMax,
@@ -194,24 +222,29 @@ func (c *Client) engine(hc *http.Client, o options, idempotent bool) *retryableh
 	return e
 }
 
-func parseBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
+func parseBaseURL(op, raw string) (*url.URL, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return nil, invalidArg(op, "baseURL is empty (is UNLEASH_URL set?)")
+	}
+	u, err := url.Parse(raw)
 	if err != nil {
 		// url's own error repeats the input, which may carry a password.
-		return nil, invalidArg("NewClient", "baseURL is not a valid URL")
+		return nil, invalidArg(op, "baseURL is not a valid URL")
 	}
 	// The messages name only the parts of the URL that cannot hold a
 	// credential: with the arguments swapped, baseURL is the key (a
 	// personal access token "user:<hex>" parses as a URL), and a query,
 	// fragment or path may carry a token too.
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, invalidArg("NewClient", "baseURL: scheme must be http or https, not %q", u.Scheme)
-	}
-	if u.Host == "" {
-		return nil, invalidArg("NewClient", "baseURL has no host")
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, invalidArg("NewClient", "baseURL %s://%s...: must not have a query or fragment", u.Scheme, u.Host)
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, invalidArg(op, "baseURL: scheme must be http or https, not %q", u.Scheme)
+	case u.Hostname() == "":
+		return nil, invalidArg(op, "baseURL has no host name")
+	case strings.ContainsAny(raw, "?#"):
+		// Even an empty query ("https://host/?") would take the API path
+		// into the query string.
+		return nil, invalidArg(op, "baseURL %s://%s...: must not have a query or fragment", u.Scheme, u.Host)
 	}
 	return u, nil
 }
@@ -226,10 +259,19 @@ func defaultHTTPClient() *http.Client {
 	return &http.Client{Transport: t, Timeout: DefaultTimeout}
 }
 
+// CloseIdleConnections closes the connections the Client keeps open
+// between calls (those of the http.Client given with WithHTTPClient, when
+// one was). Calls made afterwards open new ones. Tests that check for
+// leaked goroutines call it when done with a Client.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
+
 // Format prints a Client without its API key, for every verb.
 func (c *Client) Format(f fmt.State, verb rune) {
 	auth := "plain"
-	if c.bearer {
+	switch {
+	case c.auth == "":
+		auth = "none"
+	case c.bearer:
 		auth = "bearer"
 	}
 	fmt.Fprintf(f, "unleashadmin.Client{URL: %s, Auth: %s, Key: [redacted]}", c.shownURL, auth)
@@ -241,22 +283,36 @@ func (c *Client) LogValue() slog.Value {
 }
 
 // apiPath is a request path, escaped for the wire, together with the form
-// that is safe to report, where every secret is redacted, and the secret it
-// carries (cred), if any, so that echoes of it can be redacted too.
-type apiPath struct{ wire, shown, cred string }
+// that is safe to report, where every secret is redacted, the secrets the
+// request carries (in its path or body), so that echoes of them can be
+// redacted too, and how the request may be sent.
+type apiPath struct {
+	wire, shown string
+	creds       []string
+	// keyless: Unleash answers it without an API key.
+	keyless bool
+	// repeatable: a POST that changes nothing, retried like a GET.
+	repeatable bool
+	// optional: not every Unleash version has the endpoint.
+	optional bool
+}
 
 // route starts a path with a fixed part, such as "/api/admin/api-tokens".
 func route(fixed string) apiPath { return apiPath{wire: fixed, shown: fixed} }
 
 // then appends a fixed part.
 func (p apiPath) then(fixed string) apiPath {
-	return apiPath{p.wire + fixed, p.shown + fixed, p.cred}
+	p.wire += fixed
+	p.shown += fixed
+	return p
 }
 
 // param appends one escaped path segment.
 func (p apiPath) param(v string) apiPath {
 	s := "/" + escapeSegment(v)
-	return apiPath{p.wire + s, p.shown + s, p.cred}
+	p.wire += s
+	p.shown += s
+	return p
 }
 
 // secret appends a token secret as one escaped segment, redacted when shown.
@@ -267,7 +323,15 @@ func (p apiPath) secret(v string) apiPath {
 	} else {
 		shown = escapeSegment(shown)
 	}
-	return apiPath{p.wire + "/" + escapeSegment(v), p.shown + "/" + shown, v}
+	p.wire += "/" + escapeSegment(v)
+	p.shown += "/" + shown
+	return p.carrying(v)
+}
+
+// carrying records secrets the request's body carries.
+func (p apiPath) carrying(secrets ...string) apiPath {
+	p.creds = append(slices.Clip(p.creds), secrets...)
+	return p
 }
 
 // query appends a query string. The values of the hidden keys are shown as
@@ -281,6 +345,20 @@ func (p apiPath) query(v url.Values, hidden ...string) apiPath {
 		}
 	}
 	p.shown += "?" + v.Encode()
+	return p
+}
+
+// withoutKey marks an endpoint that Unleash answers without an API key
+// and that changes nothing, so that it is retried like a GET.
+func (p apiPath) withoutKey() apiPath {
+	p.keyless, p.repeatable = true, true
+	return p
+}
+
+// notInEveryVersion marks an endpoint that older Unleash versions lack, so
+// that their 404 for it matches ErrNotSupported.
+func (p apiPath) notInEveryVersion() apiPath {
+	p.optional = true
 	return p
 }
 
@@ -311,6 +389,9 @@ func (c *Client) do(ctx context.Context, method string, p apiPath, in, out any) 
 	if ctx == nil {
 		return invalidArg(method+" "+p.shown, "nil context")
 	}
+	if c.auth == "" && !p.keyless {
+		return invalidArg(method+" "+p.shown, "this Client has no API key (NewClientWithoutKey); the call needs one")
+	}
 	var info *call
 	if c.logger != nil {
 		info = &call{method: method, path: p.shown}
@@ -321,7 +402,7 @@ func (c *Client) do(ctx context.Context, method string, p apiPath, in, out any) 
 		return err
 	}
 	engine := c.http
-	if method == http.MethodPost {
+	if method == http.MethodPost && !p.repeatable {
 		engine = c.createHTTP
 	}
 	start := time.Now()
@@ -330,124 +411,95 @@ func (c *Client) do(ctx context.Context, method string, p apiPath, in, out any) 
 		if resp != nil {
 			drainClose(resp.Body)
 		}
-		err = &RequestError{Method: method, URL: c.shownURL + p.shown, Err: c.redactErr(unwrapURLError(err), p)}
+		err = c.requestFailed(method, p, err)
 		if c.logger != nil {
 			c.log(ctx, slog.LevelDebug, "request failed", info, slog.Duration("elapsed", time.Since(start)), slog.String("error", err.Error()))
 		}
 		return err
 	}
+	if resp.StatusCode < 200 {
+		// A 101 hands over the raw connection, which no context bounds:
+		// close it without reading.
+		_ = resp.Body.Close()
+		return fmt.Errorf("unleashadmin: %s %s: %w: %d %s is not an answer Unleash sends (is something in front of it?)",
+			method, p.shown, ErrUnexpectedResponse, resp.StatusCode, http.StatusText(resp.StatusCode))
+	}
 	defer drainClose(resp.Body)
 	if c.logger != nil { // the attributes would cost allocations for nothing
 		c.log(ctx, slog.LevelDebug, "response", info, slog.Int("status", resp.StatusCode), slog.Duration("elapsed", time.Since(start)))
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	if resp.StatusCode > 299 {
 		e := newAPIError(method, c.shownURL, p.shown, resp)
-		if c.echoed(p, e.texts()...) {
-			e.redact(c.redactor(p))
+		e.clean(c.credSets(p))
+		switch {
+		case e.routeMissing() && p.optional:
+			e.unsupported = true
+			e.hint = "this Unleash does not have " + strings.SplitN(p.shown, "?", 2)[0] + ": it came with a later version"
+		case e.routeMissing():
+			e.hint = "Unleash has no such route: is the base URL " + c.shownURL + " right?"
 		}
 		return e
 	}
 	if out == nil {
-		return c.redactErr(checkNoBody(method, p.shown, resp), p)
+		return cleanErr(c.credSets(p), checkNoBody(method, p.shown, resp))
 	}
-	return c.redactErr(decodeBody(method, p.shown, resp, out), p)
+	return cleanErr(c.credSets(p), decodeBody(method, p.shown, resp, out))
 }
 
-// redactor hides the credentials of a request in text that a server, a
-// proxy or net/http echoed back (Unleash's 404 repeats the path, secret
-// included; a malformed response is quoted in net/http's error): the API
-// key and the path's token secret, whole or their random part alone, raw or
-// escaped. Each is replaced by its RedactSecret form.
-func (c *Client) redactor(p apiPath) *strings.Replacer {
-	key := c.auth
-	if c.bearer {
-		key = strings.TrimPrefix(key, "Bearer ")
+// credSets returns the credentials of a request: the API key's and those
+// the request carries. It builds the latter only when called, on the path
+// of an error, so that a successful call pays nothing.
+func (c *Client) credSets(p apiPath) []*credSet {
+	if len(p.creds) == 0 {
+		return []*credSet{c.keyCreds}
 	}
-	var pairs []string
-	// Whole credentials first: at one position the first match wins.
-	for _, cred := range []string{key, p.cred} {
-		if len(cred) < minRedacted {
-			continue
-		}
-		for _, form := range []string{cred, url.PathEscape(cred), url.QueryEscape(cred)} {
-			pairs = append(pairs, form, RedactSecret(cred))
-		}
-	}
-	for _, cred := range []string{key, p.cred} {
-		_, random, ok := splitSecret(cred)
-		if !ok {
-			continue
-		}
-		for _, form := range []string{random, url.PathEscape(random), url.QueryEscape(random)} {
-			pairs = append(pairs, form, random[:4]+"***")
-		}
-	}
-	return strings.NewReplacer(pairs...)
+	return []*credSet{c.keyCreds, newCredSet(p.creds...)}
 }
 
-// needles returns the strings that every echo of cred the redactor
-// replaces contains: its random part (or, without one, cred itself), raw and
-// escaped. None for a credential too short to search for.
-func needles(cred string) []string {
-	_, n, ok := splitSecret(cred)
-	if !ok {
-		if len(cred) < minRedacted {
-			return nil
+// requestFailed turns what the engine returned without a response into the
+// error a caller gets: a *RedirectError for a refused redirect, a
+// *RequestError otherwise, with credentials cleaned from its text.
+func (c *Client) requestFailed(method string, p apiPath, err error) error {
+	sets := c.credSets(p)
+	err = unwrapURLError(err)
+	var refused *redirectRefusal
+	if errors.As(err, &refused) {
+		re := &RedirectError{Method: method, URL: c.shownURL + p.shown, StatusCode: refused.status, Reason: refused.reason}
+		if refused.to != nil {
+			re.Location, re.SuggestedBaseURL = shownLocation(sets, p, refused.to)
 		}
-		n = cred
+		return re
 	}
-	return []string{n, url.PathEscape(n), url.QueryEscape(n)}
+	return &RequestError{Method: method, URL: c.shownURL + p.shown, Err: cleanErr(sets, err)}
 }
 
-// echoed reports whether any of texts holds a credential of the request, so
-// that the common error response costs no redaction work.
-func (c *Client) echoed(p apiPath, texts ...string) bool {
-	forms := c.keyNeedles
-	if p.cred != "" {
-		forms = append(needles(p.cred), forms...)
+// shownLocation is where a redirect pointed, as a report may show it:
+// without user information, with the request's own path in its shown form
+// (secrets redacted, hidden query values too) when the location ends with
+// it, and otherwise without its query. It also returns the base URL that
+// the location suggests, when it ends with the request's path.
+func shownLocation(sets []*credSet, p apiPath, to *url.URL) (location, base string) {
+	u := *to
+	u.User = nil
+	full := u.String()
+	if prefix, ok := strings.CutSuffix(full, p.wire); ok {
+		base = cleanOrDrop(sets, strings.TrimSuffix(prefix, "/"))
+		return base + p.shown, base
 	}
-	for _, f := range forms {
-		for _, t := range texts {
-			if strings.Contains(t, f) {
-				return true
-			}
-		}
+	if u.RawQuery != "" {
+		u.RawQuery = "..."
 	}
-	return false
+	u.Fragment = ""
+	return cleanOrDrop(sets, u.String()), ""
 }
 
-// minRedacted is the length below which a credential is not searched for in
-// echoed text: replacing a two-letter key everywhere would garble messages
-// and protect nothing.
-const minRedacted = 8
-
-// redactErr returns err, or a stand-in with the request's credentials
-// removed from its text when it held one. The replacer is built only for an
-// error, so a successful call pays nothing.
-func (c *Client) redactErr(err error, p apiPath) error {
-	if err == nil {
-		return nil
+// cleanOrDrop is text cleaned of the credentials of sets, or droppedText.
+func cleanOrDrop(sets []*credSet, text string) string {
+	if cleaned, ok := clean(sets, text); ok {
+		return cleaned
 	}
-	msg := err.Error()
-	if hidden := c.redactor(p).Replace(msg); hidden != msg {
-		return &redactedError{msg: hidden, orig: err}
-	}
-	return err
+	return droppedText
 }
-
-// redactedError stands for an error whose text held a credential. It gives
-// the redacted text and answers errors.Is as the original does (a context's
-// deadline, ErrUnexpectedResponse), but does not unwrap to the original:
-// code that walks the chain, such as an error reporter, would print its
-// text.
-type redactedError struct {
-	msg  string
-	orig error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-
-func (e *redactedError) Is(target error) bool { return errors.Is(e.orig, target) }
 
 func (c *Client) newRequest(ctx context.Context, method string, p apiPath, in any) (*retryablehttp.Request, error) {
 	var body []byte
@@ -466,86 +518,15 @@ func (c *Client) newRequest(ctx context.Context, method string, p apiPath, in an
 		return nil, invalidArg(method+" "+p.shown, "cannot build the request")
 	}
 	h := req.Header
-	h.Set("Authorization", c.auth)
+	if c.auth != "" {
+		h.Set("Authorization", c.auth)
+	}
 	h.Set("Accept", "application/json")
 	h.Set("User-Agent", c.userAgent)
 	if body != nil {
 		h.Set("Content-Type", "application/json")
 	}
 	return req, nil
-}
-
-// retryPolicy is the retry policy: idempotent requests (GET, PUT, DELETE)
-// are retried on connection errors, 429 and 5xx (but 501); a create POST
-// only on 429 and on connection errors that prove the request never left
-// this machine. A 429 whose Retry-After is longer than the retry-wait
-// maximum is not retried.
-func (c *Client) retryPolicy(idempotent bool) retryablehttp.CheckRetry {
-	return func(ctx context.Context, resp *http.Response, err error) (bool, error) {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return false, ctxErr
-		}
-		if err != nil {
-			if !idempotent {
-				return notSent(err), nil
-			}
-			retry, _ := retryablehttp.DefaultRetryPolicy(ctx, nil, err)
-			return retry, nil
-		}
-		switch code := resp.StatusCode; {
-		case code == http.StatusTooManyRequests:
-			wait, ok := retryAfter(resp)
-			return !ok || wait <= c.retryWaitMax, nil
-		case idempotent && code >= 500 && code != http.StatusNotImplemented:
-			return true, nil
-		}
-		return false, nil
-	}
-}
-
-// notSent reports whether err proves the request never reached a server:
-// the connection could not be made or the host could not be resolved.
-func notSent(err error) bool {
-	var opErr *net.OpError
-	if errors.As(err, &opErr) && opErr.Op == "dial" {
-		return true
-	}
-	var dnsErr *net.DNSError
-	return errors.As(err, &dnsErr)
-}
-
-// backoff waits as long as a 429 or 503 asks in Retry-After, at most max,
-// and otherwise exponentially from min to max.
-func backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
-	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-		if wait, ok := retryAfter(resp); ok {
-			return clamp(wait, 0, max)
-		}
-	}
-	return retryablehttp.DefaultBackoff(min, max, attempt, nil)
-}
-
-func clamp(d, lo, hi time.Duration) time.Duration { return max(lo, min(d, hi)) }
-
-// retryAfter reads a Retry-After header in seconds or as an HTTP date.
-func retryAfter(resp *http.Response) (time.Duration, bool) {
-	v := strings.TrimSpace(resp.Header.Get("Retry-After"))
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		if secs > int64(24*time.Hour/time.Second) {
-			return 24 * time.Hour, true
-		}
-		return time.Duration(secs) * time.Second, true
-	}
-	if at, err := http.ParseTime(v); err == nil {
-		return max(time.Until(at), 0), true
-	}
-	return 0, false
 }
 
 // logAttempt is go-retryablehttp's hook before every attempt.
@@ -581,27 +562,45 @@ func unwrapURLError(err error) error {
 }
 
 // decodeBody reads a bounded success body and decodes it as JSON into out.
+// An out that is a salvager (a create's answer) is read and decoded
+// whatever its Content-Type and however it ends, so that a secret that
+// arrived is kept; the error still says what was wrong.
 func decodeBody(method, path string, resp *http.Response, out any) error {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("unleashadmin: %s %s: %d response: %w: %s", method, path, resp.StatusCode, ErrUnexpectedResponse, fmt.Sprintf(format, args...))
+	fail := func(cause error, format string, args ...any) error {
+		what := fmt.Sprintf(format, args...)
+		if cause != nil {
+			// The cause is wrapped too, so that errors.Is sees a context's
+			// deadline or a reset connection that cut the body.
+			return fmt.Errorf("unleashadmin: %s %s: %d response: %w: %s%w", method, path, resp.StatusCode, ErrUnexpectedResponse, what, cause)
+		}
+		return fmt.Errorf("unleashadmin: %s %s: %d response: %w: %s", method, path, resp.StatusCode, ErrUnexpectedResponse, what)
 	}
-	if ct := resp.Header.Get("Content-Type"); ct != "" && !isJSON(ct) {
-		return bad("expected a JSON body, got %q (is a proxy or login page in front of Unleash?)", mediaType(ct))
+	salvage, salvaging := out.(salvager)
+	ct := resp.Header.Get("Content-Type")
+	notJSON := ct != "" && !isJSON(ct)
+	if notJSON && !salvaging {
+		return fail(nil, "expected a JSON body, got %q (is a proxy or login page in front of Unleash?)", mediaType(ct))
 	}
 	data, err := readBounded(resp.Body, resp.ContentLength, MaxResponseBytes)
-	if err != nil {
-		// The cause is wrapped too, so that errors.Is sees a context's
-		// deadline or a reset connection that cut the body.
-		return fmt.Errorf("unleashadmin: %s %s: %d response: %w: %w", method, path, resp.StatusCode, ErrUnexpectedResponse, err)
+	var decodeErr error
+	if salvaging {
+		decodeErr = salvage.decodeSalvaging(data)
+	} else if err == nil {
+		decodeErr = json.Unmarshal(data, out)
 	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return bad("invalid JSON: %v", err)
+	switch {
+	case notJSON:
+		return fail(nil, "expected a JSON body, got %q (is a proxy or login page in front of Unleash?)", mediaType(ct))
+	case err != nil:
+		return fail(err, "")
+	case decodeErr != nil:
+		return fail(nil, "invalid JSON: %v", decodeErr)
 	}
 	// Valid JSON of another shape (a proxy's {"status":"ok"}, null) leaves
 	// out empty; a body without what Unleash always sends is refused.
 	if s, ok := out.(interface{ missing() string }); ok {
 		if what := s.missing(); what != "" {
-			return bad("%s", what)
+			return fail(nil, "%s", what)
 		}
 	}
 	return nil
@@ -625,18 +624,24 @@ func checkNoBody(method, path string, resp *http.Response) error {
 
 var errTooLarge = errors.New("body is larger than the limit")
 
-// readBounded reads at most limit bytes; a longer body is an error.
+// maxPrealloc bounds the buffer reserved for a body from its declared
+// Content-Length: memory grows with the bytes that arrive, not with what a
+// server claims it will send.
+const maxPrealloc = 64 << 10
+
+// readBounded reads at most limit bytes; a longer body is an error. When
+// reading fails part way, it returns what arrived together with the error.
 func readBounded(r io.Reader, size int64, limit int64) ([]byte, error) {
 	var buf bytes.Buffer
 	if size > limit {
 		return nil, fmt.Errorf("%w of %d bytes (Content-Length %d)", errTooLarge, limit, size)
 	}
 	if size > 0 {
-		buf.Grow(int(size) + bytes.MinRead)
+		buf.Grow(int(min(size, maxPrealloc)) + bytes.MinRead)
 	}
 	n, err := buf.ReadFrom(io.LimitReader(r, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("reading the body: %w", err)
+		return buf.Bytes(), fmt.Errorf("reading the body: %w", err)
 	}
 	if n > limit {
 		return nil, fmt.Errorf("%w of %d bytes", errTooLarge, limit)

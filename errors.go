@@ -34,11 +34,18 @@ var (
 // request was sent. The error's text says which argument is wrong.
 var ErrInvalidArgument = errors.New("invalid argument")
 
-// ErrUnexpectedResponse is matched by errors.Is for a success status whose
-// body is not what Unleash sends: not JSON (an HTML login page of a proxy),
-// JSON of the wrong shape, a truncated body, or a body larger than
-// MaxResponseBytes.
+// ErrUnexpectedResponse is matched by errors.Is for an answer that is not
+// what Unleash sends: a success status whose body is not JSON (an HTML
+// login page of a proxy), JSON of the wrong shape, a truncated body, a body
+// larger than MaxResponseBytes, or an informational (1xx) status as the
+// final answer.
 var ErrUnexpectedResponse = errors.New("unexpected response")
+
+// ErrNotSupported is matched by errors.Is when the server lacks what a call
+// needs: an endpoint older Unleash versions do not have (the event search
+// before Unleash 6, a 404 that also matches ErrNotFound), or the backend
+// token type before Unleash 7.1 (a 400 that also matches ErrBadRequest).
+var ErrNotSupported = errors.New("not supported by this Unleash server")
 
 var sentinels = map[int]error{
 	http.StatusBadRequest:           ErrBadRequest,
@@ -79,11 +86,20 @@ type APIError struct {
 	Message string
 	Details []ErrorDetail
 	// Body is the raw response body, at most MaxErrorBodyBytes of it, with
-	// the request's API key and token secret redacted where it repeats
-	// them (Unleash's 404 for an unknown route quotes the path).
+	// the request's API key and token secrets redacted where it repeats
+	// them (Unleash's 404 for an unknown route quotes the path). A body
+	// that repeats a credential in a form that cannot be cleaned safely is
+	// dropped (nil), and Error says so.
 	Body []byte
+	// Header holds the response's headers, such as Retry-After or a
+	// proxy's request ID, without Set-Cookie. A header that repeats a
+	// credential is dropped.
+	Header http.Header
 
-	path string // redacted path, for Error
+	path        string // redacted path, for Error
+	hint        string // what the client knows about the cause, for Error
+	unsupported bool   // the server lacks what the call needs (ErrNotSupported)
+	dropped     bool   // a text of the response was removed: it repeated a credential
 }
 
 // Error reads like "unleashadmin: POST /api/admin/api-tokens: 400 Bad
@@ -112,25 +128,46 @@ func (e *APIError) Error() string {
 		b.WriteString(d.Message)
 	}
 	if e.Name == "" && e.Message == "" && len(e.Details) == 0 {
-		if len(e.Body) == 0 {
+		switch {
+		case e.dropped:
+		case len(e.Body) == 0:
 			b.WriteString(" (empty body)")
-		} else {
+		default:
 			b.WriteString(" (no Unleash error in the body)")
 		}
+	}
+	if e.hint != "" {
+		b.WriteString(" (" + e.hint + ")")
+	}
+	if e.dropped {
+		b.WriteString(" (part of the answer was removed: it repeated a credential)")
 	}
 	return b.String()
 }
 
-// Is makes errors.Is(err, ErrNotFound) and the like match by status.
+// Is makes errors.Is(err, ErrNotFound) and the like match by status, and
+// ErrNotSupported match when the server lacks what the call needs.
 func (e *APIError) Is(target error) bool {
+	if target == ErrNotSupported {
+		return e.unsupported
+	}
 	s, ok := sentinels[e.StatusCode]
 	return ok && s == target
+}
+
+// routeMissing reports whether e is Unleash's 404 for a path it has no
+// route for (the body quotes the path: "The path you were looking for ...
+// is not available."), as opposed to a 404 for something the route looked
+// up, such as "No project found".
+func (e *APIError) routeMissing() bool {
+	return e.StatusCode == http.StatusNotFound && strings.HasPrefix(e.Message, "The path you were looking for")
 }
 
 // newAPIError reads a bounded part of an error response and parses what it
 // can. It never fails: an unreadable or non-JSON body leaves the fields empty.
 func newAPIError(method, baseURL, path string, resp *http.Response) *APIError {
-	e := &APIError{StatusCode: resp.StatusCode, Method: method, URL: baseURL + path, path: path}
+	e := &APIError{StatusCode: resp.StatusCode, Method: method, URL: baseURL + path, path: path, Header: resp.Header.Clone()}
+	e.Header.Del("Set-Cookie")
 	// A longer body is cut; the caller drains and closes the rest.
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBodyBytes))
 	if len(body) > 0 {
@@ -167,25 +204,37 @@ func newAPIError(method, baseURL, path string, resp *http.Response) *APIError {
 	return e
 }
 
-// texts returns every text of e that came from the response.
-func (e *APIError) texts() []string {
-	t := []string{string(e.Body), e.ID, e.Name, e.Message}
-	for _, d := range e.Details {
-		t = append(t, d.Message, d.Path)
+// clean hides the request's credentials wherever the response repeated
+// them, and drops a text where they cannot be hidden safely.
+func (e *APIError) clean(sets []*credSet) {
+	text := func(s *string) {
+		if cleaned, ok := clean(sets, *s); !ok {
+			*s, e.dropped = droppedText, true
+		} else {
+			*s = cleaned
+		}
 	}
-	return t
-}
-
-// redact hides the request's credentials wherever the response repeated
-// them.
-func (e *APIError) redact(r *strings.Replacer) {
-	e.ID, e.Name, e.Message = r.Replace(e.ID), r.Replace(e.Name), r.Replace(e.Message)
+	text(&e.ID)
+	text(&e.Name)
+	text(&e.Message)
 	for i := range e.Details {
-		e.Details[i].Message, e.Details[i].Path = r.Replace(e.Details[i].Message), r.Replace(e.Details[i].Path)
+		text(&e.Details[i].Message)
+		text(&e.Details[i].Path)
 	}
 	if body := string(e.Body); body != "" {
-		if hidden := r.Replace(body); hidden != body {
-			e.Body = []byte(hidden)
+		if cleaned, ok := clean(sets, body); !ok {
+			e.Body, e.dropped = nil, true
+		} else if cleaned != body {
+			e.Body = []byte(cleaned)
+		}
+	}
+	for k, vs := range e.Header {
+		for _, v := range vs {
+			if echoed(sets, k, v) {
+				e.Header.Del(k)
+				e.dropped = true
+				break
+			}
 		}
 	}
 }
@@ -205,3 +254,35 @@ func (e *RequestError) Error() string {
 }
 
 func (e *RequestError) Unwrap() error { return e.Err }
+
+// RedirectError is a redirect the client did not follow: for a request
+// other than a GET (a PUT or DELETE would be re-sent as a GET and reported
+// as done; a create might be made twice), or to another scheme, host or
+// port than the base URL's (the request carries the API key). Nothing was
+// sent to where the redirect points. Change the base URL to where Unleash
+// really is.
+type RedirectError struct {
+	Method string
+	// URL is the request URL with every secret redacted.
+	URL string
+	// StatusCode is the redirect's status, such as 301 or 307.
+	StatusCode int
+	// Location is where the server pointed, with secrets redacted.
+	Location string
+	// Reason says why the redirect was not followed.
+	Reason string
+	// SuggestedBaseURL is Location without the request's path, when
+	// Location ends with it: the base URL that would reach Unleash.
+	SuggestedBaseURL string
+}
+
+func (e *RedirectError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "unleashadmin: %s %s: %d %s to %s, not followed: %s", e.Method, e.URL, e.StatusCode, http.StatusText(e.StatusCode), e.Location, e.Reason)
+	if e.SuggestedBaseURL != "" {
+		fmt.Fprintf(&b, "; if Unleash moved there, use the base URL %s", e.SuggestedBaseURL)
+	} else {
+		b.WriteString("; set the base URL to where Unleash answers without a redirect")
+	}
+	return b.String()
+}

@@ -156,7 +156,7 @@ func TestListTokenEventsHidesTheSearchText(t *testing.T) {
 	t.Parallel()
 	c, m := newTestClient(t, []reply{jsonReply(400, `{"message":"bad"}`)})
 	_, err := c.ListTokenEvents(context.Background(), TokenEventsOptions{Query: secretA})
-	if err == nil || strings.Contains(err.Error(), randomPart(secretA)) || !strings.Contains(err.Error(), "query=redacted") {
+	if err == nil || strings.Contains(err.Error(), randomOf(secretA)) || !strings.Contains(err.Error(), "query=redacted") {
 		t.Errorf("error %v", err)
 	}
 	if got := m.sent()[0].Query.Get("query"); got != secretA {

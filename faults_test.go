@@ -484,8 +484,13 @@ func faultTableMarkdown() string {
 // faultOrder is the order of the table: the matrix's own faults, then the
 // ones with their own setup.
 func faultOrder() []string {
-	return append(faultNames(), "connection refused (closed port)", "307 redirect to another host",
-		"TLS, private CA trusted via WithHTTPClient", "TLS, private CA not trusted", "200 with an endless body")
+	names := append(faultNames(), "connection refused (closed port)")
+	for _, status := range redirectStatuses {
+		for _, to := range redirectTargets {
+			names = append(names, redirectFaultName(status, to))
+		}
+	}
+	return append(names, "TLS, private CA trusted via WithHTTPClient", "TLS, private CA not trusted", "200 with an endless body")
 }
 
 // methodGroups are the short names the table gives to sets of methods.
@@ -738,6 +743,52 @@ func faults(srv func() *faultServer) []fault {
 		},
 	)
 
+	// Informational answers. A 101 hands the connection over: its body is
+	// the raw socket, which no context bounds, so the call must not read
+	// it; net/http skips other 1xx answers, at most 5 of them.
+	out = append(out,
+		fault{
+			name: "101 Switching Protocols, then the connection is held",
+			handler: always(func(w http.ResponseWriter, _ *http.Request, _ int) {
+				conn := hijack(w)
+				_, _ = io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+				waitForClient(conn, srv().release)
+			}),
+			want: func(faultMethod) expect {
+				return expect{class: "ErrUnexpectedResponse (at once, whatever the deadline)", ok: isUnexpected(), requests: 1,
+					timeout: time.Minute, bound: quick}
+			},
+		},
+		fault{
+			name: "103 Early Hints, then the answer",
+			handler: always(func(w http.ResponseWriter, r *http.Request, _ int) {
+				w.Header().Set("Link", "</style.css>; rel=preload")
+				w.WriteHeader(http.StatusEarlyHints)
+				w.Header().Del("Link")
+				succeed(w, r)
+			}),
+			want: func(m faultMethod) expect {
+				return expect{class: "nil", ok: isNil, requests: 1 + m.after, conns: 1, bound: quick}
+			},
+		},
+		fault{
+			name: "100 Continue 20 times, then nothing",
+			handler: always(func(w http.ResponseWriter, _ *http.Request, _ int) {
+				conn := hijack(w)
+				for range 20 {
+					if _, err := io.WriteString(conn, "HTTP/1.1 100 Continue\r\n\r\n"); err != nil {
+						break
+					}
+				}
+				waitForClient(conn, srv().release)
+			}),
+			want: func(faultMethod) expect {
+				return expect{class: "*RequestError (context.DeadlineExceeded)", ok: isRequestError(context.DeadlineExceeded), requests: 1,
+					timeout: stall, min: stall, bound: stall + quick}
+			},
+		},
+	)
+
 	// The body breaks after a success status.
 	const part = `{"tokens":[{"secret":"default:development.4f3c`
 	out = append(out,
@@ -913,7 +964,7 @@ func TestFaultMatrix(t *testing.T) {
 			}
 			wg.Wait()
 		})
-		t.Run("redirect to another host", testRedirectToAnotherHost)
+		t.Run("redirects", testRedirects)
 		t.Run("TLS", testTLS)
 	})
 	if testing.Verbose() {
@@ -956,47 +1007,6 @@ func closedPort(t testing.TB) string {
 	addr := l.Addr().String()
 	_ = l.Close()
 	return addr
-}
-
-// testRedirectToAnotherHost sends every method to a server that answers 307
-// to another host name; the other host must not see the key.
-func testRedirectToAnotherHost(t *testing.T) {
-	t.Parallel()
-	var wg sync.WaitGroup
-	for _, m := range faultMethods {
-		other := startFaultServer(t, false, func(w http.ResponseWriter, r *http.Request, _ int) { succeed(w, r) })
-		_, port, _ := net.SplitHostPort(other.Listener.Addr().String())
-		elsewhere := "elsewhere.test:" + port
-		first := startFaultServer(t, false, func(w http.ResponseWriter, r *http.Request, _ int) {
-			http.Redirect(w, r, "http://"+elsewhere+r.URL.RequestURI(), http.StatusTemporaryRedirect)
-		})
-		ft := newFaultTransport(nil, map[string]string{elsewhere: other.Listener.Addr().String()})
-		c := newFaultClient(t, first.URL, ft)
-		wg.Go(func() {
-			checkFault(t, "307 redirect to another host", m, c, first, ft, expect{
-				class: "nil (followed; no Authorization at the other host)", ok: isNil, requests: 1 + m.after, bound: quick,
-			})
-			for _, r := range first.requests() {
-				if r.auth != faultKey {
-					t.Errorf("%s: the first host got Authorization %q", m.name, r.auth)
-				}
-			}
-			seen := other.requests()
-			if len(seen) != 1+m.after {
-				t.Errorf("%s: other host received %d requests, want %d", m.name, len(seen), 1+m.after)
-				return
-			}
-			for _, r := range seen {
-				if r.auth != "" {
-					t.Errorf("%s: the key went to the other host: Authorization %q", m.name, r.auth)
-				}
-			}
-			if seen[0].method != m.verb || (m.create() && len(seen[0].body) == 0) {
-				t.Errorf("%s: other host got %s with %d body bytes, want %s", m.name, seen[0].method, len(seen[0].body), m.verb)
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // testTLS calls every method over TLS with a certificate from a private CA:

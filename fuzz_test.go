@@ -17,6 +17,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -55,16 +57,15 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 
-		var tok APIToken
-		err = decodeBody("POST", "/api/admin/api-tokens", response(201, contentType, body, knownLength), &tok)
+		var got created
+		err = decodeBody("POST", "/api/admin/api-tokens", response(201, contentType, body, knownLength), &got)
 		switch {
 		case err != nil && !errors.Is(err, ErrUnexpectedResponse):
 			t.Fatalf("create: error %v is not ErrUnexpectedResponse", err)
-		case err == nil && tok.Secret == "":
+		case err == nil && got.tok.Secret == "":
 			t.Fatalf("create: decoded without a secret: %s", body)
-		case err == nil:
-			checkPrinted(t, tok)
 		}
+		checkPrinted(t, got.tok)
 	})
 }
 
@@ -76,9 +77,8 @@ func FuzzDecode(f *testing.F) {
 // prefix happens to contain it.)
 func checkPrinted(t *testing.T, tok APIToken) {
 	t.Helper()
-	i := strings.LastIndexByte(tok.Secret, '.')
-	random := tok.Secret[i+1:]
-	if i < 0 || len(random) < minRandom {
+	prefix, random := secretModel(tok.Secret)
+	if len(random) < minRandom {
 		return
 	}
 	fill := "Z"
@@ -86,7 +86,7 @@ func checkPrinted(t *testing.T, tok APIToken) {
 		fill = "Y"
 	}
 	twin := tok
-	twin.Secret = tok.Secret[:i+1] + random[:4] + strings.Repeat(fill, len(random)-4)
+	twin.Secret = prefix + random[:4] + strings.Repeat(fill, len(random)-4)
 	if got, other := printToken(tok), printToken(twin); got != other {
 		t.Fatalf("printing a token shows more of its secret than %q:\n%s\nwith secret %q instead:\n%s",
 			RedactSecret(tok.Secret), got, twin.Secret, other)
@@ -135,11 +135,11 @@ func FuzzAPIError(f *testing.F) {
 			t.Fatalf("Error() = %q", msg)
 		}
 
-		e.redact(c.redactor(p))
-		shown := strings.Join([]string{e.Error(), string(e.Body), e.ID, e.Name, e.Message, fmt.Sprintf("%+v", e.Details)}, "\n")
-		for _, random := range []string{randomPart(faultKey), randomPart(faultSecret)} {
-			if strings.Contains(shown, random) {
-				t.Fatalf("redacted error shows %q:\n%s", random, shown)
+		e.clean(c.credSets(p))
+		shown := strings.Join([]string{e.Error(), string(e.Body), e.ID, e.Name, e.Message, fmt.Sprintf("%+v", e.Details), fmt.Sprint(e.Header)}, "\n")
+		for _, random := range []string{randomOf(faultKey), randomOf(faultSecret)} {
+			if run, ok := showsRun(shown, random); ok {
+				t.Fatalf("cleaned error shows %q of %q:\n%s", run, random, shown)
 			}
 		}
 	})
@@ -161,7 +161,7 @@ func FuzzPath(f *testing.F) {
 		checkSegments(t, bySecret.wire, "api", "admin", "api-tokens", secret)
 		inProject := projectTokens(param).secret(secret)
 		checkSegments(t, inProject.wire, "api", "admin", "projects", param, "api-tokens", secret)
-		if bySecret.cred != secret || inProject.cred != secret {
+		if !slices.Equal(bySecret.creds, []string{secret}) || !slices.Equal(inProject.creds, []string{secret}) {
 			t.Fatalf("the path forgot its secret")
 		}
 
@@ -179,13 +179,12 @@ func FuzzPath(f *testing.F) {
 		if err != nil {
 			t.Fatalf("shown segment %q does not decode: %v", shownSegs[6], err)
 		}
-		i := strings.LastIndexByte(secret, '.')
-		random, prefix := secret[i+1:], secret[:i+1]
 		var want string
+		prefix, random := secretModel(secret)
 		switch {
 		case secret == "":
 			want = ""
-		case i < 0 || len(random) < minRandom:
+		case len(random) < minRandom:
 			want = "***"
 		default:
 			want = prefix + random[:4] + "***"
@@ -194,6 +193,37 @@ func FuzzPath(f *testing.F) {
 			t.Fatalf("secret %q is shown as %q (decoded %q), want %q", secret, shownSegs[6], last, want)
 		}
 	})
+}
+
+// v2Secret is the shape of a secret of Unleash's secure token storage.
+var v2Secret = regexp.MustCompile(`^(.*[.:]v2_[A-Za-z0-9_-]{22}_)([A-Za-z0-9_-]{43})$`)
+
+// secretModel splits a secret as the documentation of RedactSecret says:
+// a v2 secret after its selector, else after the last dot, else after the
+// last colon (a personal access token), else not at all.
+func secretModel(secret string) (prefix, random string) {
+	if m := v2Secret.FindStringSubmatch(secret); m != nil {
+		return m[1], m[2]
+	}
+	if i := strings.LastIndexByte(secret, '.'); i >= 0 {
+		return secret[:i+1], secret[i+1:]
+	}
+	if i := strings.LastIndexByte(secret, ':'); i >= 0 {
+		return secret[:i+1], secret[i+1:]
+	}
+	return "", secret
+}
+
+// showsRun reports the first run of 12 characters of secret that text
+// holds in any letter case.
+func showsRun(text, secret string) (string, bool) {
+	lt, ls := strings.ToLower(text), strings.ToLower(secret)
+	for i := 0; i+12 <= len(ls); i++ {
+		if strings.Contains(lt, ls[i:i+12]) {
+			return secret[i : i+12], true
+		}
+	}
+	return "", false
 }
 
 // checkSegments parses the wire path as the request URL would be parsed and

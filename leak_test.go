@@ -48,8 +48,8 @@ const (
 	leakPAT = "user:5e1f0c2d9b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a"
 )
 
-// randomPart is what follows the last dot of a secret.
-func randomPart(secret string) string {
+// randomOf is what follows the last dot of a secret.
+func randomOf(secret string) string {
 	return secret[strings.LastIndexByte(secret, '.')+1:]
 }
 
@@ -58,7 +58,7 @@ func randomPart(secret string) string {
 func forbidden() []string {
 	var out []string
 	for _, s := range []string{leakKey, leakSecret, leakStarred, leakCreated, leakListedOne, leakPAT} {
-		for _, f := range []string{s, randomPart(s), url.PathEscape(s), url.QueryEscape(s)} {
+		for _, f := range []string{s, randomOf(s), url.PathEscape(s), url.QueryEscape(s)} {
 			if !strings.Contains(strings.Join(out, "\x00"), f) {
 				out = append(out, f)
 			}

@@ -24,11 +24,17 @@ func (c *Client) CreateProjectAPIToken(ctx context.Context, projectID string, re
 	if err := checkExpiry(op, req.ExpiresAt); err != nil {
 		return nil, err
 	}
-	var tok APIToken
-	if err := c.do(ctx, http.MethodPost, projectTokens(projectID), req, &tok); err != nil {
-		return nil, err
-	}
-	return &tok, nil
+	// Unleash 5 and 6 read the projects from the body and fail with a 500
+	// without them (and never answer when they disagree with the path);
+	// later versions ignore them. The path's project is sent in both.
+	body := projectCreateBody{req, []string{projectID}}
+	return c.create(ctx, projectTokens(projectID), body, req.Type, req.TokenName)
+}
+
+// projectCreateBody is what CreateProjectAPIToken sends.
+type projectCreateBody struct {
+	CreateProjectAPITokenRequest
+	Projects []string `json:"projects"`
 }
 
 // ListProjectAPITokens returns the tokens of one project: the non-admin
@@ -47,16 +53,7 @@ func (c *Client) ListProjectAPITokens(ctx context.Context, projectID string) ([]
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(all, func(t APIToken) bool { return !inProject(t, projectID) }), nil
-}
-
-// inProject is the rule Unleash applies to a personal access token's view of
-// a project's tokens.
-func inProject(t APIToken, projectID string) bool {
-	if t.Type == TokenTypeAdmin {
-		return false
-	}
-	return t.Project == projectID || slices.Contains(t.Projects, projectID)
+	return slices.DeleteFunc(all, func(t APIToken) bool { return !t.InProject(projectID) }), nil
 }
 
 // DeleteProjectAPIToken deletes a token through its project. Unlike

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -11,6 +12,17 @@ import (
 // new token but could not retire the old one: both are live. The new token
 // is returned with the error; retire the old one yourself.
 var ErrRotationIncomplete = errors.New("rotation incomplete: the new token was created but the old one is still live")
+
+// ErrNotDelivered is matched by errors.Is when RotateOptions.Deliver failed:
+// the new token was deleted again and the old one left as it was. If
+// deleting the new token failed too, the Rotation with the new token is
+// returned with the error, and both tokens are live.
+var ErrNotDelivered = errors.New("the new token could not be delivered")
+
+// revokeTimeout bounds the delete of a token that could not be delivered,
+// which runs even when the caller's context has ended (a signal, a
+// deadline): an undelivered token must not stay live.
+const revokeTimeout = 30 * time.Second
 
 // RotateOptions says how RotateAPIToken retires the old token.
 type RotateOptions struct {
@@ -21,9 +33,16 @@ type RotateOptions struct {
 	GracePeriod time.Duration
 	// ExpiresAt is the new token's expiry; nil for none.
 	ExpiresAt *time.Time
+	// Deliver, when set, receives the new token, secret included, after it
+	// is created and before the old one is touched: write it where the
+	// services read it. If Deliver returns an error, the new token is
+	// deleted again, the old one is left as it was, and RotateAPIToken
+	// returns an error matching ErrNotDelivered.
+	Deliver func(ctx context.Context, fresh APIToken) error
 }
 
-// Rotation is what RotateAPIToken did.
+// Rotation is what RotateAPIToken did. Its printed form (every fmt verb,
+// and slog) redacts the new token's secret; json.Marshal keeps it.
 type Rotation struct {
 	// New is the replacement, with its secret.
 	New *APIToken
@@ -75,6 +94,11 @@ func (c *Client) RotateAPIToken(ctx context.Context, old APIToken, opts RotateOp
 		return nil, err
 	}
 	r := &Rotation{New: fresh}
+	if opts.Deliver != nil {
+		if derr := opts.Deliver(ctx, *fresh); derr != nil {
+			return revokeUndelivered(ctx, c, r, derr)
+		}
+	}
 	if opts.GracePeriod == 0 {
 		if single {
 			err = c.DeleteProjectAPIToken(ctx, project, old.Secret)
@@ -98,6 +122,41 @@ func (c *Client) RotateAPIToken(ctx context.Context, old APIToken, opts RotateOp
 		return r, fmt.Errorf("unleashadmin: %s: %w: %w", op, ErrRotationIncomplete, err)
 	}
 	return r, nil
+}
+
+// revokeUndelivered deletes the new token of a rotation whose delivery
+// failed. The delete runs on a context of its own, so that a caller's
+// ended context (a signal) does not leave an undelivered token live.
+func revokeUndelivered(ctx context.Context, c *Client, r *Rotation, cause error) (*Rotation, error) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
+	defer cancel()
+	if err := c.DeleteAPIToken(rctx, r.New.Secret); err != nil {
+		return r, fmt.Errorf("unleashadmin: RotateAPIToken: %w (%w), and deleting the new token %s failed, so it is live: %w",
+			ErrNotDelivered, cause, RedactSecret(r.New.Secret), err)
+	}
+	return nil, fmt.Errorf("unleashadmin: RotateAPIToken: %w: %w; the new token was deleted and the old one left as it was", ErrNotDelivered, cause)
+}
+
+// Format prints the rotation with the new token's secret redacted, for
+// every verb.
+func (r Rotation) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "{New:%v OldDeleted:%t", r.New, r.OldDeleted)
+	if r.OldExpiresAt != nil {
+		fmt.Fprintf(f, " OldExpiresAt:%s", r.OldExpiresAt.Format(time.RFC3339))
+	}
+	_, _ = f.Write([]byte("}"))
+}
+
+// LogValue logs the rotation with the new token's secret redacted.
+func (r Rotation) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.Bool("oldDeleted", r.OldDeleted)}
+	if r.New != nil {
+		attrs = append(attrs, slog.Any("new", *r.New))
+	}
+	if r.OldExpiresAt != nil {
+		attrs = append(attrs, slog.Time("oldExpiresAt", *r.OldExpiresAt))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // projectOf returns the project of a token that belongs to exactly one.

@@ -50,7 +50,7 @@ func TestRotateAPIToken(t *testing.T) {
 		if len(reqs) != 2 || reqs[0].Path != "/api/admin/projects/default/api-tokens" || reqs[1].Method != "PUT" || reqs[1].Path != "/api/admin/api-tokens/"+oldProject.Secret {
 			t.Fatalf("sent %+v", reqs)
 		}
-		jsonEqual(t, reqs[0].Body, `{"type":"client","tokenName":"p-backend","environment":"development","expiresAt":"2030-01-01T00:00:00Z"}`)
+		jsonEqual(t, reqs[0].Body, `{"type":"client","tokenName":"p-backend","environment":"development","expiresAt":"2030-01-01T00:00:00Z","projects":["default"]}`)
 		var put struct{ ExpiresAt time.Time }
 		if err := json.Unmarshal(reqs[1].Body, &put); err != nil || !put.ExpiresAt.Equal(*r.OldExpiresAt) {
 			t.Errorf("PUT body %s", reqs[1].Body)
@@ -99,7 +99,7 @@ func TestRotateAPIToken(t *testing.T) {
 		if reqs := m.sent(); len(reqs) != 2 || reqs[1].Path != "/api/admin/projects/default/api-tokens/"+oldProject.Secret {
 			t.Fatalf("sent %+v", reqs)
 		}
-		if s, ok := containsAny(err.Error(), randomPart(secretA), randomPart(oldProject.Secret)); ok {
+		if s, ok := containsAny(err.Error(), randomOf(secretA), randomOf(oldProject.Secret)); ok {
 			t.Errorf("error %q holds %q", err, s)
 		}
 	})

@@ -1,8 +1,13 @@
 package unleashadmin
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -32,11 +37,7 @@ func (c *Client) CreateAPIToken(ctx context.Context, req CreateAPITokenRequest) 
 	if err := checkExpiry(op, req.ExpiresAt); err != nil {
 		return nil, err
 	}
-	var tok APIToken
-	if err := c.do(ctx, http.MethodPost, route(apiTokens), req, &tok); err != nil {
-		return nil, err
-	}
-	return &tok, nil
+	return c.create(ctx, route(apiTokens), req, req.Type, req.TokenName)
 }
 
 // ListAPITokens returns every token the key may see, in no particular order,
@@ -86,6 +87,87 @@ func (c *Client) DeleteAPIToken(ctx context.Context, secret string) error {
 		return err
 	}
 	return c.do(ctx, http.MethodDelete, route(apiTokens).secret(secret), nil, nil)
+}
+
+// create sends a create request and reads the new token. When the answer
+// holds a secret but is otherwise odd (a field that does not decode, a body
+// cut short), the token comes back together with an ErrUnexpectedResponse
+// error: the token is live on the server and its secret must not be lost.
+func (c *Client) create(ctx context.Context, p apiPath, body any, typ TokenType, name string) (*APIToken, error) {
+	var got created
+	err := c.do(ctx, http.MethodPost, p, body, &got)
+	switch {
+	case err == nil:
+		return &got.tok, nil
+	case got.tok.Secret != "" && errors.Is(err, ErrUnexpectedResponse):
+		return &got.tok, err
+	case errors.Is(err, ErrUnexpectedResponse):
+		return nil, fmt.Errorf("%w (a token named %q may have been created: look for it with GetAPITokensByName)", err, name)
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && kindOf(typ) == TokenTypeClient && strings.EqualFold(string(typ), string(TokenTypeBackend)) &&
+		apiErr.StatusCode == http.StatusBadRequest && slices.ContainsFunc(apiErr.Details, func(d ErrorDetail) bool { return d.Path == "/body/type" }) {
+		// Servers before 7.1 refuse the type at the schema: they know only
+		// client and frontend.
+		apiErr.unsupported = true
+		apiErr.hint = "this Unleash knows only the client and frontend token types; backend came with Unleash 7.1: ask for client, which grants the same"
+	}
+	return nil, err
+}
+
+// created is a create response being decoded. A strict decode comes first;
+// when it fails, every field that decodes is kept (see decodeSalvaging).
+type created struct{ tok APIToken }
+
+// salvager is an out for do whose answer must be read whatever happens:
+// decodeBody hands it what arrived, even a body that broke off.
+type salvager interface{ decodeSalvaging(data []byte) error }
+
+// decodeSalvaging decodes data into the token. If data is not a token
+// (a field of the wrong form, JSON cut short), it decodes the top-level
+// fields one at a time, keeps every one that decodes, and returns an error
+// naming the others.
+func (c *created) decodeSalvaging(data []byte) error {
+	err := json.Unmarshal(data, &c.tok)
+	if err == nil {
+		return nil
+	}
+	c.tok = APIToken{}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, terr := dec.Token(); terr != nil || t != json.Delim('{') {
+		return err
+	}
+	var bad []string
+	for dec.More() {
+		t, terr := dec.Token()
+		key, ok := t.(string)
+		if terr != nil || !ok {
+			bad = append(bad, "the rest of the body")
+			break
+		}
+		var raw json.RawMessage
+		if derr := dec.Decode(&raw); derr != nil {
+			bad = append(bad, key+" and the rest of the body")
+			break
+		}
+		field, _ := json.Marshal(map[string]json.RawMessage{key: raw})
+		if json.Unmarshal(field, &c.tok) != nil {
+			bad = append(bad, key)
+		}
+	}
+	if len(bad) == 0 {
+		return err
+	}
+	return fmt.Errorf("could not read %s: %w", strings.Join(bad, ", "), err)
+}
+
+// missing names what a decoded create response lacks: Unleash always sends
+// the new token's secret there, also with secure token storage.
+func (c *created) missing() string {
+	if c.tok.Secret == "" {
+		return "no secret in the created token"
+	}
+	return ""
 }
 
 func (c *Client) list(ctx context.Context, p apiPath) ([]APIToken, error) {

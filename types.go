@@ -3,6 +3,7 @@ package unleashadmin
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 )
@@ -81,35 +82,6 @@ func (t APIToken) LogValue() slog.Value {
 	return slog.GroupValue(attrs...)
 }
 
-// RedactSecret returns a form of a token secret (or API key) that is safe to
-// print: the "<project>:<environment>." prefix Unleash puts in front of the
-// random part, and four characters of it, then "***". A secret without that
-// shape prints as "***".
-func RedactSecret(secret string) string {
-	if secret == "" {
-		return ""
-	}
-	prefix, random, ok := splitSecret(secret)
-	if !ok {
-		return "***"
-	}
-	return prefix + random[:4] + "***"
-}
-
-// minRandom is the shortest part after the last '.' that is taken for the
-// random part of a secret: Unleash's is 56 hex characters.
-const minRandom = 16
-
-// splitSecret splits a secret into its "<project>:<environment>." prefix
-// and its random part; ok is false when it has no random part that long.
-func splitSecret(secret string) (prefix, random string, ok bool) {
-	i := strings.LastIndexByte(secret, '.')
-	if i < 0 || len(secret)-i-1 < minRandom {
-		return "", "", false
-	}
-	return secret[:i+1], secret[i+1:], true
-}
-
 // CreateAPITokenRequest is the body of CreateAPIToken. Empty optional
 // fields are left out, so that Unleash picks its defaults.
 type CreateAPITokenRequest struct {
@@ -148,15 +120,6 @@ func (l *tokenList) missing() string {
 	return ""
 }
 
-// missing names what a decoded create response lacks: Unleash always sends
-// the new token's secret there, also with secure token storage.
-func (t *APIToken) missing() string {
-	if t.Secret == "" {
-		return "no secret in the created token"
-	}
-	return ""
-}
-
 // missing names what a decoded event page lacks: Unleash always sends
 // "events", an empty list when nothing matched.
 func (p *EventPage) missing() string {
@@ -169,4 +132,63 @@ func (p *EventPage) missing() string {
 // expiryUpdate is the body of UpdateAPITokenExpiry.
 type expiryUpdate struct {
 	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// IsType reports whether t is a token of type typ, counting backend and
+// client as one type: Unleash 7 and 8 list a token created as backend as
+// client (unless secure token storage is on, which keeps backend), and both
+// grant the same access. The comparison ignores letter case, as Unleash does.
+func (t APIToken) IsType(typ TokenType) bool {
+	return kindOf(t.Type) == kindOf(typ)
+}
+
+// kindOf folds backend into client and letter case away.
+func kindOf(typ TokenType) TokenType {
+	k := TokenType(strings.ToLower(string(typ)))
+	if k == TokenTypeBackend {
+		return TokenTypeClient
+	}
+	return k
+}
+
+// ExpiredAt reports whether t has stopped working at time now: it has an
+// expiry and that expiry is not after now. A token without an expiry never
+// expires.
+func (t APIToken) ExpiredAt(now time.Time) bool {
+	return t.ExpiresAt != nil && !t.ExpiresAt.After(now)
+}
+
+// ExpiresWithin reports whether t stops working within d of now, or has
+// already stopped: it has an expiry before now + d.
+func (t APIToken) ExpiresWithin(now time.Time, d time.Duration) bool {
+	return t.ExpiresAt != nil && t.ExpiresAt.Before(now.Add(d))
+}
+
+// InProject reports whether t belongs to project projectID the way Unleash
+// decides it for a personal access token's view of a project: a token that
+// is not an admin token, whose project is projectID or whose projects
+// include it. An all-projects ("*") token is in no single project. This is
+// the rule ListProjectAPITokens applies.
+func (t APIToken) InProject(projectID string) bool {
+	if t.Type == TokenTypeAdmin || projectID == "" {
+		return false
+	}
+	return t.Project == projectID || slices.Contains(t.Projects, projectID)
+}
+
+// ProjectIDs returns the projects of t, sorted and without repeats: Projects,
+// or Project split at its commas when a response carried only that. It is
+// ["*"] for an all-projects token, and holds "*" whenever Projects does:
+// Unleash treats a token whose projects include "*" as an all-projects token.
+func (t APIToken) ProjectIDs() []string {
+	ids := slices.Clone(t.Projects)
+	if len(ids) == 0 && t.Project != "" {
+		ids = strings.Split(t.Project, ",")
+	}
+	if slices.Contains(ids, "*") {
+		return []string{"*"}
+	}
+	ids = slices.DeleteFunc(ids, func(s string) bool { return s == "" })
+	slices.Sort(ids)
+	return slices.Compact(ids)
 }

@@ -1,0 +1,435 @@
+package unleashadmin
+
+// This file is the one room for credentials: how a secret splits into the
+// part that may be shown and the part that may not, the redacted form, and
+// how text that came back from a server is checked and cleaned of the
+// credentials a request carried. Everything that reports a server's words
+// (APIError, RedirectError, the errors of net/http and of decoding) goes
+// through credSet.clean or credSet.cleanErr.
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+)
+
+// minRandom is the shortest part after the prefix that is taken for the
+// random part of a secret: Unleash's is 56 hex characters (43 base64url
+// characters in a v2 secret).
+const minRandom = 16
+
+// echoRun is the length of a run of a credential's random part that counts
+// as an echo of the credential wherever it appears, in any letter case, raw,
+// percent-escaped or JSON-escaped.
+const echoRun = 12
+
+// minRedacted is the length below which a credential is not searched for in
+// echoed text: replacing a two-letter key everywhere would garble messages
+// and protect nothing.
+const minRedacted = 8
+
+// v2 secrets (Unleash's secure token storage) end in
+// "v2_<22-character selector>_<43-character secret>"; the selector is not a
+// credential (lists show it, and update and delete accept it).
+const (
+	v2Marker      = "v2_"
+	v2SelectorLen = 22
+	v2SecretLen   = 43
+)
+
+// splitSecret splits a secret into the part that may be shown and its
+// random part; ok is false when it has no random part of at least
+// minRandom characters. The shown part is "<project>:<environment>." for a
+// v1 secret, "<project>:<environment>.v2_<selector>_" for a v2 secret,
+// "user:" (or "user:v2_<selector>_") for a personal access token. A string
+// with neither '.' nor ':' has no such split.
+func splitSecret(secret string) (shown, random string, ok bool) {
+	if i, ok := v2Split(secret); ok {
+		return secret[:i], secret[i:], true
+	}
+	i := strings.LastIndexByte(secret, '.')
+	if i < 0 {
+		i = strings.LastIndexByte(secret, ':')
+	}
+	if i < 0 || len(secret)-i-1 < minRandom {
+		return "", "", false
+	}
+	return secret[:i+1], secret[i+1:], true
+}
+
+// v2Split returns where the 43-character secret part of a v2 secret
+// starts, if s is one: "...[.:]v2_<22 selector chars>_<43 secret chars>".
+func v2Split(s string) (int, bool) {
+	secretAt := len(s) - v2SecretLen
+	selectorAt := secretAt - 1 - v2SelectorLen
+	markerAt := selectorAt - len(v2Marker)
+	if markerAt < 1 || s[secretAt-1] != '_' || s[markerAt:selectorAt] != v2Marker ||
+		(s[markerAt-1] != '.' && s[markerAt-1] != ':') ||
+		!base64URL(s[selectorAt:secretAt-1]) || !base64URL(s[secretAt:]) {
+		return 0, false
+	}
+	return secretAt, true
+}
+
+func base64URL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// RedactSecret returns a form of a token secret (or API key) that is safe to
+// print: the prefix Unleash puts in front of the random part, four
+// characters of the random part, then "***":
+// "default:development.d17f***". For a v2 secret of secure token storage the
+// prefix includes the selector, which is not a credential:
+// "default:development.v2_<selector>_Zm9v***". A secret without a random
+// part of at least 16 characters prints as "***".
+func RedactSecret(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	prefix, random, ok := splitSecret(secret)
+	if !ok {
+		return "***"
+	}
+	return prefix + random[:4] + "***"
+}
+
+// randomPart returns what must not be echoed of a credential: its random
+// part, or the whole credential when it has no recognisable shape.
+func randomPart(cred string) string {
+	if _, random, ok := splitSecret(cred); ok {
+		return random
+	}
+	return cred
+}
+
+// credSet holds the credentials of a request (the API key, and the token
+// secrets in its path or body) in the forms needed to find and hide their
+// echoes. The Client keeps the key's set; a request with secrets of its own
+// builds one more, only when there is text to check.
+type credSet struct {
+	creds []string // whole credentials, at least minRedacted long
+	runs  runSet   // every echoRun-long run of their random parts, normalised
+}
+
+func newCredSet(creds ...string) *credSet {
+	s := &credSet{}
+	for _, c := range creds {
+		if len(c) < minRedacted || strings.Contains(c, "***") {
+			continue
+		}
+		s.creds = append(s.creds, c)
+		s.runs.add(randomPart(c))
+	}
+	return s
+}
+
+// echoed reports whether any of texts shows a credential of sets.
+func echoed(sets []*credSet, texts ...string) bool {
+	for _, s := range sets {
+		if s == nil || s.runs.empty() {
+			continue
+		}
+		for _, t := range texts {
+			if s.runs.foundIn(t) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// replacer hides the exact forms of the credentials of sets: each whole
+// credential and its random part, raw, path- and query-escaped, and in
+// upper and lower case. Whole credentials come first, so that at one
+// position the whole form wins.
+func replacer(sets []*credSet) *strings.Replacer {
+	var whole, parts []string
+	for _, s := range sets {
+		if s == nil {
+			continue
+		}
+		for _, c := range s.creds {
+			for _, f := range forms(c) {
+				whole = append(whole, f, RedactSecret(c))
+			}
+			if _, random, ok := splitSecret(c); ok {
+				for _, f := range forms(random) {
+					parts = append(parts, f, random[:4]+"***")
+				}
+			}
+		}
+	}
+	return strings.NewReplacer(append(whole, parts...)...)
+}
+
+func forms(s string) []string {
+	return []string{s, url.PathEscape(s), url.QueryEscape(s), strings.ToUpper(s), strings.ToLower(s)}
+}
+
+// clean returns text with every exact echo of the credentials of sets
+// replaced by its redacted form. ok is false when a credential still shows
+// (split, cut, escaped another way or in mixed case): then the text must be
+// dropped.
+func clean(sets []*credSet, text string) (cleaned string, ok bool) {
+	if !echoed(sets, text) {
+		return text, true
+	}
+	cleaned = replacer(sets).Replace(text)
+	return cleaned, !echoed(sets, cleaned)
+}
+
+// droppedText stands for a text that repeated a credential in a form that
+// could not be cleaned.
+const droppedText = "[removed: it repeated a credential]"
+
+// cleanErr returns err, or a stand-in with the credentials of sets removed
+// from its text when it showed one.
+func cleanErr(sets []*credSet, err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	cleaned, ok := clean(sets, msg)
+	if cleaned == msg {
+		return err
+	}
+	if !ok {
+		cleaned = "unleashadmin: error text " + droppedText
+	}
+	return &redactedError{msg: cleaned, orig: err}
+}
+
+// redactedError stands for an error whose text held a credential. It gives
+// the redacted text and answers errors.Is and errors.As as the original
+// does (a context's deadline, ErrUnexpectedResponse, *RedirectError), but
+// does not unwrap to the original: code that walks the chain, such as an
+// error reporter, would print its text.
+type redactedError struct {
+	msg  string
+	orig error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+
+func (e *redactedError) Is(target error) bool { return errors.Is(e.orig, target) }
+
+func (e *redactedError) As(target any) bool { return errors.As(e.orig, target) }
+
+// runSet is a set of normalised echoRun-long strings with a bit filter in
+// front, so that checking a text costs a few nanoseconds a byte and no
+// allocation unless the text holds escapes.
+type runSet struct {
+	filter *[filterBits / 64]uint64
+	runs   map[string]struct{}
+	// short holds random parts shorter than echoRun (but at least
+	// minRedacted long), which must appear whole.
+	short []string
+}
+
+const filterBits = 1 << 16
+
+func (r *runSet) empty() bool { return len(r.runs) == 0 && len(r.short) == 0 }
+
+// add adds every echoRun-long run of random, normalised. A random part
+// shorter than echoRun adds its whole self, when at least minRedacted long.
+func (r *runSet) add(random string) {
+	n := []byte(normalize(random))
+	if len(n) < minRedacted {
+		return
+	}
+	if len(n) < echoRun {
+		r.short = append(r.short, string(n))
+		return
+	}
+	if r.runs == nil {
+		r.runs = map[string]struct{}{}
+		r.filter = new([filterBits / 64]uint64)
+	}
+	for i := 0; i+echoRun <= len(n); i++ {
+		run := n[i : i+echoRun]
+		r.runs[string(run)] = struct{}{}
+		h := runHash(run)
+		r.filter[h%filterBits/64] |= 1 << (h % 64)
+	}
+}
+
+// runHash is a polynomial hash of one run; rolling updates in foundIn give
+// the same value.
+func runHash(run []byte) uint64 {
+	var h uint64
+	for _, b := range run {
+		h = h*hashBase + uint64(b)
+	}
+	return h
+}
+
+const hashBase = 1099511628211
+
+// hashTop is hashBase to the power echoRun-1: the weight of the byte that
+// leaves the window.
+var hashTop = func() uint64 {
+	p := uint64(1)
+	for range echoRun - 1 {
+		p *= hashBase
+	}
+	return p
+}()
+
+// foundIn reports whether text, normalised, holds a run of the set.
+func (r *runSet) foundIn(text string) bool {
+	if r.empty() || text == "" {
+		return false
+	}
+	fold := true
+	if strings.ContainsAny(text, `%\&`) || len(r.short) > 0 {
+		text, fold = normalize(text), false
+	}
+	if r.runs != nil && r.scan(text, fold) {
+		return true
+	}
+	for _, s := range r.short {
+		if strings.Contains(text, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// scan slides a window of echoRun bytes over text, folding case and
+// skipping white space on the fly when fold is set (text is already
+// normalised otherwise).
+func (r *runSet) scan(text string, fold bool) bool {
+	var win [echoRun]byte
+	var h uint64
+	n := 0
+	for i := 0; i < len(text); i++ {
+		b := text[i]
+		if fold {
+			if isSpace(b) {
+				continue
+			}
+			b = lower(b)
+		}
+		if n < echoRun {
+			win[n] = b
+			h = h*hashBase + uint64(b)
+			n++
+		} else {
+			h = (h-uint64(win[0])*hashTop)*hashBase + uint64(b)
+			copy(win[:], win[1:])
+			win[echoRun-1] = b
+		}
+		if n == echoRun && r.filter[h%filterBits/64]&(1<<(h%64)) != 0 {
+			if _, ok := r.runs[string(win[:])]; ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
+
+func lower(b byte) byte {
+	if b >= 'A' && b <= 'Z' {
+		return b + 'a' - 'A'
+	}
+	return b
+}
+
+// normalize undoes the escapes a credential may be echoed in (percent
+// escapes, JSON's \uXXXX and \x escapes, HTML's &#NN; entities), repeatedly
+// for doubly escaped text, then folds case and drops white space.
+func normalize(s string) string {
+	for range 3 {
+		u := unescapeOnce(s)
+		if u == s {
+			break
+		}
+		s = u
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		if !isSpace(s[i]) {
+			b.WriteByte(lower(s[i]))
+		}
+	}
+	return b.String()
+}
+
+func unescapeOnce(s string) string {
+	if !strings.ContainsAny(s, `%\&`) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+		case c == '\\' && i+5 < len(s) && s[i+1] == 'u' && isHex(s[i+2]) && isHex(s[i+3]) && isHex(s[i+4]) && isHex(s[i+5]):
+			r := rune(unhex(s[i+2]))<<12 | rune(unhex(s[i+3]))<<8 | rune(unhex(s[i+4]))<<4 | rune(unhex(s[i+5]))
+			b.WriteRune(r)
+			i += 5
+		case c == '\\' && i+3 < len(s) && s[i+1] == 'x' && isHex(s[i+2]) && isHex(s[i+3]):
+			b.WriteByte(unhex(s[i+2])<<4 | unhex(s[i+3]))
+			i += 3
+		case c == '\\' && i+1 < len(s):
+			// \/, \", \\ and the letter escapes: keep the escaped byte;
+			// \n and \t become white space, which normalize drops.
+			switch n := s[i+1]; n {
+			case 'n', 't', 'r':
+				b.WriteByte(' ')
+			default:
+				b.WriteByte(n)
+			}
+			i++
+		case c == '&' && i+3 < len(s) && s[i+1] == '#':
+			j := i + 2
+			hex := j < len(s) && (s[j] == 'x' || s[j] == 'X')
+			if hex {
+				j++
+			}
+			v, k := 0, j
+			for k < len(s) && k-j < 6 && (hex && isHex(s[k]) || !hex && s[k] >= '0' && s[k] <= '9') {
+				if hex {
+					v = v*16 + int(unhex(s[k]))
+				} else {
+					v = v*10 + int(s[k]-'0')
+				}
+				k++
+			}
+			if k > j && k < len(s) && s[k] == ';' {
+				b.WriteRune(rune(v))
+				i = k
+			} else {
+				b.WriteByte(c)
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
+}
