@@ -71,6 +71,23 @@ func v2Split(s string) (int, bool) {
 	return secretAt, true
 }
 
+// Selector returns the selector of a full v2 secret of Unleash's secure
+// token storage: the 22 characters after "v2_". Lists show a token by its
+// selector (in APIToken.Secret); it identifies the token but does not
+// authenticate, and update and delete accept it. ok is false for any other
+// string.
+func Selector(secret string) (selector string, ok bool) {
+	i, ok := v2Split(secret)
+	if !ok {
+		return "", false
+	}
+	return secret[i-1-v2SelectorLen : i-1], true
+}
+
+// isSelector reports whether s has the form of a bare selector of secure
+// token storage (22 base64url characters).
+func isSelector(s string) bool { return len(s) == v2SelectorLen && base64URL(s) }
+
 func base64URL(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -25,9 +25,14 @@ const (
 // fmt verb, and slog) redacts Secret; json.Marshal keeps it, so that callers
 // can store it.
 type APIToken struct {
-	// Secret is the token itself, "<project>:<environment>.<hex>". With
-	// Unleash's secure token storage, lists return a selector here instead
-	// and only the create response holds the full secret.
+	// Secret is the token itself, "<project>:<environment>.<hex>", or with
+	// Unleash's secure token storage (8.1 and later, when enabled)
+	// "<project>:<environment>.v2_<selector>_<secret>". Under secure
+	// storage only the create response holds it: a token from a list
+	// holds its 22-character selector here, which identifies the token
+	// but is not a credential. UpdateAPITokenExpiry, DeleteAPIToken,
+	// DeleteProjectAPIToken and RotateAPIToken accept either; Matches
+	// tells whether a listed token is the one of a full secret.
 	Secret    string    `json:"secret,omitempty"`
 	TokenName string    `json:"tokenName"`
 	Type      TokenType `json:"type"`
@@ -47,11 +52,41 @@ type APIToken struct {
 	Secure bool `json:"secure"`
 }
 
+// Matches reports whether t is the token of secret: the same secret, or,
+// for a token listed under secure token storage, the selector of a full v2
+// secret ("...v2_<selector>_<secret>") or that selector itself.
+func (t APIToken) Matches(secret string) bool {
+	if t.Secret == "" || secret == "" {
+		return false
+	}
+	if t.Secret == secret {
+		return true
+	}
+	mine, ok := Selector(t.Secret)
+	if !ok && t.Secure && isSelector(t.Secret) {
+		mine, ok = t.Secret, true
+	}
+	theirs, ok2 := Selector(secret)
+	if !ok2 && isSelector(secret) {
+		theirs, ok2 = secret, true
+	}
+	return ok && ok2 && mine == theirs
+}
+
+// shownSecret is the secret as t prints: redacted, but the selector of a
+// token listed under secure storage (which is not a credential) in full.
+func (t APIToken) shownSecret() string {
+	if t.Secure && isSelector(t.Secret) {
+		return t.Secret
+	}
+	return RedactSecret(t.Secret)
+}
+
 // Format prints the token with its secret redacted, for every verb.
 func (t APIToken) Format(f fmt.State, verb rune) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "{TokenName:%q Type:%s Environment:%s Project:%s Projects:%v Secret:%s CreatedAt:%s",
-		t.TokenName, t.Type, t.Environment, t.Project, t.Projects, RedactSecret(t.Secret), t.CreatedAt.Format(time.RFC3339))
+		t.TokenName, t.Type, t.Environment, t.Project, t.Projects, t.shownSecret(), t.CreatedAt.Format(time.RFC3339))
 	if t.ExpiresAt != nil {
 		fmt.Fprintf(&b, " ExpiresAt:%s", t.ExpiresAt.Format(time.RFC3339))
 	}
@@ -74,7 +109,7 @@ func (t APIToken) LogValue() slog.Value {
 		slog.String("environment", t.Environment),
 		slog.String("project", t.Project),
 		slog.Any("projects", t.Projects),
-		slog.String("secret", RedactSecret(t.Secret)),
+		slog.String("secret", t.shownSecret()),
 	}
 	if t.ExpiresAt != nil {
 		attrs = append(attrs, slog.Time("expiresAt", *t.ExpiresAt))
