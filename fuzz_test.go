@@ -215,16 +215,36 @@ func secretModel(secret string) (prefix, random string) {
 }
 
 // showsRun reports the first run of 12 characters of secret that text
-// holds in any letter case.
+// holds in any letter case, raw, percent-escaped, JSON-escaped (\uXXXX) or
+// split by white space.
 func showsRun(text, secret string) (string, bool) {
-	lt, ls := strings.ToLower(text), strings.ToLower(secret)
-	for i := 0; i+12 <= len(ls); i++ {
-		if strings.Contains(lt, ls[i:i+12]) {
-			return secret[i : i+12], true
+	unescaped := text
+	for range 2 {
+		unescaped = jsonEscape.ReplaceAllStringFunc(unescaped, func(m string) string {
+			v, _ := strconv.ParseUint(m[2:], 16, 32)
+			return string(rune(v))
+		})
+		unescaped = percentEscape.ReplaceAllStringFunc(unescaped, func(m string) string {
+			v, _ := strconv.ParseUint(m[1:], 16, 8)
+			return string([]byte{byte(v)})
+		})
+	}
+	ls := strings.ToLower(secret)
+	for _, form := range []string{text, unescaped, strings.Join(strings.Fields(unescaped), ""), strings.ReplaceAll(unescaped, `\n`, "")} {
+		lt := strings.ToLower(form)
+		for i := 0; i+12 <= len(ls); i++ {
+			if strings.Contains(lt, ls[i:i+12]) {
+				return secret[i : i+12], true
+			}
 		}
 	}
 	return "", false
 }
+
+var (
+	jsonEscape    = regexp.MustCompile(`\\u[0-9a-fA-F]{4}`)
+	percentEscape = regexp.MustCompile(`%[0-9a-fA-F]{2}`)
+)
 
 // checkSegments parses the wire path as the request URL would be parsed and
 // checks that it splits into want, each segment decoding to its value.

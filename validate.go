@@ -97,7 +97,7 @@ func (c *Client) ValidateTokens(ctx context.Context, secrets []string) ([]TokenC
 	for start := 0; start < len(unique); start += maxValidateBatch {
 		batch := unique[start:min(start+maxValidateBatch, len(unique))]
 		var resp validateResponse
-		if err := c.do(ctx, http.MethodPost, route("/edge/validate").withoutKey().carrying(batch...), validateRequest{batch}, &resp); err != nil {
+		if err := c.do(ctx, http.MethodPost, route("/edge/validate").withoutKey().notInEveryVersion().carrying(batch...), validateRequest{batch}, &resp); err != nil {
 			return nil, err
 		}
 		for _, t := range resp.Tokens {
