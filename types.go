@@ -73,6 +73,19 @@ func (t APIToken) Matches(secret string) bool {
 	return ok && ok2 && mine == theirs
 }
 
+// Redacted returns a copy of t that is safe to print in any form, JSON
+// included: Secret and Alias (which authenticates like the secret on old
+// servers) in their RedactSecret form, and the selector of a token listed
+// under secure storage, which is not a credential, in full.
+func (t APIToken) Redacted() APIToken {
+	t.Secret = t.shownSecret()
+	if t.Alias != nil {
+		t.Alias = Ptr(RedactSecret(*t.Alias))
+	}
+	t.Projects = slices.Clone(t.Projects)
+	return t
+}
+
 // shownSecret is the secret as t prints: redacted, but the selector of a
 // token listed under secure storage (which is not a credential) in full.
 func (t APIToken) shownSecret() string {

@@ -6,32 +6,33 @@
 //	unleash-tokens list --project default -o json
 //	unleash-tokens rotate SECRET --grace 24h
 //
-// The server and key come from --url and --token, or UNLEASH_URL and
-// UNLEASH_API_TOKEN. Secrets are printed in full only where a script needs
-// them (the new token of create and rotate) and redacted elsewhere unless
-// --show-secrets is given.
+// The server and key come from --url and --token or --token-file, or
+// UNLEASH_URL and UNLEASH_API_TOKEN. A command that takes a SECRET reads it
+// from standard input when it is "-". Secrets are printed in full only
+// where a script needs them (the new token of create and rotate) and
+// redacted elsewhere unless --show-secrets is given.
 //
-// Exit codes: 0 success; 1 any other failure (network, timeout, an answer
-// that is not Unleash's); 2 usage error or invalid argument; 3 the key was
-// refused (401) or lacks the permission (403); 4 not found (404); 5 any other
-// error answer from Unleash (400, 415, 429, 5xx); 6 rotate made the new token
-// (printed on stdout) but could not retire the old one, so both are live.
+// Exit codes: see exitCodes below, the README, or "unleash-tokens --help".
 // Errors go to stderr on one line.
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"slices"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/seed8b9e94f4/unleashadmin"
+	"github.com/seed8b9e94f4/unleashadmin/internal/durations"
 )
 
 // Exit codes, for scripts to branch on.
@@ -46,31 +47,84 @@ const (
 	// retire the old one, whatever the cause: the script must store the new
 	// secret and retire the old token itself.
 	exitIncomplete = 6
+	// exitNotDelivered is a new secret that could not be written where it
+	// was to go (stdout for create and rotate): the new token was deleted
+	// again and the old one left alone.
+	exitNotDelivered = 7
+	// exitChanges is a plan with changes under --detailed-exitcode.
+	exitChanges = 8
+	// exitFindings is an audit that found what --fail-on names, or a check
+	// that found a secret that is not live.
+	exitFindings = 9
+	// exitPartial is an apply or prune in which some actions failed (each
+	// is named on stderr) and the others were done.
+	exitPartial = 10
 )
 
+// exitCodes is the table --help prints.
+const exitCodes = `exit codes:
+  0  success
+  1  any other failure: network, timeout, an answer that is not Unleash's
+  2  usage error or invalid argument (nothing was sent)
+  3  the key was refused (401) or lacks the permission (403)
+  4  not found: no such token, project or name
+  5  any other error answer from Unleash (400, 415, 429, 5xx), or a server
+     that lacks the feature
+  6  rotate made the new token (printed) but could not retire the old one:
+     both are live
+  7  the new secret could not be written to stdout: the new token was
+     deleted again, the old one left alone
+  8  plan --detailed-exitcode: the plan has changes
+  9  audit --fail-on found such findings, or check found a secret not live
+  10 apply or prune: some actions failed (named on stderr), the rest done`
+
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+	// A signal ends the context (every request in flight is cancelled)
+	// instead of the process, so that a new secret that has arrived is
+	// still delivered or revoked.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
 }
 
 // env is the part of the process environment the command reads.
 type env func(string) string
 
-// command is one subcommand: its name, usage line, what it does, and how it
-// defines its flags and runs.
+// needs says which of the shared flags a command takes.
+type needs int
+
+const (
+	// needKey: --url, --token, --token-file, --bearer, --timeout, -o; the
+	// command talks to the Admin API with a key.
+	needKey needs = iota
+	// needServer: --url, --timeout, -o; no key (check).
+	needServer
+	// needNothing: -o only (plan of a file may still need the server: it
+	// takes needKey).
+	needNothing
+)
+
+// command is one subcommand: its name, usage line, what it does, which
+// shared flags it takes, and how it defines its own flags and runs.
 type command struct {
 	name, args, summary string
-	setup               func(fs *flag.FlagSet) func(ctx context.Context, a *app, args []string) error
+	needs               needs
+	setup               func(fs *flag.FlagSet) runFunc
 }
+
+type runFunc func(ctx context.Context, a *app, args []string) error
 
 // commands in the order --help lists them.
 var commands = []command{
-	{"create", "--type TYPE --name NAME [--env ENV] [--project ID]... [--expires TIME]", "create a token and print it with its secret", setupCreate},
-	{"list", "[--project ID] [--show-secrets]", "list all tokens, or one project's", setupList},
-	{"get", "NAME [--show-secrets]", "list the tokens named NAME (names are not unique)", setupGet},
-	{"expire", "SECRET --at TIME", "move a token's expiry (a past time expires it)", setupExpire},
-	{"delete", "SECRET [--project ID]", "delete a token (through its project with --project)", setupDelete},
-	{"rotate", "SECRET [--grace DURATION] [--expires TIME]", "replace a token and retire the old one", setupRotate},
-	{"events", "[--type created,updated,deleted] [--from DATE] [--to DATE] [--project ID] [--query TEXT] [--limit N]", "list API-token events, newest first", setupEvents},
+	{"create", "--type TYPE --name NAME [--env ENV] [--project ID]... [--expires TIME]", "create a token and print it with its secret", needKey, setupCreate},
+	{"list", "[--project ID] [--show-secrets]", "list all tokens, or one project's", needKey, setupList},
+	{"get", "NAME [--show-secrets]", "list the tokens named NAME (names are not unique)", needKey, setupGet},
+	{"expire", "SECRET|- --at TIME [--ignore-not-found]", "move a token's expiry (a past time expires it)", needKey, setupExpire},
+	{"delete", "SECRET|- [--project ID] [--ignore-not-found]", "delete a token (through its project with --project)", needKey, setupDelete},
+	{"rotate", "SECRET|- [--grace DURATION] [--expires TIME]", "replace a token, print the new one, then retire the old", needKey, setupRotate},
+	{"events", "[--type created,updated,deleted] [--from DATE] [--to DATE] [--project ID] [--query TEXT] [--limit N]", "list API-token events, newest first", needKey, setupEvents},
+	{"server", "", "show the server's version and token limit", needKey, setupServer},
 }
 
 // usageError is a mistake in the command line.
@@ -80,15 +134,32 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
-// app holds what every subcommand shares once the flags are parsed.
-type app struct {
-	out     io.Writer
-	client  *unleashadmin.Client
-	json    bool
-	secrets bool
+// exitError carries an exit code of its own with an error.
+type exitError struct {
+	code int
+	err  error
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv env) int {
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
+
+// app holds what every subcommand shares once the flags are parsed.
+type app struct {
+	in      io.Reader
+	out     io.Writer
+	errOut  io.Writer
+	client  *unleashadmin.Client
+	key     string // the API key the command runs with; a credential
+	json    bool
+	secrets bool
+	// progress is true when stderr is a terminal, for commands that show
+	// progress of long work.
+	progress bool
+	// stdinUsed is set once a "-" argument has read standard input.
+	stdinUsed bool
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv env) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		mainUsage(stdout)
 		if len(args) == 0 {
@@ -96,10 +167,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv en
 		}
 		return exitOK
 	}
+	if args[0] == "--version" || args[0] == "-version" || args[0] == "version" {
+		fmt.Fprintf(stdout, "unleash-tokens %s\n", unleashadmin.Version)
+		return exitOK
+	}
 	name := args[0]
 	i := slices.IndexFunc(commands, func(c command) bool { return c.name == name })
 	if i < 0 {
-		fmt.Fprintf(stderr, "unleash-tokens: unknown command %q (see unleash-tokens --help)\n", name)
+		fmt.Fprintf(stderr, "unleash-tokens: unknown command %q (see unleash-tokens --help)\n", sanitize(name, args))
 		return exitUsage
 	}
 	cmd := commands[i]
@@ -107,13 +182,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv en
 	fs.SetOutput(io.Discard)
 	// The defaults come from the environment after parsing, so that --help
 	// never prints them: the URL may hold a password, the token is one.
-	url := fs.String("url", "", "Unleash base URL (default $UNLEASH_URL)")
-	token := fs.String("token", "", "admin API token or personal access token (default $UNLEASH_API_TOKEN)")
-	bearer := fs.Bool("bearer", false, "send the token as \"Bearer <token>\"")
+	var url, token, tokenFile *string
+	var bearer *bool
+	timeout := 60 * time.Second
 	output := fs.String("o", "table", "output: table or json")
-	timeout := fs.Duration("timeout", 60*time.Second, "time limit for the whole command")
-	showSecrets := fs.Bool("show-secrets", false, "print secrets in full")
+	if cmd.needs != needNothing {
+		url = fs.String("url", "", "Unleash base URL (default $UNLEASH_URL)")
+		fs.Var((*durationFlag)(&timeout), "timeout", "time limit for the whole command, such as 90s or 5m")
+	}
+	if cmd.needs == needKey {
+		token = fs.String("token", "", "admin API token or personal access token (default $UNLEASH_API_TOKEN; prefer it or --token-file: arguments show in ps)")
+		tokenFile = fs.String("token-file", "", "read the API token from this file")
+		bearer = fs.Bool("bearer", false, "send the token as \"Bearer <token>\"")
+	}
 	exec := cmd.setup(fs)
+	showSecrets := fs.Lookup("show-secrets")
 
 	positional, err := parseInterleaved(fs, args[1:])
 	if errors.Is(err, flag.ErrHelp) {
@@ -123,39 +206,74 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv en
 	if err == nil && *output != "table" && *output != "json" {
 		err = usagef("-o must be table or json, not %q", *output)
 	}
-	if *url == "" {
-		*url = getenv("UNLEASH_URL")
-	}
-	if err == nil && *url == "" {
-		err = usagef("no server: set --url or UNLEASH_URL")
-	}
-	if *token == "" {
-		*token = getenv("UNLEASH_API_TOKEN")
-	}
-	if err == nil && *token == "" {
-		err = usagef("no API token: set --token or UNLEASH_API_TOKEN")
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "unleash-tokens %s: %v\nusage: unleash-tokens %s %s\n", name, err, name, cmd.args)
-		return exitUsage
+	a := &app{in: stdin, out: stdout, errOut: stderr, json: *output == "json", progress: isTerminal(stderr)}
+	if showSecrets != nil {
+		a.secrets = showSecrets.Value.String() == "true"
 	}
 	var opts []unleashadmin.Option
-	if *bearer {
-		opts = append(opts, unleashadmin.WithBearerAuth())
+	if err == nil && url != nil {
+		if *url == "" {
+			*url = getenv("UNLEASH_URL")
+		}
+		if *url == "" {
+			err = usagef("no server: UNLEASH_URL is not set and --url is not given")
+		}
 	}
-	opts = append(opts, unleashadmin.WithUserAgent("unleash-tokens/"+unleashadmin.Version))
-	client, err := unleashadmin.NewClient(*url, *token, opts...)
+	if err == nil && cmd.needs == needKey {
+		a.key, err = readKey(*token, *tokenFile, getenv)
+		if err == nil && *bearer {
+			opts = append(opts, unleashadmin.WithBearerAuth())
+		}
+	}
 	if err != nil {
-		return fail(stderr, name, err)
+		fmt.Fprintf(stderr, "unleash-tokens %s: %s\nusage: unleash-tokens %s %s\n", name, sanitize(err.Error(), append(args, a.key)), name, cmd.args)
+		return exitUsage
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	if url != nil {
+		opts = append(opts, unleashadmin.WithUserAgent("unleash-tokens/"+unleashadmin.Version))
+		if cmd.needs == needKey {
+			a.client, err = unleashadmin.NewClient(*url, a.key, opts...)
+		} else {
+			a.client, err = unleashadmin.NewClientWithoutKey(*url, opts...)
+		}
+		if err != nil {
+			return fail(stderr, name, err, args)
+		}
+		defer a.client.CloseIdleConnections()
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	a := &app{out: stdout, client: client, json: *output == "json", secrets: *showSecrets}
-	return fail(stderr, name, exec(ctx, a, positional))
+	return fail(stderr, name, exec(ctx, a, positional), args)
+}
+
+// readKey returns the API key from --token, --token-file or the
+// environment.
+func readKey(token, file string, getenv env) (string, error) {
+	switch {
+	case token != "" && file != "":
+		return "", usagef("give --token or --token-file, not both")
+	case file != "":
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return "", usagef("--token-file: %v", err)
+		}
+		key := strings.TrimSpace(string(data))
+		if key == "" || strings.ContainsAny(key, "\r\n") {
+			return "", usagef("--token-file %s must hold the token alone on one line", file)
+		}
+		return key, nil
+	case token != "":
+		return token, nil
+	}
+	if key := getenv("UNLEASH_API_TOKEN"); key != "" {
+		return key, nil
+	}
+	return "", usagef("no API token: UNLEASH_API_TOKEN is not set and neither --token nor --token-file is given")
 }
 
 // parseInterleaved parses flags that may come before, between or after the
-// positional arguments, as in "get NAME -o json".
+// positional arguments, as in "get NAME -o json". A lone "-" is a
+// positional argument (read standard input).
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
 	for {
@@ -175,26 +293,61 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 // fail prints err on one line and returns the exit code for it.
-func fail(stderr io.Writer, name string, err error) int {
+func fail(stderr io.Writer, name string, err error, args []string) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "unleash-tokens %s: %s\n", name, strings.ReplaceAll(err.Error(), "\n", " "))
+	fmt.Fprintf(stderr, "unleash-tokens %s: %s\n", name, strings.ReplaceAll(sanitize(err.Error(), args), "\n", " "))
 	var apiErr *unleashadmin.APIError
 	var usage usageError
+	var coded exitError
 	switch {
+	case errors.As(err, &coded):
+		return coded.code
+	case errors.Is(err, unleashadmin.ErrNotDelivered):
+		return exitNotDelivered
 	case errors.Is(err, unleashadmin.ErrRotationIncomplete):
 		return exitIncomplete
 	case errors.As(err, &usage), errors.Is(err, unleashadmin.ErrInvalidArgument):
 		return exitUsage
 	case errors.Is(err, unleashadmin.ErrUnauthorized), errors.Is(err, unleashadmin.ErrForbidden):
 		return exitAuth
+	case errors.Is(err, unleashadmin.ErrNotSupported):
+		return exitAPI
 	case errors.Is(err, unleashadmin.ErrNotFound):
 		return exitNotFound
 	case errors.As(err, &apiErr):
 		return exitAPI
 	}
 	return exitFailure
+}
+
+// sanitize replaces, in a message about the command line, every argument
+// that looks like a credential with its redacted form: a message must not
+// repeat a key or secret that was given in the wrong place.
+func sanitize(msg string, args []string) string {
+	for _, arg := range args {
+		_, value, found := strings.Cut(arg, "=")
+		for _, s := range []string{arg, value} {
+			if (s == arg || found) && looksLikeCredential(s) {
+				msg = strings.ReplaceAll(msg, s, unleashadmin.RedactSecret(s))
+			}
+		}
+	}
+	return msg
+}
+
+// looksLikeCredential reports whether s may be a key or a secret: Unleash's
+// shapes ("<project>:<env>.<random>", "user:<random>", a selector), or any
+// long word without spaces.
+func looksLikeCredential(s string) bool {
+	if len(s) < 12 {
+		return false
+	}
+	if _, ok := unleashadmin.Selector(s); ok || strings.HasPrefix(s, "user:") || unleashadmin.RedactSecret(s) != "***" {
+		return true
+	}
+	return len(s) >= 24 && !strings.ContainsAny(s, " /")
 }
 
 func mainUsage(w io.Writer) {
@@ -207,13 +360,11 @@ func mainUsage(w io.Writer) {
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w, `
-flags every command takes: --url, --token (or UNLEASH_URL, UNLEASH_API_TOKEN),
---bearer, -o table|json, --show-secrets, --timeout. "unleash-tokens COMMAND --help"
-describes one command.
-
-exit codes: 0 ok, 1 other failure, 2 usage, 3 unauthorized or forbidden,
-4 not found, 5 other error answer from Unleash, 6 rotate created the new token
-but could not retire the old one.`)
+flags most commands take: --url (or UNLEASH_URL), --token or --token-file (or
+UNLEASH_API_TOKEN), --bearer, -o table|json, --timeout. A SECRET argument
+given as "-" is read from standard input. "unleash-tokens COMMAND --help"
+describes one command; "unleash-tokens --version" prints the version.`)
+	fmt.Fprintln(w, "\n"+exitCodes)
 }
 
 func commandUsage(w io.Writer, cmd command, fs *flag.FlagSet) {
@@ -221,48 +372,168 @@ func commandUsage(w io.Writer, cmd command, fs *flag.FlagSet) {
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
+	fmt.Fprintln(w, "\n"+exitCodes)
 }
 
-func setupCreate(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+// secretArg returns the one SECRET argument of a command, read from
+// standard input when it is "-".
+func (a *app) secretArg(cmd string, args []string) (string, error) {
+	if len(args) != 1 {
+		return "", usagef("%s takes one SECRET (or - to read it from standard input)", cmd)
+	}
+	if args[0] != "-" {
+		return args[0], nil
+	}
+	lines, err := a.stdinLines()
+	if err != nil {
+		return "", err
+	}
+	if len(lines) != 1 {
+		return "", usagef("%s -: standard input must hold one secret on one line, not %d lines", cmd, len(lines))
+	}
+	return lines[0], nil
+}
+
+// stdinLines reads standard input once: its non-empty lines, trimmed.
+func (a *app) stdinLines() ([]string, error) {
+	if a.stdinUsed {
+		return nil, usagef("standard input (-) can be read once")
+	}
+	a.stdinUsed = true
+	var lines []string
+	sc := bufio.NewScanner(a.in)
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); line != "" {
+			lines = append(lines, line)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("reading standard input: %w", err)
+	}
+	return lines, nil
+}
+
+// findToken looks the token of secret (a full secret, or the selector a
+// list shows under secure token storage) up in the token list.
+func (a *app) findToken(ctx context.Context, secret string) (*unleashadmin.APIToken, error) {
+	all, err := a.client.ListAPITokens(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range all {
+		if all[i].Matches(secret) {
+			return &all[i], nil
+		}
+	}
+	return nil, fmt.Errorf("no token %s on the server: %w", unleashadmin.RedactSecret(secret), unleashadmin.ErrNotFound)
+}
+
+func setupCreate(fs *flag.FlagSet) runFunc {
 	typ := fs.String("type", "", "client, backend or frontend (required)")
 	name := fs.String("name", "", "token name (required)")
-	environment := fs.String("env", "", "environment (Unleash's default, development, when empty)")
+	environment := fs.String("env", "", "environment (the server's default when empty: development, or default before Unleash 7)")
 	var projects listFlag
 	fs.Var(&projects, "project", "project ID; repeat or separate with commas; all projects when absent")
-	expires := fs.String("expires", "", "expiry: RFC 3339 time, YYYY-MM-DD, or +DURATION from now (never when empty)")
+	expires := fs.String("expires", "", "expiry: RFC 3339 time, YYYY-MM-DD, or +DURATION from now such as +90d (never when empty)")
+	allowPast := fs.Bool("allow-past", false, "accept an --expires in the past (the token is born expired)")
 	return func(ctx context.Context, a *app, args []string) error {
 		if len(args) > 0 {
-			return usagef("unexpected argument %q", args[0])
+			return usagef("create takes no arguments, got %q", args[0])
 		}
 		if *typ == "" || *name == "" {
 			return usagef("--type and --name are required")
 		}
-		at, err := parseOptionalTime(*expires)
+		t, err := tokenType(*typ)
 		if err != nil {
+			return err
+		}
+		at, err := parseExpiry(*expires, *allowPast)
+		if err != nil {
+			return err
+		}
+		if err := a.canDeliver(); err != nil {
 			return err
 		}
 		var tok *unleashadmin.APIToken
 		if len(projects) == 1 && projects[0] != "*" {
 			tok, err = a.client.CreateProjectAPIToken(ctx, projects[0], unleashadmin.CreateProjectAPITokenRequest{
-				Type: unleashadmin.TokenType(*typ), TokenName: *name, Environment: *environment, ExpiresAt: at,
+				Type: t, TokenName: *name, Environment: *environment, ExpiresAt: at,
 			})
 		} else {
 			tok, err = a.client.CreateAPIToken(ctx, unleashadmin.CreateAPITokenRequest{
-				Type: unleashadmin.TokenType(*typ), TokenName: *name, Environment: *environment, Projects: projects, ExpiresAt: at,
+				Type: t, TokenName: *name, Environment: *environment, Projects: projects, ExpiresAt: at,
 			})
 		}
-		if err != nil {
+		if tok == nil {
 			return err
 		}
-		return a.printTokens(true, *tok)
+		// A token whose answer was odd is still live: print its secret,
+		// then report what was odd.
+		if derr := a.deliver(ctx, *tok, nil); derr != nil {
+			return derr
+		}
+		return err
 	}
 }
 
-func setupList(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+// tokenType checks a --type before anything is sent.
+func tokenType(s string) (unleashadmin.TokenType, error) {
+	switch t := unleashadmin.TokenType(strings.ToLower(s)); t {
+	case unleashadmin.TokenTypeClient, unleashadmin.TokenTypeBackend, unleashadmin.TokenTypeFrontend:
+		return t, nil
+	}
+	return "", usagef("--type must be client, backend or frontend, not %q", s)
+}
+
+// canDeliver refuses, before anything is created, to print a new secret to
+// a standard output that goes nowhere: /dev/null, or a closed stdout (which
+// the Go runtime reopens as /dev/null).
+func (a *app) canDeliver() error {
+	f, ok := a.out.(*os.File)
+	if !ok {
+		return nil
+	}
+	mine, err := f.Stat()
+	if err != nil {
+		return exitError{exitNotDelivered, fmt.Errorf("standard output cannot take the new secret (%v); nothing was changed", err)}
+	}
+	if null, err := os.Stat(os.DevNull); err == nil && os.SameFile(mine, null) {
+		return exitError{exitNotDelivered, errors.New("standard output goes nowhere (closed or /dev/null): the new secret would be lost; nothing was changed")}
+	}
+	return nil
+}
+
+// deliver writes a new token, secret included, to standard output and
+// makes sure it is there: a failed write deletes the token again, on a
+// context of its own so that an ended context does not leave it live.
+// extra holds more keys for the JSON form (rotate's "old").
+func (a *app) deliver(ctx context.Context, tok unleashadmin.APIToken, extra map[string]any) error {
+	err := a.printNew(tok, extra)
+	if err == nil {
+		if f, ok := a.out.(*os.File); ok {
+			if fi, serr := f.Stat(); serr == nil && fi.Mode().IsRegular() {
+				err = f.Sync()
+			}
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if derr := a.client.DeleteAPIToken(rctx, tok.Secret); derr != nil {
+		return exitError{exitNotDelivered, fmt.Errorf("writing the new token to standard output failed (%v), and deleting it failed too, so token %q (%s) is live: delete it: %w",
+			err, tok.TokenName, tok.Redacted().Secret, derr)}
+	}
+	return exitError{exitNotDelivered, fmt.Errorf("writing the new token to standard output failed (%v): it was deleted again; nothing else changed", err)}
+}
+
+func setupList(fs *flag.FlagSet) runFunc {
 	project := fs.String("project", "", "list only this project's tokens")
+	fs.Bool("show-secrets", false, "print secrets in full")
 	return func(ctx context.Context, a *app, args []string) error {
 		if len(args) > 0 {
-			return usagef("unexpected argument %q", args[0])
+			return usagef("list takes no arguments (a project goes in --project)")
 		}
 		var toks []unleashadmin.APIToken
 		var err error
@@ -274,11 +545,12 @@ func setupList(fs *flag.FlagSet) func(context.Context, *app, []string) error {
 		if err != nil {
 			return err
 		}
-		return a.printTokens(false, toks...)
+		return a.printTokens(toks)
 	}
 }
 
-func setupGet(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+func setupGet(fs *flag.FlagSet) runFunc {
+	fs.Bool("show-secrets", false, "print secrets in full")
 	return func(ctx context.Context, a *app, args []string) error {
 		if len(args) != 1 {
 			return usagef("get takes one NAME")
@@ -287,16 +559,27 @@ func setupGet(fs *flag.FlagSet) func(context.Context, *app, []string) error {
 		if err != nil {
 			return err
 		}
-		return a.printTokens(false, toks...)
+		if len(toks) == 0 {
+			return fmt.Errorf("no token named %q: %w", args[0], unleashadmin.ErrNotFound)
+		}
+		return a.printTokens(toks)
 	}
 }
 
-func setupExpire(fs *flag.FlagSet) func(context.Context, *app, []string) error {
-	at := fs.String("at", "", "new expiry: RFC 3339 time, YYYY-MM-DD, +DURATION from now, or now (required)")
+// lookUp finds the token of a SECRET argument, or, with ignoreNotFound,
+// reports that there is none.
+func (a *app) lookUp(ctx context.Context, secret string, ignoreNotFound bool) (*unleashadmin.APIToken, error) {
+	tok, err := a.findToken(ctx, secret)
+	if errors.Is(err, unleashadmin.ErrNotFound) && ignoreNotFound {
+		return nil, nil
+	}
+	return tok, err
+}
+
+func setupExpire(fs *flag.FlagSet) runFunc {
+	at := fs.String("at", "", "new expiry: RFC 3339 time, YYYY-MM-DD, +DURATION from now (+30d), or now (required)")
+	ignore := fs.Bool("ignore-not-found", false, "succeed when no such token exists")
 	return func(ctx context.Context, a *app, args []string) error {
-		if len(args) != 1 {
-			return usagef("expire takes one SECRET")
-		}
 		if *at == "" {
 			return usagef("--at is required")
 		}
@@ -304,74 +587,109 @@ func setupExpire(fs *flag.FlagSet) func(context.Context, *app, []string) error {
 		if err != nil {
 			return err
 		}
-		if err := a.client.UpdateAPITokenExpiry(ctx, args[0], when); err != nil {
+		secret, err := a.secretArg("expire", args)
+		if err != nil {
 			return err
 		}
-		return a.printResult(map[string]any{"secret": unleashadmin.RedactSecret(args[0]), "expiresAt": when.UTC()},
-			"expiry of %s set to %s\n", unleashadmin.RedactSecret(args[0]), when.UTC().Format(time.RFC3339))
+		tok, err := a.lookUp(ctx, secret, *ignore)
+		if err != nil || tok == nil {
+			if err == nil {
+				return a.printResult(result{Secret: unleashadmin.RedactSecret(secret), Found: false}, "no token %s: nothing to do\n", unleashadmin.RedactSecret(secret))
+			}
+			return err
+		}
+		if err := a.client.UpdateAPITokenExpiry(ctx, tok.Secret, when); err != nil {
+			return err
+		}
+		when = when.UTC().Truncate(time.Millisecond)
+		return a.printResult(result{Secret: tok.Redacted().Secret, Name: tok.TokenName, Found: true, ExpiresAt: &when},
+			"expiry of %s (%s) set to %s\n", tok.TokenName, tok.Redacted().Secret, when.Format(time.RFC3339))
 	}
 }
 
-func setupDelete(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+func setupDelete(fs *flag.FlagSet) runFunc {
 	project := fs.String("project", "", "delete through this project (fails unless the token is the project's alone)")
+	ignore := fs.Bool("ignore-not-found", false, "succeed when no such token exists")
 	return func(ctx context.Context, a *app, args []string) error {
-		if len(args) != 1 {
-			return usagef("delete takes one SECRET")
+		secret, err := a.secretArg("delete", args)
+		if err != nil {
+			return err
 		}
-		var err error
+		tok, err := a.lookUp(ctx, secret, *ignore)
+		if err != nil || tok == nil {
+			if err == nil {
+				return a.printResult(result{Secret: unleashadmin.RedactSecret(secret), Found: false}, "no token %s: nothing to do\n", unleashadmin.RedactSecret(secret))
+			}
+			return err
+		}
 		if *project != "" {
-			err = a.client.DeleteProjectAPIToken(ctx, *project, args[0])
+			err = a.client.DeleteProjectAPIToken(ctx, *project, tok.Secret)
 		} else {
-			err = a.client.DeleteAPIToken(ctx, args[0])
+			err = a.client.DeleteAPIToken(ctx, tok.Secret)
 		}
 		if err != nil {
 			return err
 		}
-		return a.printResult(map[string]any{"secret": unleashadmin.RedactSecret(args[0]), "deleted": true},
-			"deleted %s\n", unleashadmin.RedactSecret(args[0]))
+		return a.printResult(result{Secret: tok.Redacted().Secret, Name: tok.TokenName, Found: true, Deleted: true},
+			"deleted %s (%s)\n", tok.TokenName, tok.Redacted().Secret)
 	}
 }
 
-func setupRotate(fs *flag.FlagSet) func(context.Context, *app, []string) error {
-	grace := fs.Duration("grace", 0, "keep the old token working this long (deleted at once when 0)")
-	expires := fs.String("expires", "", "the new token's expiry: RFC 3339 time, YYYY-MM-DD or +DURATION (never when empty)")
+func setupRotate(fs *flag.FlagSet) runFunc {
+	var grace time.Duration
+	fs.Var((*durationFlag)(&grace), "grace", "keep the old token working this long, such as 24h or 7d (deleted at once when 0)")
+	expires := fs.String("expires", "", "the new token's expiry: RFC 3339 time, YYYY-MM-DD or +DURATION such as +90d (never when empty)")
+	allowPast := fs.Bool("allow-past", false, "accept an --expires in the past")
 	return func(ctx context.Context, a *app, args []string) error {
-		if len(args) != 1 {
-			return usagef("rotate takes one SECRET")
-		}
-		at, err := parseOptionalTime(*expires)
+		at, err := parseExpiry(*expires, *allowPast)
 		if err != nil {
 			return err
 		}
-		all, err := a.client.ListAPITokens(ctx)
+		if grace < 0 {
+			return usagef("--grace must not be negative")
+		}
+		secret, err := a.secretArg("rotate", args)
 		if err != nil {
 			return err
 		}
-		var old *unleashadmin.APIToken
-		for i := range all {
-			if all[i].Secret == args[0] {
-				old = &all[i]
-			}
+		if err := a.canDeliver(); err != nil {
+			return err
 		}
-		if old == nil {
-			// With secure token storage (Unleash 8.1 and later, when
-			// enabled) lists hold no secrets, so none matches.
-			return fmt.Errorf("no token with secret %s in the list (a server with secure token storage lists no secrets): %w",
-				unleashadmin.RedactSecret(args[0]), unleashadmin.ErrNotFound)
+		old, err := a.findToken(ctx, secret)
+		if err != nil {
+			return err
 		}
-		r, err := a.client.RotateAPIToken(ctx, *old, unleashadmin.RotateOptions{GracePeriod: *grace, ExpiresAt: at})
-		if r != nil {
-			// Print the new token even when retiring the old one failed:
-			// its secret must not be lost.
-			if perr := a.printRotation(*old, r); perr != nil && err == nil {
-				err = perr
+		opts := unleashadmin.RotateOptions{GracePeriod: grace, ExpiresAt: at}
+		// The new secret is printed before the old token is touched; if it
+		// cannot be, the new token is deleted and the old one kept.
+		opts.Deliver = func(_ context.Context, fresh unleashadmin.APIToken) error {
+			plan := "deleted next"
+			if grace > 0 {
+				plan = "expires in " + durations.Format(grace)
 			}
+			if err := a.printNew(fresh, map[string]any{"old": oldInfo{Secret: old.Redacted().Secret, Retire: plan}}); err != nil {
+				return fmt.Errorf("writing the new token to standard output: %w", err)
+			}
+			return nil
+		}
+		r, err := a.client.RotateAPIToken(ctx, *old, opts)
+		if r == nil {
+			return err
+		}
+		// What happened to the old token, on stderr: stdout holds the new
+		// token alone, already written.
+		switch {
+		case err != nil:
+		case r.OldDeleted:
+			fmt.Fprintf(a.errOut, "old token %s: deleted\n", old.Redacted().Secret)
+		case r.OldExpiresAt != nil:
+			fmt.Fprintf(a.errOut, "old token %s: expires %s\n", old.Redacted().Secret, r.OldExpiresAt.UTC().Format(time.RFC3339))
 		}
 		return err
 	}
 }
 
-func setupEvents(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+func setupEvents(fs *flag.FlagSet) runFunc {
 	var types listFlag
 	fs.Var(&types, "type", "created, updated or deleted; repeat or separate with commas (all when absent)")
 	from := fs.String("from", "", "first day, YYYY-MM-DD (UTC)")
@@ -381,7 +699,7 @@ func setupEvents(fs *flag.FlagSet) func(context.Context, *app, []string) error {
 	limit := fs.Int("limit", 50, "how many events at most; 0 for all")
 	return func(ctx context.Context, a *app, args []string) error {
 		if len(args) > 0 {
-			return usagef("unexpected argument %q", args[0])
+			return usagef("events takes no arguments")
 		}
 		if *limit < 0 {
 			return usagef("--limit must not be negative")
@@ -392,7 +710,11 @@ func setupEvents(fs *flag.FlagSet) func(context.Context, *app, []string) error {
 			opts.Limit = min(*limit, unleashadmin.MaxEventsLimit)
 		}
 		for _, t := range types {
-			opts.Types = append(opts.Types, unleashadmin.EventType("api-token-"+strings.TrimPrefix(t, "api-token-")))
+			e := unleashadmin.EventType("api-token-" + strings.TrimPrefix(t, "api-token-"))
+			if !slices.Contains([]unleashadmin.EventType{unleashadmin.EventAPITokenCreated, unleashadmin.EventAPITokenUpdated, unleashadmin.EventAPITokenDeleted}, e) {
+				return usagef("--type must be created, updated or deleted, not %q", t)
+			}
+			opts.Types = append(opts.Types, e)
 		}
 		var err error
 		if opts.From, err = parseDay(*from); err != nil {
@@ -403,6 +725,9 @@ func setupEvents(fs *flag.FlagSet) func(context.Context, *app, []string) error {
 		}
 		events := []unleashadmin.Event{}
 		for e, err := range a.client.AllTokenEvents(ctx, opts) {
+			if errors.Is(err, unleashadmin.ErrNotSupported) {
+				return fmt.Errorf("this Unleash server has no event search (it came with Unleash 6): %w", err)
+			}
 			if err != nil {
 				return err
 			}
@@ -412,6 +737,25 @@ func setupEvents(fs *flag.FlagSet) func(context.Context, *app, []string) error {
 			}
 		}
 		return a.printEvents(events)
+	}
+}
+
+func setupServer(*flag.FlagSet) runFunc {
+	return func(ctx context.Context, a *app, args []string) error {
+		if len(args) > 0 {
+			return usagef("server takes no arguments")
+		}
+		info, err := a.client.ServerInfo(ctx)
+		if err != nil {
+			return err
+		}
+		toks, err := a.client.ListAPITokens(ctx)
+		if err != nil {
+			return err
+		}
+		secure := slices.ContainsFunc(toks, func(t unleashadmin.APIToken) bool { return t.Secure })
+		return a.printServer(serverInfo{Version: info.Version, TokenLimit: info.TokenLimit, Tokens: len(toks),
+			DefaultEnvironment: info.DefaultEnvironment(), BackendType: info.HasBackendType(), SecureTokens: secure})
 	}
 }
 
@@ -429,16 +773,35 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
+// durationFlag is a duration flag that takes days ("7d") too.
+type durationFlag time.Duration
+
+func (d *durationFlag) String() string {
+	if *d == 0 {
+		return "0"
+	}
+	return durations.Format(time.Duration(*d))
+}
+
+func (d *durationFlag) Set(v string) error {
+	parsed, err := durations.Parse(v)
+	if err != nil {
+		return err
+	}
+	*d = durationFlag(parsed)
+	return nil
+}
+
 // parseTime reads an RFC 3339 time, a date (midnight UTC), "now", or
-// "+DURATION" from now.
+// "+DURATION" from now (days allowed: "+30d").
 func parseTime(s string) (time.Time, error) {
 	switch {
 	case s == "now":
 		return time.Now().UTC(), nil
 	case strings.HasPrefix(s, "+"):
-		d, err := time.ParseDuration(s[1:])
+		d, err := durations.Parse(s[1:])
 		if err != nil {
-			return time.Time{}, usagef("bad duration %q: %v", s, err)
+			return time.Time{}, usagef("bad time %q: %v", s, err)
 		}
 		return time.Now().Add(d).UTC(), nil
 	}
@@ -448,16 +811,21 @@ func parseTime(s string) (time.Time, error) {
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
 		return t, nil
 	}
-	return time.Time{}, usagef("bad time %q: want RFC 3339 (2030-01-02T03:04:05Z), YYYY-MM-DD, now or +DURATION", s)
+	return time.Time{}, usagef("bad time %q: want RFC 3339 (2030-01-02T03:04:05Z), YYYY-MM-DD, now or +DURATION (+90d)", s)
 }
 
-func parseOptionalTime(s string) (*time.Time, error) {
+// parseExpiry reads an optional expiry for a new token, refusing one in
+// the past unless allowPast.
+func parseExpiry(s string, allowPast bool) (*time.Time, error) {
 	if s == "" {
 		return nil, nil
 	}
 	t, err := parseTime(s)
 	if err != nil {
 		return nil, err
+	}
+	if !allowPast && !t.After(time.Now()) {
+		return nil, usagef("--expires %s is in the past: the token would be born expired (give --allow-past if that is what you want)", s)
 	}
 	return &t, nil
 }
@@ -471,4 +839,19 @@ func parseDay(s string) (time.Time, error) {
 		return time.Time{}, usagef("bad date %q: want YYYY-MM-DD", s)
 	}
 	return t, nil
+}
+
+// isTerminal reports whether w is a terminal, for progress output.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0 && !sameAsDevNull(fi)
+}
+
+func sameAsDevNull(fi os.FileInfo) bool {
+	null, err := os.Stat(os.DevNull)
+	return err == nil && os.SameFile(fi, null)
 }

@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -34,51 +36,113 @@ func server(t *testing.T) (string, string) {
 	return srv.URL(), srv.AdminKey()
 }
 
-func uniqueName(t *testing.T) string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return "cli-" + hex.EncodeToString(b) + "-" + strings.ReplaceAll(t.Name(), "/", "-")
+// againstRealServer reports whether the tests run against a real Unleash.
+func againstRealServer() bool {
+	return os.Getenv("UNLEASH_URL") != "" && os.Getenv("UNLEASH_API_TOKEN") != ""
 }
 
-// runner runs the command, in process or as a built binary.
-type runner func(t *testing.T, args ...string) (stdout, stderr string, code int)
+// uniqueName is a token name of this run only, short enough for a table.
+func uniqueName(*testing.T) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return "cli-" + hex.EncodeToString(b)
+}
+
+// runner runs the command with stdin, in process or as a built binary.
+type runner func(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int)
 
 func inProcess(url, key string) runner {
-	return func(t *testing.T, args ...string) (string, string, int) {
+	return func(t *testing.T, stdin string, args ...string) (string, string, int) {
 		var out, errOut bytes.Buffer
 		getenv := func(k string) string {
 			return map[string]string{"UNLEASH_URL": url, "UNLEASH_API_TOKEN": key}[k]
 		}
-		code := run(context.Background(), args, &out, &errOut, getenv)
+		code := run(context.Background(), args, strings.NewReader(stdin), &out, &errOut, getenv)
 		return out.String(), errOut.String(), code
 	}
+}
+
+var built struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// binaryPath builds the command once for the whole test run.
+func binaryPath(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		dir, err := os.MkdirTemp("", "unleash-tokens-test-")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.path = filepath.Join(dir, "unleash-tokens")
+		if out, err := exec.Command("go", "build", "-o", built.path, ".").CombinedOutput(); err != nil {
+			built.err = errors.New(string(out))
+		}
+	})
+	if built.err != nil {
+		t.Fatalf("go build: %v", built.err)
+	}
+	return built.path
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.path != "" {
+		_ = os.RemoveAll(filepath.Dir(built.path))
+	}
+	os.Exit(code)
+}
+
+func binaryEnv(url, key string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "UNLEASH_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "UNLEASH_URL="+url, "UNLEASH_API_TOKEN="+key)
 }
 
 func binary(t *testing.T, url, key string) runner {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "unleash-tokens")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return func(t *testing.T, args ...string) (string, string, int) {
+	bin := binaryPath(t)
+	return func(t *testing.T, stdin string, args ...string) (string, string, int) {
 		cmd := exec.Command(bin, args...)
-		cmd.Env = append(os.Environ(), "UNLEASH_URL="+url, "UNLEASH_API_TOKEN="+key)
+		cmd.Env = binaryEnv(url, key)
+		cmd.Stdin = strings.NewReader(stdin)
 		var out, errOut bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errOut
-		err := cmd.Run()
-		code := 0
-		var exitErr *exec.ExitError
-		if errors.As(err, &exitErr) {
-			code = exitErr.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
+		code := exitCode(t, cmd.Run())
 		return out.String(), errOut.String(), code
 	}
 }
 
-var fullSecret = regexp.MustCompile(`[.][0-9a-f]{56}`)
+// exitCode returns the exit code of a finished command.
+func exitCode(t *testing.T, err error) int {
+	t.Helper()
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		return exitErr.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0
+}
+
+var fullSecret = regexp.MustCompile(`[.][0-9a-f]{56}|v2_[A-Za-z0-9_-]{22}_[A-Za-z0-9_-]{43}`)
+
+// mustRun runs args and fails t unless they exit 0.
+func mustRun(t *testing.T, r runner, stdin string, args ...string) string {
+	t.Helper()
+	out, errOut, code := r(t, stdin, args...)
+	if code != 0 {
+		t.Fatalf("%v: exit %d: %s", args, code, errOut)
+	}
+	return out
+}
 
 // TestCommand drives every subcommand, in process against the stand-in or
 // the server named by the environment, and again as a built binary.
@@ -91,18 +155,10 @@ func TestCommand(t *testing.T) {
 
 func testCommand(t *testing.T, r runner, key string) {
 	tokName := uniqueName(t)
-	mustRun := func(args ...string) string {
-		t.Helper()
-		out, errOut, code := r(t, args...)
-		if code != 0 {
-			t.Fatalf("%v: exit %d: %s", args, code, errOut)
-		}
-		return out
-	}
 
 	// create -o json prints the new secret: a script captures it.
 	var created unleashadmin.APIToken
-	out := mustRun("create", "--type", "backend", "--name", tokName, "--env", "production", "--project", "default", "--expires", "+48h", "-o", "json")
+	out := mustRun(t, r, "", "create", "--type", "backend", "--name", tokName, "--env", "production", "--project", "default", "--expires", "+2d", "-o", "json")
 	if err := json.Unmarshal([]byte(out), &created); err != nil {
 		t.Fatalf("create output %q: %v", out, err)
 	}
@@ -111,108 +167,134 @@ func testCommand(t *testing.T, r runner, key string) {
 		t.Fatalf("created %+v", created)
 	}
 	secret := created.Secret
-	defer r(t, "delete", secret)
+	defer r(t, "", "delete", "--ignore-not-found", secret)
 
 	// list and get show the token with its secret redacted.
 	for _, args := range [][]string{{"list"}, {"list", "--project", "default"}, {"get", tokName}, {"get", tokName, "-o", "json"}} {
-		out := mustRun(args...)
-		if !strings.Contains(out, tokName) || !strings.Contains(out, unleashadmin.RedactSecret(secret)) {
+		out := mustRun(t, r, "", args...)
+		if !strings.Contains(out, tokName) {
 			t.Errorf("%v: output lacks the token:\n%s", args, out)
 		}
-		if strings.Contains(out, secret) || strings.Contains(out, key) {
+		if strings.Contains(out, randomPart(secret)) || strings.Contains(out, key) {
 			t.Errorf("%v printed a secret:\n%s", args, out)
 		}
+		if args[len(args)-1] != "json" {
+			checkWidth(t, args, out)
+		}
 	}
-	if out := mustRun("get", tokName, "--show-secrets"); !strings.Contains(out, secret) {
+	if out := mustRun(t, r, "", "get", tokName, "--show-secrets", "-o", "json"); !strings.Contains(out, secret) {
 		t.Errorf("--show-secrets did not show the secret:\n%s", out)
 	}
 	var listed []unleashadmin.APIToken
-	if err := json.Unmarshal([]byte(mustRun("get", tokName, "-o", "json")), &listed); err != nil || len(listed) != 1 || listed[0].Type != "client" {
+	if err := json.Unmarshal([]byte(mustRun(t, r, "", "get", tokName, "-o", "json")), &listed); err != nil || len(listed) != 1 || !listed[0].IsType("backend") {
 		t.Errorf("get -o json: %+v, %v", listed, err)
 	}
 
-	// expire, then read the expiry back.
-	out = mustRun("expire", secret, "--at", "2031-07-04T09:00:00Z")
-	if !strings.Contains(out, "2031-07-04T09:00:00Z") || strings.Contains(out, secret) {
+	// expire, with the secret on standard input, then read the expiry back.
+	out = mustRun(t, r, secret+"\n", "expire", "-", "--at", "2031-07-04T09:00:00Z")
+	if !strings.Contains(out, "2031-07-04T09:00:00Z") || !strings.Contains(out, tokName) || strings.Contains(out, randomPart(secret)) {
 		t.Errorf("expire printed %q", out)
 	}
-	_ = json.Unmarshal([]byte(mustRun("get", tokName, "-o", "json")), &listed)
+	_ = json.Unmarshal([]byte(mustRun(t, r, "", "get", tokName, "-o", "json")), &listed)
 	if len(listed) != 1 || listed[0].ExpiresAt == nil || !listed[0].ExpiresAt.Equal(time.Date(2031, 7, 4, 9, 0, 0, 0, time.UTC)) {
 		t.Errorf("after expire: %+v", listed)
 	}
 
-	// rotate with a grace period: a new secret is printed, the old one
-	// expires within the grace.
+	// rotate with a grace period: the new token is printed as create
+	// prints it, with what happens to the old one under "old".
 	var rot struct {
-		New          unleashadmin.APIToken
-		OldSecret    string
-		OldDeleted   bool
-		OldExpiresAt *time.Time
+		unleashadmin.APIToken
+		Old oldInfo `json:"old"`
 	}
-	out = mustRun("rotate", secret, "--grace", "1h", "-o", "json")
+	out, errOut, code := r(t, "", "rotate", secret, "--grace", "1h", "-o", "json")
+	if code != 0 {
+		t.Fatalf("rotate: exit %d: %s", code, errOut)
+	}
 	if err := json.Unmarshal([]byte(out), &rot); err != nil {
 		t.Fatalf("rotate output %q: %v", out, err)
 	}
-	if rot.New.Secret == secret || !fullSecret.MatchString(rot.New.Secret) || rot.New.TokenName != tokName ||
-		rot.New.Environment != "production" || rot.OldDeleted || rot.OldExpiresAt == nil || time.Until(*rot.OldExpiresAt) > time.Hour {
-		t.Fatalf("rotation %+v", rot)
+	if rot.Secret == secret || !fullSecret.MatchString(rot.Secret) || rot.TokenName != tokName || rot.Environment != "production" ||
+		rot.Old.Retire != "expires in 1h" || rot.Old.Secret != unleashadmin.RedactSecret(secret) || !strings.Contains(errOut, "expires") {
+		t.Fatalf("rotation %+v, stderr %q", rot, errOut)
 	}
-	if strings.Contains(out, secret) {
+	if strings.Contains(out, randomPart(secret)) {
 		t.Errorf("rotate printed the old secret")
 	}
-	defer r(t, "delete", rot.New.Secret)
-	_ = json.Unmarshal([]byte(mustRun("get", tokName, "-o", "json")), &listed)
+	defer r(t, "", "delete", "--ignore-not-found", rot.Secret)
+	_ = json.Unmarshal([]byte(mustRun(t, r, "", "get", tokName, "-o", "json")), &listed)
 	if len(listed) != 2 {
 		t.Errorf("after rotate %d tokens named %s, want old and new", len(listed), tokName)
 	}
 
-	// rotate the new one at once: it is deleted.
-	out = mustRun("rotate", rot.New.Secret)
-	if !strings.Contains(out, "deleted") || !strings.Contains(out, tokName) {
-		t.Errorf("rotate table output %q", out)
+	// rotate the new one at once, in table form: it is deleted.
+	out, errOut, code = r(t, "", "rotate", rot.Secret)
+	if code != 0 || !strings.Contains(errOut, "deleted") || !strings.Contains(out, "name:         "+tokName) {
+		t.Errorf("rotate table output %q, stderr %q, exit %d", out, errOut, code)
 	}
 	newest := fullSecret.FindString(out)
 	if newest == "" {
 		t.Fatalf("rotate printed no new secret:\n%s", out)
 	}
-	_ = json.Unmarshal([]byte(mustRun("get", tokName, "--show-secrets", "-o", "json")), &listed)
+	_ = json.Unmarshal([]byte(mustRun(t, r, "", "get", tokName, "--show-secrets", "-o", "json")), &listed)
 	for _, tok := range listed {
-		if tok.Secret == rot.New.Secret {
+		if tok.Secret == rot.Secret {
 			t.Errorf("rotated-away token still listed")
 		}
-		if strings.HasSuffix(tok.Secret, newest) {
-			defer r(t, "delete", tok.Secret)
+		if strings.Contains(tok.Secret, newest) {
+			defer r(t, "", "delete", "--ignore-not-found", tok.Secret)
 		}
 	}
 
 	// events: the token's life is in the log, with no secret.
-	out = mustRun("events", "--query", tokName, "--limit", "0")
+	out = mustRun(t, r, "", "events", "--query", tokName, "--limit", "0")
 	for _, want := range []string{"created", "updated", "deleted", tokName} {
 		if !strings.Contains(out, want) {
 			t.Errorf("events lack %q:\n%s", want, out)
 		}
 	}
+	checkWidth(t, []string{"events"}, out)
 	if fullSecret.MatchString(out) {
 		t.Errorf("events printed a secret:\n%s", out)
 	}
 	var events []unleashadmin.Event
-	if err := json.Unmarshal([]byte(mustRun("events", "--query", tokName, "--type", "created", "-o", "json")), &events); err != nil || len(events) != 3 {
+	if err := json.Unmarshal([]byte(mustRun(t, r, "", "events", "--query", tokName, "--type", "created", "-o", "json")), &events); err != nil || len(events) != 3 {
 		t.Errorf("created events: %d, %v", len(events), err)
 	}
 
-	// delete through the project, then again: 404 is exit 4.
-	mustRun("delete", secret, "--project", "default")
-	if _, errOut, code := r(t, "delete", secret, "--project", "default"); code != exitNotFound || strings.Count(errOut, "\n") != 1 || strings.Contains(errOut, secret) {
+	// delete through the project, then again: an unknown token is exit 4,
+	// or 0 with --ignore-not-found.
+	out = mustRun(t, r, "", "delete", secret, "--project", "default")
+	if !strings.Contains(out, "deleted "+tokName) {
+		t.Errorf("delete printed %q", out)
+	}
+	if _, errOut, code := r(t, "", "delete", secret, "--project", "default"); code != exitNotFound || strings.Count(errOut, "\n") != 1 || strings.Contains(errOut, randomPart(secret)) {
 		t.Errorf("second project delete: exit %d, stderr %q", code, errOut)
+	}
+	if out, errOut, code := r(t, "", "delete", "--ignore-not-found", secret, "-o", "json"); code != 0 || !strings.Contains(out, `"found": false`) {
+		t.Errorf("delete --ignore-not-found of a gone token: exit %d, %q, %q", code, out, errOut)
+	}
+}
+
+// randomPart is what follows the last dot of a secret.
+func randomPart(secret string) string { return secret[strings.LastIndexByte(secret, '.')+1:] }
+
+// checkWidth fails when a table is wider than tableWidth.
+func checkWidth(t *testing.T, args []string, out string) {
+	t.Helper()
+	for _, line := range strings.Split(out, "\n") {
+		if n := len([]rune(line)); n > tableWidth {
+			t.Errorf("%v: a line of %d columns:\n%s", args, n, line)
+		}
 	}
 }
 
 // TestExitCodes checks the codes a script branches on and the one-line
-// errors.
+// errors, and that nothing is sent for a usage error.
 func TestExitCodes(t *testing.T) {
 	url, key := server(t)
 	r := inProcess(url, key)
 	bad := "*:*." + strings.Repeat("cd", 28)
+	unknown := "*:development." + strings.Repeat("0", 56)
 	tests := []struct {
 		args []string
 		code int
@@ -221,84 +303,156 @@ func TestExitCodes(t *testing.T) {
 		{nil, exitUsage, ""},
 		{[]string{"frob"}, exitUsage, "unknown command"},
 		{[]string{"create", "--name", "x"}, exitUsage, "--type and --name are required"},
+		{[]string{"create", "--type", "nope", "--name", "x"}, exitUsage, "--type must be client, backend or frontend"},
+		{[]string{"create", "--type", "admin", "--name", "x"}, exitUsage, "--type must be client, backend or frontend"},
 		{[]string{"create", "--type", "client", "--name", "x", "--expires", "tomorrow"}, exitUsage, "bad time"},
+		{[]string{"create", "--type", "client", "--name", "x", "--expires", "2001-01-01"}, exitUsage, "in the past"},
 		{[]string{"list", "-o", "yaml"}, exitUsage, "-o must be table or json"},
 		{[]string{"list", "--nope"}, exitUsage, "flag provided but not defined"},
+		{[]string{"delete", unknown, "--show-secrets"}, exitUsage, "flag provided but not defined: -show-secrets"},
+		{[]string{"list", "--bearer", bad}, exitUsage, "list takes no arguments"},
+		{[]string{"list", "--timeout", bad}, exitUsage, "invalid value"},
+		{[]string{"list", "--token", bad, "--token-file", "x"}, exitUsage, "not both"},
+		{[]string{"list", "--token-file", "/nonexistent/key"}, exitUsage, "--token-file"},
 		{[]string{"get"}, exitUsage, "one NAME"},
+		{[]string{"get", "no-such-name-" + uniqueName(t)}, exitNotFound, "no token named"},
 		{[]string{"expire", "s"}, exitUsage, "--at is required"},
+		{[]string{"expire", unknown, "--at", "+30d"}, exitNotFound, "no token"},
+		{[]string{"delete", unknown}, exitNotFound, "no token"},
+		{[]string{"delete"}, exitUsage, "one SECRET"},
+		{[]string{"rotate", unknown, "--grace", "forever"}, exitUsage, "invalid value"},
+		{[]string{"rotate", unknown, "--grace", "1d"}, exitNotFound, "no token"},
 		{[]string{"events", "--from", "yesterday"}, exitUsage, "bad date"},
+		{[]string{"events", "--type", "renamed"}, exitUsage, "--type must be created, updated or deleted"},
 		{[]string{"list", "--token", bad}, exitAuth, "401 Unauthorized"},
 		{[]string{"list", "--token", bad, "--bearer"}, exitAuth, "401 Unauthorized"},
 		{[]string{"list", "--project", "no-such-project"}, exitNotFound, "No project found"},
-		{[]string{"rotate", "*:development." + strings.Repeat("0", 56)}, exitNotFound, "no token with secret"},
 		{[]string{"create", "--type", "client", "--name", "x", "--env", "nope"}, exitAPI, "Environment=nope does not exist"},
 		{[]string{"list", "--url", "http://127.0.0.1:1", "--timeout", "5s"}, exitFailure, "connection refused"},
 	}
 	for _, tt := range tests {
-		out, errOut, code := r(t, tt.args...)
+		out, errOut, code := r(t, "", tt.args...)
 		if code != tt.code || !strings.Contains(errOut, tt.err) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tt.args, code, errOut, tt.code, tt.err)
 		}
 		if code != exitOK && tt.args != nil && (out != "" || strings.Count(errOut, "\n") > 2) {
 			t.Errorf("%v: stdout %q, stderr %q", tt.args, out, errOut)
 		}
-		if strings.Contains(errOut, bad) || strings.Contains(errOut, key) {
+		if strings.Contains(errOut, randomPart(bad)) || strings.Contains(errOut, key) {
 			t.Errorf("%v: stderr holds a key: %q", tt.args, errOut)
 		}
 	}
 	// A missing server or key is a usage error.
 	var errOut bytes.Buffer
-	if code := run(context.Background(), []string{"list"}, &bytes.Buffer{}, &errOut, func(string) string { return "" }); code != exitUsage || !strings.Contains(errOut.String(), "UNLEASH_URL") {
+	if code := run(context.Background(), []string{"list"}, strings.NewReader(""), &bytes.Buffer{}, &errOut, func(string) string { return "" }); code != exitUsage || !strings.Contains(errOut.String(), "UNLEASH_URL is not set") {
 		t.Errorf("no env: exit %d, %q", code, errOut.String())
 	}
 }
 
-// TestHelp checks that every subcommand has --help, exiting 0.
+// TestUsageErrorsSendNothing: a usage error exits before any request.
+func TestUsageErrorsSendNothing(t *testing.T) {
+	srv := unleashtest.NewTestServer(t)
+	r := inProcess(srv.URL(), srv.AdminKey())
+	for _, args := range [][]string{
+		{"create", "--type", "nope", "--name", "x"},
+		{"create", "--type", "client", "--name", "x", "--expires", "2001-01-01"},
+		{"delete", "a", "b"},
+		{"rotate", "-"}, // standard input is empty
+		{"expire", "x", "--at", "whenever"},
+	} {
+		if _, _, code := r(t, "", args...); code != exitUsage {
+			t.Errorf("%v: exit %d", args, code)
+		}
+	}
+	if n := srv.RequestCount(); n != 0 {
+		t.Errorf("usage errors sent %d requests", n)
+	}
+}
+
+// TestSecretsFromStdinAndFiles: a SECRET of "-" comes from standard input,
+// the key from --token-file; neither appears in argv.
+func TestSecretsFromStdinAndFiles(t *testing.T) {
+	srv := unleashtest.NewTestServer(t)
+	keyFile := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(keyFile, []byte(srv.AdminKey()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := inProcess(srv.URL(), "")
+	out := mustRun(t, r, "", "create", "--type", "client", "--name", "stdin", "-o", "json", "--token-file", keyFile)
+	var tok unleashadmin.APIToken
+	if err := json.Unmarshal([]byte(out), &tok); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, r, tok.Secret+"\n", "delete", "-", "--token-file", keyFile)
+	if n := len(srv.Tokens()); n != 1 {
+		t.Errorf("%d tokens left, want the admin key alone", n)
+	}
+	for _, stdin := range []string{"", "a\nb\n"} {
+		if _, errOut, code := r(t, stdin, "delete", "-", "--token-file", keyFile); code != exitUsage || !strings.Contains(errOut, "one secret on one line") {
+			t.Errorf("stdin %q: exit %d, %q", stdin, code, errOut)
+		}
+	}
+}
+
+// TestHelp checks that every subcommand has --help, exiting 0, and that
+// --version works.
 func TestHelp(t *testing.T) {
 	r := inProcess("", "")
-	out, _, code := r(t, "--help")
-	if code != exitOK || !strings.Contains(out, "exit codes") {
+	out, _, code := r(t, "", "--help")
+	if code != exitOK || !strings.Contains(out, "exit codes") || !strings.Contains(out, "10 apply or prune") {
 		t.Errorf("--help: %d %q", code, out)
 	}
+	checkWidth(t, []string{"--help"}, out)
 	for _, c := range commands {
-		out, _, code := r(t, c.name, "--help")
-		if code != exitOK || !strings.Contains(out, "usage: unleash-tokens "+c.name) || !strings.Contains(out, "-url") {
+		out, _, code := r(t, "", c.name, "--help")
+		if code != exitOK || !strings.Contains(out, "usage: unleash-tokens "+c.name) || !strings.Contains(out, "-o") {
 			t.Errorf("%s --help: exit %d\n%s", c.name, code, out)
 		}
+	}
+	if out, _, code := r(t, "", "--version"); code != exitOK || out != "unleash-tokens "+unleashadmin.Version+"\n" {
+		t.Errorf("--version: %d %q", code, out)
 	}
 	// The environment's URL (which may carry a password) and token are
 	// not shown as flag defaults.
 	const password, key = "hunter2pass", "*:*.0123456789abcdef0123456789abcdef"
-	out, _, code = inProcess("https://bob:"+password+"@unleash.example.com", key)(t, "list", "--help")
+	out, _, code = inProcess("https://bob:"+password+"@unleash.example.com", key)(t, "", "list", "--help")
 	if code != exitOK || strings.Contains(out, password) || strings.Contains(out, key) || !strings.Contains(out, "$UNLEASH_URL") {
 		t.Errorf("list --help with the environment set: exit %d\n%s", code, out)
 	}
 }
 
-// TestRotateIncomplete: when the old token cannot be retired, rotate prints
-// the new token and exits 6, whatever the status that stopped it.
-func TestRotateIncomplete(t *testing.T) {
-	srv := unleashtest.NewTestServer(t)
-	target, _ := neturl.Parse(srv.URL())
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	refuseDelete := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodDelete {
-			http.Error(w, `{"name":"NoAccessError","message":"You do not have access"}`, http.StatusForbidden)
+// proxyTo is a reverse proxy to target that lets handle answer first: it
+// returns true when it has answered.
+func proxyTo(t *testing.T, target string, handle func(w http.ResponseWriter, r *http.Request) bool) string {
+	t.Helper()
+	u, _ := neturl.Parse(target)
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if handle(w, r) {
 			return
 		}
 		proxy.ServeHTTP(w, r)
 	}))
-	defer refuseDelete.Close()
-	r := inProcess(refuseDelete.URL, srv.AdminKey())
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
 
-	out, errOut, code := r(t, "create", "--type", "client", "--name", "rot", "-o", "json")
-	var old unleashadmin.APIToken
-	if code != exitOK || json.Unmarshal([]byte(out), &old) != nil {
-		t.Fatalf("create: exit %d, %q, %q", code, out, errOut)
-	}
-	out, errOut, code = r(t, "rotate", old.Secret, "-o", "json")
-	var rot struct{ New unleashadmin.APIToken }
-	if err := json.Unmarshal([]byte(out), &rot); err != nil || !fullSecret.MatchString(rot.New.Secret) || rot.New.Secret == old.Secret {
+// TestRotateIncomplete: when the old token cannot be retired, rotate has
+// printed the new token and exits 6, whatever the status that stopped it.
+func TestRotateIncomplete(t *testing.T) {
+	srv := unleashtest.NewTestServer(t)
+	url := proxyTo(t, srv.URL(), func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodDelete {
+			http.Error(w, `{"name":"NoAccessError","message":"You do not have access"}`, http.StatusForbidden)
+			return true
+		}
+		return false
+	})
+	r := inProcess(url, srv.AdminKey())
+	old := createToken(t, r, "rot")
+	out, errOut, code := r(t, "", "rotate", old.Secret, "-o", "json")
+	var rot unleashadmin.APIToken
+	if err := json.Unmarshal([]byte(out), &rot); err != nil || !fullSecret.MatchString(rot.Secret) || rot.Secret == old.Secret {
 		t.Errorf("rotate printed %q (%v), want the new token", out, err)
 	}
 	if code != exitIncomplete || !strings.Contains(errOut, "rotation incomplete") || !strings.Contains(errOut, "403") {
@@ -306,6 +460,138 @@ func TestRotateIncomplete(t *testing.T) {
 	}
 	if n := len(srv.Tokens()); n != 3 { // the admin key, old and new
 		t.Errorf("%d tokens on the server, want 3", n)
+	}
+}
+
+func createToken(t *testing.T, r runner, name string) unleashadmin.APIToken {
+	t.Helper()
+	var tok unleashadmin.APIToken
+	out := mustRun(t, r, "", "create", "--type", "client", "--name", name, "-o", "json")
+	if err := json.Unmarshal([]byte(out), &tok); err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// TestNewSecretIsDeliveredFirst runs the built command with a stdout that
+// cannot take the new secret: closed, /dev/null, /dev/full. Nothing may be
+// retired; a token created for nothing is deleted again; exit 7.
+func TestNewSecretIsDeliveredFirst(t *testing.T) {
+	srv := unleashtest.NewTestServer(t)
+	bin := binaryPath(t)
+	r := inProcess(srv.URL(), srv.AdminKey())
+	old := createToken(t, r, "deliver")
+	devFull := ""
+	if _, err := os.Stat("/dev/full"); err == nil {
+		devFull = "/dev/full"
+	}
+	for _, tt := range []struct{ name, redirect string }{
+		{"stdout closed", ">&-"},
+		{"stdout /dev/null", ">/dev/null"},
+		{"stdout /dev/full", ">" + devFull},
+	} {
+		if strings.HasSuffix(tt.redirect, ">") {
+			continue // no /dev/full here
+		}
+		for _, args := range [][]string{{"rotate", old.Secret}, {"create", "--type", "client", "--name", "lost"}} {
+			before := srv.Tokens()
+			cmd := exec.Command("sh", append([]string{"-c", `exec "$0" "$@" ` + tt.redirect, bin}, args...)...)
+			cmd.Env = binaryEnv(srv.URL(), srv.AdminKey())
+			var errOut bytes.Buffer
+			cmd.Stderr = &errOut
+			code := exitCode(t, cmd.Run())
+			after := srv.Tokens()
+			if code != exitNotDelivered || len(after) != len(before) || !strings.Contains(errOut.String(), "standard output") {
+				t.Errorf("%s, %s: exit %d, %d tokens before, %d after, stderr %q", tt.name, args[0], code, len(before), len(after), errOut.String())
+			}
+			if !slicesEqualSecrets(before, after) {
+				t.Errorf("%s, %s: the tokens changed", tt.name, args[0])
+			}
+		}
+	}
+}
+
+func slicesEqualSecrets(a, b []unleashtest.Token) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Secret != b[i].Secret || (a[i].ExpiresAt == nil) != (b[i].ExpiresAt == nil) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestSignalDuringRetire: a SIGTERM while the old token is being retired
+// ends the command, but the new secret was already on stdout, and the exit
+// code says the rotation is incomplete.
+func TestSignalDuringRetire(t *testing.T) {
+	srv := unleashtest.NewTestServer(t)
+	retiring := make(chan struct{})
+	var once sync.Once
+	url := proxyTo(t, srv.URL(), func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodDelete {
+			return false
+		}
+		once.Do(func() { close(retiring) })
+		<-r.Context().Done() // hold the retire until the command gives up
+		return true
+	})
+	r := inProcess(url, srv.AdminKey())
+	old := createToken(t, r, "signal")
+
+	cmd := exec.Command(binaryPath(t), "rotate", old.Secret, "-o", "json")
+	cmd.Env = binaryEnv(url, srv.AdminKey())
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-retiring:
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("the retire never started")
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	code := exitCode(t, cmd.Wait())
+	var fresh unleashadmin.APIToken
+	if err := json.Unmarshal(out.Bytes(), &fresh); err != nil || !fullSecret.MatchString(fresh.Secret) {
+		t.Fatalf("stdout %q (%v): the new secret was lost", out.String(), err)
+	}
+	if code != exitIncomplete {
+		t.Errorf("exit %d, stderr %q; want %d", code, errOut.String(), exitIncomplete)
+	}
+	live := 0
+	for _, tok := range srv.Tokens() {
+		if tok.Secret == old.Secret || tok.Secret == fresh.Secret {
+			live++
+		}
+	}
+	if live != 2 {
+		t.Errorf("%d of old and new are on the server, want both", live)
+	}
+}
+
+// TestTimeoutHoldsAgainstA101: a server that answers 101 and holds the
+// connection does not keep the command past --timeout.
+func TestTimeoutHoldsAgainstA101(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		_, _ = conn.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n"))
+		buf := make([]byte, 1)
+		_, _ = conn.Read(buf) // until the client hangs up
+	}))
+	defer srv.Close()
+	start := time.Now()
+	_, errOut, code := binary(t, srv.URL, "*:*.0123456789abcdef0123456789abcdef")(t, "", "list", "--timeout", "2s")
+	if took := time.Since(start); took > 10*time.Second || code != exitFailure {
+		t.Errorf("took %v, exit %d, stderr %q", took, code, errOut)
 	}
 }
 
@@ -317,17 +603,53 @@ func TestPrintedTokensHideAliases(t *testing.T) {
 	for _, asJSON := range []bool{false, true} {
 		var out bytes.Buffer
 		a := &app{out: &out, json: asJSON}
-		if err := a.printTokens(false, tok); err != nil {
+		if err := a.printTokens([]unleashadmin.APIToken{tok}); err != nil {
 			t.Fatal(err)
 		}
 		if err := a.printEvents([]unleashadmin.Event{{Type: unleashadmin.EventAPITokenDeleted, PreData: &tok}}); err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(out.String(), alias) || strings.Contains(out.String(), tok.Secret) || !strings.Contains(out.String(), "old-proxy") {
+		if strings.Contains(out.String(), alias) || strings.Contains(out.String(), randomPart(tok.Secret)) || !strings.Contains(out.String(), "old-proxy") {
 			t.Errorf("json=%t printed:\n%s", asJSON, out.String())
 		}
 	}
 	if *tok.Alias != alias {
 		t.Errorf("printing changed the caller's token")
+	}
+}
+
+// TestTablesFit: long names, projects and environments are cut so that a
+// table keeps to 80 columns; secrets and selectors are never cut.
+func TestTablesFit(t *testing.T) {
+	long := strings.Repeat("n", 60)
+	toks := []unleashadmin.APIToken{
+		{TokenName: long, Type: "frontend", Environment: "production-eu-west-1", Projects: []string{"payments", "checkout", "search"}, Secret: "s3lect0rS3lect0rS3lect", Secure: true},
+		{TokenName: "short", Type: "client", Environment: "development", Projects: []string{"*"}, Secret: "*:development." + strings.Repeat("ab", 28)},
+	}
+	var out bytes.Buffer
+	a := &app{out: &out}
+	if err := a.printTokens(toks); err != nil {
+		t.Fatal(err)
+	}
+	checkWidth(t, []string{"list"}, out.String())
+	if !strings.Contains(out.String(), "s3lect0rS3lect0rS3lect") || !strings.Contains(out.String(), "…") || strings.Contains(out.String(), strings.Repeat("ab", 5)) {
+		t.Errorf("table:\n%s", out.String())
+	}
+}
+
+// TestLooksLikeCredential pins what usage errors redact.
+func TestLooksLikeCredential(t *testing.T) {
+	for s, want := range map[string]bool{
+		"*:*.unleash-insecure-admin-api-token":                                             true,
+		"default:development." + strings.Repeat("ab", 28):                                  true,
+		"user:5e1f0c2d9b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a":                            true,
+		"default:production.v2_" + strings.Repeat("A", 22) + "_" + strings.Repeat("b", 43): true,
+		"checkout-service": false,
+		"--token":          false,
+		"2030-01-01":       false,
+	} {
+		if got := looksLikeCredential(s); got != want {
+			t.Errorf("looksLikeCredential(%q) = %t", s, got)
+		}
 	}
 }

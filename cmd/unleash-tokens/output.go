@@ -3,39 +3,17 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/seed8b9e94f4/unleashadmin"
 )
 
-// shown returns the token as it may be printed: the secret in full only
-// when the token is new (create, rotate) or --show-secrets was given.
-func (a *app) shown(t unleashadmin.APIToken, fresh bool) unleashadmin.APIToken {
-	if !fresh && !a.secrets {
-		return redacted(t)
-	}
-	return t
-}
-
-// redacted returns t with its secret and its alias (which authenticates
-// like the secret) redacted.
-func redacted(t unleashadmin.APIToken) unleashadmin.APIToken {
-	t.Secret = unleashadmin.RedactSecret(t.Secret)
-	if t.Alias != nil {
-		t.Alias = unleashadmin.Ptr(unleashadmin.RedactSecret(*t.Alias))
-	}
-	return t
-}
-
-func redactedCopy(t *unleashadmin.APIToken) *unleashadmin.APIToken {
-	if t == nil {
-		return nil
-	}
-	return unleashadmin.Ptr(redacted(*t))
-}
+// tableWidth is the width every table keeps to.
+const tableWidth = 80
 
 func (a *app) printJSON(v any) error {
 	enc := json.NewEncoder(a.out)
@@ -43,26 +21,81 @@ func (a *app) printJSON(v any) error {
 	return enc.Encode(v)
 }
 
-// printTokens prints tokens as a table or a JSON array (a single object
-// for a new token).
-func (a *app) printTokens(fresh bool, toks ...unleashadmin.APIToken) error {
+// printTokens prints listed tokens as a table or a JSON array, redacted
+// unless --show-secrets was given (a selector, which is not a credential,
+// shows in full either way).
+func (a *app) printTokens(toks []unleashadmin.APIToken) error {
 	out := make([]unleashadmin.APIToken, len(toks))
 	for i, t := range toks {
-		out[i] = a.shown(t, fresh)
+		if a.secrets {
+			out[i] = t
+		} else {
+			out[i] = t.Redacted()
+		}
 	}
 	if a.json {
-		if fresh && len(out) == 1 {
-			return a.printJSON(out[0])
-		}
 		return a.printJSON(out)
 	}
-	w := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "NAME\tTYPE\tENVIRONMENT\tPROJECTS\tEXPIRES\tCREATED\tSECRET")
-	for _, t := range out {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.TokenName, t.Type, t.Environment,
-			strings.Join(t.Projects, ","), when(t.ExpiresAt, "never"), t.CreatedAt.UTC().Format(time.RFC3339), t.Secret)
+	rows := make([][]string, len(out))
+	for i, t := range out {
+		secret := t.Secret
+		if !a.secrets {
+			// The prefix repeats the project and environment columns.
+			secret = secret[strings.LastIndexAny(secret, ".")+1:]
+		}
+		rows[i] = []string{t.TokenName, string(t.Type), t.Environment, strings.Join(t.ProjectIDs(), ","), day(t.ExpiresAt), secret}
 	}
-	return w.Flush()
+	return printTable(a.out, []string{"NAME", "TYPE", "ENVIRONMENT", "PROJECTS", "EXPIRES", "SECRET"}, rows, 0, 2, 3)
+}
+
+// printNew prints a new token with its secret: the token's fields (and
+// extra keys) as one JSON object, or one field a line.
+func (a *app) printNew(tok unleashadmin.APIToken, extra map[string]any) error {
+	if a.json {
+		if len(extra) == 0 {
+			return a.printJSON(tok)
+		}
+		fields := map[string]any{}
+		data, err := json.Marshal(tok)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(data, &fields); err != nil {
+			return err
+		}
+		for k, v := range extra {
+			fields[k] = v
+		}
+		return a.printJSON(fields)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "name:         %s\n", tok.TokenName)
+	fmt.Fprintf(&b, "type:         %s\n", tok.Type)
+	fmt.Fprintf(&b, "environment:  %s\n", tok.Environment)
+	fmt.Fprintf(&b, "projects:     %s\n", strings.Join(tok.ProjectIDs(), ","))
+	fmt.Fprintf(&b, "expires:      %s\n", when(tok.ExpiresAt, "never"))
+	fmt.Fprintf(&b, "secret:       %s\n", tok.Secret)
+	// One write: a partial delivery is a failed one.
+	_, err := io.WriteString(a.out, b.String())
+	return err
+}
+
+// oldInfo is what rotate says, with the new token, about the old one.
+type oldInfo struct {
+	Secret string `json:"secret"`
+	// Retire is "deleted next" or "expires in <grace>": the new token is
+	// printed before the old one is touched; the outcome goes to stderr
+	// and the exit code (6 when the old token could not be retired).
+	Retire string `json:"retire"`
+}
+
+// result is what expire and delete print.
+type result struct {
+	Secret    string     `json:"secret"`
+	Name      string     `json:"name,omitempty"`
+	Found     bool       `json:"found"`
+	Deleted   bool       `json:"deleted,omitempty"`
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 }
 
 // printResult prints v as JSON, or the formatted line.
@@ -74,26 +107,22 @@ func (a *app) printResult(v any, format string, args ...any) error {
 	return err
 }
 
-func (a *app) printRotation(old unleashadmin.APIToken, r *unleashadmin.Rotation) error {
-	retired := "still live"
-	switch {
-	case r.OldDeleted:
-		retired = "deleted"
-	case r.OldExpiresAt != nil:
-		retired = "expires " + r.OldExpiresAt.UTC().Format(time.RFC3339)
-	}
+// serverInfo is what the server command prints.
+type serverInfo struct {
+	Version            string `json:"version"`
+	TokenLimit         int    `json:"tokenLimit"`
+	Tokens             int    `json:"tokens"`
+	DefaultEnvironment string `json:"defaultEnvironment"`
+	BackendType        bool   `json:"backendType"`
+	SecureTokens       bool   `json:"secureTokens"`
+}
+
+func (a *app) printServer(s serverInfo) error {
 	if a.json {
-		return a.printJSON(struct {
-			New          unleashadmin.APIToken `json:"new"`
-			OldSecret    string                `json:"oldSecret"`
-			OldDeleted   bool                  `json:"oldDeleted"`
-			OldExpiresAt *time.Time            `json:"oldExpiresAt"`
-		}{*r.New, unleashadmin.RedactSecret(old.Secret), r.OldDeleted, r.OldExpiresAt})
+		return a.printJSON(s)
 	}
-	if err := a.printTokens(true, *r.New); err != nil {
-		return err
-	}
-	_, err := fmt.Fprintf(a.out, "old token %s: %s\n", unleashadmin.RedactSecret(old.Secret), retired)
+	_, err := fmt.Fprintf(a.out, "version:              %s\ntokens:               %d of %d\ndefault environment:  %s\nbackend type:         %t\nsecure token storage: %t\n",
+		s.Version, s.Tokens, s.TokenLimit, s.DefaultEnvironment, s.BackendType, s.SecureTokens)
 	return err
 }
 
@@ -108,24 +137,29 @@ func (a *app) printEvents(events []unleashadmin.Event) error {
 		}
 		return a.printJSON(shown)
 	}
-	w := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tTIME\tEVENT\tBY\tTOKEN\tTYPE\tENVIRONMENT\tPROJECT\tEXPIRES")
-	for _, e := range events {
+	rows := make([][]string, len(events))
+	for i, e := range events {
 		t := e.Token()
 		if t == nil {
 			t = &unleashadmin.APIToken{}
 		}
-		projects := t.Projects
+		projects := t.ProjectIDs()
 		if e.PreData != nil {
 			// Unleash records an update of a project token with projects
 			// ["*"] in data; preData has the real ones.
-			projects = e.PreData.Projects
+			projects = e.PreData.ProjectIDs()
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.CreatedAt.UTC().Format(time.RFC3339),
-			strings.TrimPrefix(string(e.Type), "api-token-"), e.CreatedBy, t.TokenName, t.Type, t.Environment,
-			strings.Join(projects, ","), when(t.ExpiresAt, "never"))
+		rows[i] = []string{e.CreatedAt.UTC().Format("2006-01-02 15:04"),
+			strings.TrimPrefix(string(e.Type), "api-token-"), e.CreatedBy, t.TokenName, string(t.Type), t.Environment, strings.Join(projects, ",")}
 	}
-	return w.Flush()
+	return printTable(a.out, []string{"TIME (UTC)", "EVENT", "BY", "TOKEN", "TYPE", "ENV", "PROJECTS"}, rows, 3, 2, 5, 6)
+}
+
+func redactedCopy(t *unleashadmin.APIToken) *unleashadmin.APIToken {
+	if t == nil {
+		return nil
+	}
+	return unleashadmin.Ptr(t.Redacted())
 }
 
 func when(t *time.Time, none string) string {
@@ -133,4 +167,68 @@ func when(t *time.Time, none string) string {
 		return none
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+func day(t *time.Time) string {
+	if t == nil {
+		return "never"
+	}
+	return t.UTC().Format(time.DateOnly)
+}
+
+// printTable prints an aligned table that fits tableWidth: when the
+// natural widths are too wide, the columns named in shrink (in that order
+// of preference) are cut, with "…", down to minCell characters each. The
+// other columns are never cut.
+func printTable(w io.Writer, header []string, rows [][]string, shrink ...int) error {
+	const gap, minCell = 2, 6
+	widths := make([]int, len(header))
+	for _, r := range append([][]string{header}, rows...) {
+		for i, c := range r {
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+		}
+	}
+	total := func() int {
+		n := gap * (len(widths) - 1)
+		for _, x := range widths {
+			n += x
+		}
+		return n
+	}
+	// Cut the widest shrinkable column one character at a time.
+	for total() > tableWidth {
+		widest := -1
+		for _, i := range shrink {
+			if widths[i] > minCell && (widest < 0 || widths[i] > widths[widest]) {
+				widest = i
+			}
+		}
+		if widest < 0 {
+			break
+		}
+		widths[widest]--
+	}
+	var b strings.Builder
+	for _, r := range append([][]string{header}, rows...) {
+		var line strings.Builder
+		for i, c := range r {
+			c = cut(c, widths[i])
+			line.WriteString(c)
+			if i < len(r)-1 {
+				line.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c)+gap))
+			}
+		}
+		b.WriteString(strings.TrimRight(line.String(), " ") + "\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// cut shortens s to n characters, ending in "…" when it was longer.
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
 }
