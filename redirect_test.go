@@ -58,7 +58,7 @@ func testRedirects(t *testing.T) {
 					first, other, c, ft := redirectSetup(t, status, to)
 					wg.Go(func() {
 						follows := to.location == "" && m.verb == http.MethodGet
-						want := expect{class: "*RedirectError (nothing sent there)", ok: isRedirectError(status), requests: 1, bound: quick}
+						want := expect{class: "*RedirectError; 0 requests at the other host", ok: isRedirectError(status), requests: 1, bound: quick}
 						if follows {
 							want = expect{class: "nil (followed within the origin)", ok: isNil, requests: 2, bound: quick}
 						}
