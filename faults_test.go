@@ -36,12 +36,14 @@ import (
 )
 
 const (
-	faultKey     = "*:*.f00dfacecafebeef0123456789abcdef-fault-key"
-	faultSecret  = "default:development.4f3c9a0b7d2e51c8a6b9e0d1f2a3b4c5d6e7f8091a2b3c4d5e6f7a8b"
-	faultCreated = `{"tokenName":"fault","environment":"development","projects":["default"],"secret":"` + faultSecret + `","type":"backend","alias":null,"project":"default","createdAt":"2026-11-22T07:55:14.070Z","secure":false}`
-	faultListed  = `{"tokens":[{"secret":"` + faultSecret + `","tokenName":"fault","type":"client","project":"default","projects":["default"],"environment":"development","expiresAt":null,"createdAt":"2026-11-22T07:55:14.070Z","alias":null,"seenAt":null,"secure":false}]}`
-	faultEvents  = `{"events":[{"id":41,"type":"api-token-created","createdBy":"admin","createdByUserId":1,"createdAt":"2026-11-22T07:55:14.070Z","project":"default","environment":"development","data":{"tokenName":"fault","type":"client","environment":"development","projects":["default"],"project":"default"}}],"total":1}`
-	loginPage    = `<!DOCTYPE html><html><head><title>Sign in</title></head><body><form method="post" action="/oauth2/sign_in"><input name="user"><input type="password" name="password"></form></body></html>`
+	faultKey       = "*:*.f00dfacecafebeef0123456789abcdef-fault-key"
+	faultSecret    = "default:development.4f3c9a0b7d2e51c8a6b9e0d1f2a3b4c5d6e7f8091a2b3c4d5e6f7a8b"
+	faultCreated   = `{"tokenName":"fault","environment":"development","projects":["default"],"secret":"` + faultSecret + `","type":"backend","alias":null,"project":"default","createdAt":"2026-11-22T07:55:14.070Z","secure":false}`
+	faultListed    = `{"tokens":[{"secret":"` + faultSecret + `","tokenName":"fault","type":"client","project":"default","projects":["default"],"environment":"development","expiresAt":null,"createdAt":"2026-11-22T07:55:14.070Z","alias":null,"seenAt":null,"secure":false}]}`
+	faultEvents    = `{"events":[{"id":41,"type":"api-token-created","createdBy":"admin","createdByUserId":1,"createdAt":"2026-11-22T07:55:14.070Z","project":"default","environment":"development","data":{"tokenName":"fault","type":"client","environment":"development","projects":["default"],"project":"default"}}],"total":1}`
+	faultValidated = `{"tokens":[{"token":"` + faultSecret + `","type":"client","projects":["default"],"environment":"development"}]}`
+	faultUIConfig  = `{"environment":"Open Source","version":"8.2.0","unleashUrl":"http://127.0.0.1:4242","baseUriPath":"","resourceLimits":{"apiTokens":2000}}`
+	loginPage      = `<!DOCTYPE html><html><head><title>Sign in</title></head><body><form method="post" action="/oauth2/sign_in"><input name="user"><input type="password" name="password"></form></body></html>`
 
 	// Waits between attempts are kept short; 3 s lets a Retry-After of a
 	// second or two be honoured.
@@ -63,7 +65,10 @@ type faultMethod struct {
 	name    string
 	verb    string // of its first request
 	decodes bool   // its first request reads a JSON body on success
-	call    func(context.Context, *Client) error
+	// repeatable marks a POST that changes nothing (ValidateTokens): it is
+	// retried like a GET.
+	repeatable bool
+	call       func(context.Context, *Client) error
 	// after is how many requests follow a successful first one
 	// (RotateAPIToken deletes the old token after creating the new one).
 	after int
@@ -112,6 +117,14 @@ func sdkMethods(secret, name string) []faultMethod {
 			}
 			return nil
 		}},
+		{name: "ServerInfo", verb: http.MethodGet, decodes: true, call: func(ctx context.Context, c *Client) error {
+			_, err := c.ServerInfo(ctx)
+			return err
+		}},
+		{name: "ValidateTokens", verb: http.MethodPost, repeatable: true, decodes: true, call: func(ctx context.Context, c *Client) error {
+			_, err := c.ValidateTokens(ctx, []string{secret, "default:production." + strings.Repeat("0", 56)})
+			return err
+		}},
 		{name: "UpdateAPITokenExpiry", verb: http.MethodPut, call: func(ctx context.Context, c *Client) error {
 			return c.UpdateAPITokenExpiry(ctx, secret, time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 		}},
@@ -124,7 +137,7 @@ func sdkMethods(secret, name string) []faultMethod {
 	}
 }
 
-func (m faultMethod) create() bool { return m.verb == http.MethodPost }
+func (m faultMethod) create() bool { return m.verb == http.MethodPost && !m.repeatable }
 
 // succeed answers r as Unleash 8.2 does when all is well.
 var succeed = answerOK(faultCreated, faultListed)
@@ -134,10 +147,14 @@ var succeed = answerOK(faultCreated, faultListed)
 func answerOK(created, listed string) func(http.ResponseWriter, *http.Request) {
 	return func(w http.ResponseWriter, r *http.Request) {
 		switch {
+		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/edge/validate"):
+			writeJSON(w, http.StatusOK, faultValidated)
 		case r.Method == http.MethodPost:
 			writeJSON(w, http.StatusCreated, created)
 		case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/admin/search/events"):
 			writeJSON(w, http.StatusOK, faultEvents)
+		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/api/admin/ui-config"):
+			writeJSON(w, http.StatusOK, faultUIConfig)
 		case r.Method == http.MethodGet:
 			writeJSON(w, http.StatusOK, listed)
 		default:
@@ -502,6 +519,8 @@ var methodGroups = []struct {
 	{"RotateAPIToken", []string{"RotateAPIToken"}},
 	{"3 lists", []string{"ListAPITokens", "GetAPITokensByName", "ListProjectAPITokens"}},
 	{"2 event reads", []string{"ListTokenEvents", "AllTokenEvents"}},
+	{"ServerInfo", []string{"ServerInfo"}},
+	{"ValidateTokens", []string{"ValidateTokens"}},
 	{"update + 2 deletes", []string{"UpdateAPITokenExpiry", "DeleteAPIToken", "DeleteProjectAPIToken"}},
 }
 

@@ -61,9 +61,16 @@ type validateResponse struct {
 	} `json:"tokens"`
 }
 
+// missing names what a decoded answer lacks: Unleash sends "tokens", each
+// entry with the token it found live.
 func (v *validateResponse) missing() string {
 	if v.Tokens == nil {
 		return `no "tokens" list`
+	}
+	for _, t := range v.Tokens {
+		if t.Token == "" {
+			return `an entry of "tokens" without its token`
+		}
 	}
 	return ""
 }
