@@ -14,8 +14,14 @@ type ServerInfo struct {
 	Version string
 	// TokenLimit is how many API tokens the instance may hold
 	// (resourceLimits.apiTokens, 2000 by default); 0 when the server does
-	// not say.
+	// not say: Unleash 5 has no limit. With secure token storage the
+	// limit counts only the tokens made in that mode.
 	TokenLimit int
+	// SecureTokens is true when the server stores token secrets securely
+	// (Unleash 8.1 and later with UNLEASH_EXPERIMENTAL_SECURE_TOKEN; read
+	// from flags.secureTokenStorage): lists then show selectors, not
+	// secrets.
+	SecureTokens bool
 }
 
 // uiConfig is the part of GET /api/admin/ui-config that ServerInfo reads.
@@ -24,6 +30,9 @@ type uiConfig struct {
 	ResourceLimits struct {
 		APITokens int `json:"apiTokens"`
 	} `json:"resourceLimits"`
+	Flags struct {
+		SecureTokenStorage bool `json:"secureTokenStorage"`
+	} `json:"flags"`
 }
 
 // missing names what a decoded ui-config lacks: every version sends one.
@@ -44,7 +53,7 @@ func (c *Client) ServerInfo(ctx context.Context) (*ServerInfo, error) {
 	if err := c.do(ctx, http.MethodGet, route("/api/admin/ui-config"), nil, &cfg); err != nil {
 		return nil, err
 	}
-	return &ServerInfo{Version: cfg.Version, TokenLimit: cfg.ResourceLimits.APITokens}, nil
+	return &ServerInfo{Version: cfg.Version, TokenLimit: cfg.ResourceLimits.APITokens, SecureTokens: cfg.Flags.SecureTokenStorage}, nil
 }
 
 // AtLeast reports whether the server's version is major.minor or later. A

@@ -106,9 +106,9 @@ func (c *Client) create(ctx context.Context, p apiPath, body any, typ TokenType,
 	}
 	var apiErr *APIError
 	if errors.As(err, &apiErr) && kindOf(typ) == TokenTypeClient && strings.EqualFold(string(typ), string(TokenTypeBackend)) &&
-		apiErr.StatusCode == http.StatusBadRequest && slices.ContainsFunc(apiErr.Details, func(d ErrorDetail) bool { return d.Path == "/body/type" }) {
-		// Servers before 7.1 refuse the type at the schema: they know only
-		// client and frontend.
+		apiErr.StatusCode == http.StatusBadRequest && slices.ContainsFunc(apiErr.Details, func(d ErrorDetail) bool { return d.Path == "/body/type" || d.Path == "type" }) {
+		// Servers before 7.1 refuse the type at the schema ("/body/type";
+		// "type" on Unleash 5): they know only client and frontend.
 		apiErr.unsupported = true
 		apiErr.hint = "this Unleash knows only the client and frontend token types; backend came with Unleash 7.1: ask for client, which grants the same"
 	}

@@ -80,10 +80,17 @@ func (v *validateResponse) missing() string {
 // secret, in the order given. It needs no API key: a Client made with
 // NewClientWithoutKey can call it, so can any other.
 //
-// Unleash caches the tokens it has looked up for about a minute, so a token
-// deleted or expired a moment ago may still be reported live. Secrets are
-// sent in batches of 250; a repeated secret is sent once. The request is
-// retried like a GET: it changes nothing on the server.
+// What "live" means depends on the server's cache. On Unleash 6 a deleted
+// token is reported live for up to about a minute. On Unleash 7 and 8 the
+// endpoint keeps its own cache that the server never refreshes: a token
+// it has once found live is reported live until the server restarts, even
+// after it was deleted (an expiry is still noticed); Unleash 5 has no
+// cache. So a "not live" answer is reliable, a "live" one is not proof.
+// Under secure token storage only the full v2 secret validates, not a
+// selector; Unleash 5 and 6 leave out the environment.
+//
+// Secrets are sent in batches of 250; a repeated secret is sent once. The
+// request is retried like a GET: it changes nothing on the server.
 //
 // Unleash API docs: https://docs.getunleash.io/api/get-valid-tokens
 func (c *Client) ValidateTokens(ctx context.Context, secrets []string) ([]TokenCheck, error) {

@@ -753,7 +753,7 @@ func setupServer(*flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		secure := slices.ContainsFunc(toks, func(t unleashadmin.APIToken) bool { return t.Secure })
+		secure := info.SecureTokens || slices.ContainsFunc(toks, func(t unleashadmin.APIToken) bool { return t.Secure })
 		return a.printServer(serverInfo{Version: info.Version, TokenLimit: info.TokenLimit, Tokens: len(toks),
 			DefaultEnvironment: info.DefaultEnvironment(), BackendType: info.HasBackendType(), SecureTokens: secure})
 	}
