@@ -355,7 +355,9 @@ launch_server() {
   # long-lived server.
   (
     cd "$INSTALL_DIR"
-    exec env NODE_ENV=production TZ=UTC \
+    # The secure token storage is this script's to set (8.2.0-secure), never
+    # inherited from the caller's environment.
+    exec env -u UNLEASH_EXPERIMENTAL_SECURE_TOKEN NODE_ENV=production TZ=UTC \
       UNLEASH_PORT="$UNLEASH_PORT" LOG_LEVEL="$LOG_LEVEL" \
       DATABASE_HOST=127.0.0.1 DATABASE_PORT="$PG_PORT" \
       DATABASE_USERNAME="$DB_USER" DATABASE_PASSWORD="$DB_PASSWORD" DATABASE_NAME="$DB_NAME" \
