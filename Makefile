@@ -42,7 +42,7 @@ start-unleash = started=no; \
 	trap 'if [ "$$started" = yes ]; then scripts/unleash.sh stop; fi' EXIT; \
 	exports=$$(scripts/unleash.sh start); \
 	if grep -qv '^export UNLEASH_[A-Z_]*=' <<<"$$exports"; then \
-	  echo "$@: scripts/unleash.sh start printed more than its two export lines"; exit 1; fi; \
+	  echo "$@: scripts/unleash.sh start printed more than its export lines"; exit 1; fi; \
 	eval "$$exports"
 
 # The integration suite, the command end to end (as a built binary) and the

@@ -1,43 +1,77 @@
 #!/usr/bin/env bash
 # Runs a real open-source Unleash server (npm package unleash-server, pinned in
-# scripts/unleash/package-lock.json) on 127.0.0.1 for integration tests, backed
-# by PostgreSQL from Debian's packages.
+# scripts/unleash/<version>/package-lock.json) on 127.0.0.1 for integration
+# tests, backed by PostgreSQL from Debian's packages.
 #
-# Usage: scripts/unleash.sh start|stop|status
+# Usage: [UNLEASH_SERVER=<server>] scripts/unleash.sh start|stop|status
 #
 #   start   installs what is missing, starts the server and waits until it is
 #           healthy; if it already runs it only prints the values. On success
-#           stdout carries exactly two lines meant for eval:
+#           stdout carries exactly three lines meant for eval (UNLEASH_URL,
+#           UNLEASH_API_TOKEN, UNLEASH_SERVER):
 #               eval "$(scripts/unleash.sh start)"
-#   status  exit 0 and the same two lines when the server is up and accepts the
-#           admin token, non-zero otherwise
+#   status  exit 0 and the same lines when the server is up, is the version
+#           asked for and accepts the admin token, non-zero otherwise
 #   stop    stops the server this script started (by its pidfile); fine when
 #           nothing runs
 #
+# UNLEASH_SERVER picks one of these; each has its own port, database, pidfile
+# and log, so several can run at once on the one PostgreSQL cluster:
+#
+#   server        port  database              install (lockfile folder)
+#   8.2.0         4242  unleash               8.2.0   (the default)
+#   8.2.0-secure  4243  unleash_8_2_0_secure  8.2.0   with UNLEASH_EXPERIMENTAL_SECURE_TOKEN=true
+#   7.6.5         4244  unleash_7_6_5         7.6.5
+#   6.10.1        4245  unleash_6_10_1        6.10.1
+#   5.12.8        4246  unleash_5_12_8        5.12.8
+#
 # Progress messages go to stderr. Settings, all optional:
-#   UNLEASH_PORT        port on 127.0.0.1 (default 4242)
-#   UNLEASH_DIR         scratch folder for node_modules, pidfile and log
+#   UNLEASH_SERVER      which server (default 8.2.0, see the table)
+#   UNLEASH_PORT        port on 127.0.0.1 (default: the server's, see the table)
+#   UNLEASH_DIR         scratch folder for the installs (one subfolder per
+#                       lockfile folder), pidfiles and logs
 #                       (default /tmp/unleashadmin-server)
 #   UNLEASH_API_TOKEN   admin API token created on an empty database
 #                       (default '*:*.unleash-insecure-admin-api-token')
-#   DB_NAME, DB_USER, DB_PASSWORD   PostgreSQL database (default unleash/unleash/unleash)
+#   DB_NAME             PostgreSQL database (default: the server's, see the table)
+#   DB_USER, DB_PASSWORD   PostgreSQL role (default unleash/unleash)
 #   RESET_DB=1          drop and recreate the database before starting
 #   HEALTH_TIMEOUT      seconds to wait for GET /health (default 120)
 #   INSTALL_TIMEOUT     seconds allowed for apt-get and npm ci each (default 900)
 #   STOP_POSTGRES=1     make `stop` also stop the PostgreSQL cluster
 #   LOG_LEVEL           Unleash log level (default warn)
 #
-# Needs Node.js 20 or newer with npm. Installing PostgreSQL and creating the
-# database need root (or passwordless sudo).
+# Needs Node.js 20 or newer with npm (the 5.x and 6.x servers declare node
+# <21, the 7.x and 8.x ones >=22; all of them run on Node.js 20). Installing
+# PostgreSQL and creating the database need root (or passwordless sudo).
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ASSETS="$SCRIPT_DIR/unleash"
+ASSETS_ROOT="$SCRIPT_DIR/unleash"
 
-UNLEASH_PORT=${UNLEASH_PORT:-4242}
+UNLEASH_SERVER=${UNLEASH_SERVER:-8.2.0}
+# Per server: npm version (also the lockfile folder), default port, default
+# database, and extra environment for the server process.
+SERVER_ENV=()
+case "$UNLEASH_SERVER" in
+  8.2.0)        SERVER_VERSION=8.2.0  DEFAULT_PORT=4242 DEFAULT_DB=unleash ;;
+  8.2.0-secure) SERVER_VERSION=8.2.0  DEFAULT_PORT=4243 DEFAULT_DB=unleash_8_2_0_secure
+                SERVER_ENV=(UNLEASH_EXPERIMENTAL_SECURE_TOKEN=true) ;;
+  7.6.5)        SERVER_VERSION=7.6.5  DEFAULT_PORT=4244 DEFAULT_DB=unleash_7_6_5 ;;
+  6.10.1)       SERVER_VERSION=6.10.1 DEFAULT_PORT=4245 DEFAULT_DB=unleash_6_10_1 ;;
+  5.12.8)       SERVER_VERSION=5.12.8 DEFAULT_PORT=4246 DEFAULT_DB=unleash_5_12_8 ;;
+  *)
+    printf '[unleash.sh] error: UNLEASH_SERVER must be one of 8.2.0 8.2.0-secure 7.6.5 6.10.1 5.12.8, got %s\n' \
+      "'$UNLEASH_SERVER'" >&2
+    exit 2
+    ;;
+esac
+ASSETS="$ASSETS_ROOT/$SERVER_VERSION"
+
+UNLEASH_PORT=${UNLEASH_PORT:-$DEFAULT_PORT}
 UNLEASH_DIR=${UNLEASH_DIR:-/tmp/unleashadmin-server}
 UNLEASH_API_TOKEN=${UNLEASH_API_TOKEN:-'*:*.unleash-insecure-admin-api-token'}
-DB_NAME=${DB_NAME:-unleash}
+DB_NAME=${DB_NAME:-$DEFAULT_DB}
 DB_USER=${DB_USER:-unleash}
 DB_PASSWORD=${DB_PASSWORD:-unleash}
 RESET_DB=${RESET_DB:-0}
@@ -47,9 +81,18 @@ STOP_POSTGRES=${STOP_POSTGRES:-0}
 LOG_LEVEL=${LOG_LEVEL:-warn}
 
 BASE_URL="http://127.0.0.1:$UNLEASH_PORT"
-PIDFILE="$UNLEASH_DIR/server-$UNLEASH_PORT.pid"
-LOGFILE="$UNLEASH_DIR/server-$UNLEASH_PORT.log"
-STAMP="$UNLEASH_DIR/.installed"
+# One install per lockfile folder (8.2.0 and 8.2.0-secure share one); the
+# entry point is copied in under the server's name, so that the command line
+# of a running server tells which server it is.
+INSTALL_DIR="$UNLEASH_DIR/$SERVER_VERSION"
+ENTRY="$INSTALL_DIR/server-$UNLEASH_SERVER.mjs"
+PIDFILE="$UNLEASH_DIR/server-$UNLEASH_SERVER-$UNLEASH_PORT.pid"
+LOGFILE="$UNLEASH_DIR/server-$UNLEASH_SERVER-$UNLEASH_PORT.log"
+STAMP="$INSTALL_DIR/.installed"
+# Earlier versions of this script ran 8.2.0 from UNLEASH_DIR itself with
+# these files; such a server is still recognised (and stopped) as ours.
+LEGACY_PIDFILE="$UNLEASH_DIR/server-$UNLEASH_PORT.pid"
+LEGACY_ENTRY="$UNLEASH_DIR/server.mjs"
 # The second project that integration tests rely on (the OSS server has no
 # API to create projects, so it is inserted straight into the database).
 SEED_PROJECT=second
@@ -69,6 +112,7 @@ shell_quote() {
 print_exports() {
   printf 'export UNLEASH_URL=%s\n' "$BASE_URL" >&3
   printf 'export UNLEASH_API_TOKEN=%s\n' "$(shell_quote "$UNLEASH_API_TOKEN")" >&3
+  printf 'export UNLEASH_SERVER=%s\n' "$UNLEASH_SERVER" >&3
 }
 
 show_log_tail() {
@@ -89,38 +133,67 @@ token_accepted() {
   [ "$(http_code -H "Authorization: $UNLEASH_API_TOKEN" "$BASE_URL/api/admin/api-tokens")" = 200 ]
 }
 
+# The server that answers is the one asked for: GET /api/admin/ui-config
+# (admin token) reports its version, and on 8.x whether the secure token
+# storage is on (flags.secureTokenStorage).
+version_matches() {
+  local body
+  body=$(curl -s --max-time 5 -H "Authorization: $UNLEASH_API_TOKEN" "$BASE_URL/api/admin/ui-config" 2>/dev/null || true)
+  [[ $body == *"\"version\":\"$SERVER_VERSION\""* ]] || return 1
+  case "$UNLEASH_SERVER" in
+    *-secure) [[ $body == *'"secureTokenStorage":true'* ]] ;;
+    8.*) [[ $body != *'"secureTokenStorage":true'* ]] ;;
+  esac
+}
+
 # Something (anything) accepts TCP connections on our port.
 port_in_use() { timeout 2 bash -c ": >/dev/tcp/127.0.0.1/$UNLEASH_PORT" 2>/dev/null; }
 
-# Prints the PID from the pidfile when that process is alive and is the
-# server.mjs of this UNLEASH_DIR; fails otherwise. The command line check
-# keeps a recycled PID from being mistaken for our server.
-our_pid() {
-  local pid cmdline
-  [ -f "$PIDFILE" ] || return 1
-  pid=$(cat "$PIDFILE" 2>/dev/null || true)
+# Prints the PID from pidfile $1 when that process is alive and runs the
+# entry point $2; fails otherwise. The command line check keeps a recycled
+# PID, or another server's process, from being mistaken for this server.
+pid_from() {
+  local pidfile=$1 entry=$2 pid cmdline
+  [ -f "$pidfile" ] || return 1
+  pid=$(cat "$pidfile" 2>/dev/null || true)
   [[ $pid =~ ^[0-9]+$ ]] || return 1
   kill -0 "$pid" 2>/dev/null || return 1
   cmdline=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null || true)
-  [[ $cmdline == *"$UNLEASH_DIR/server.mjs"* ]] || return 1
+  [[ "$cmdline " == *" $entry "* ]] || return 1
   printf '%s\n' "$pid"
+}
+
+# Prints the PID of this server (UNLEASH_SERVER on UNLEASH_PORT) when this
+# script started it and it still runs; fails otherwise. Sets OUR_PIDFILE to
+# the pidfile it was found in.
+OUR_PIDFILE=
+our_pid() {
+  OUR_PIDFILE=$PIDFILE
+  pid_from "$PIDFILE" "$ENTRY" && return 0
+  if [ "$UNLEASH_SERVER" = 8.2.0 ]; then
+    OUR_PIDFILE=$LEGACY_PIDFILE
+    pid_from "$LEGACY_PIDFILE" "$LEGACY_ENTRY" && return 0
+  fi
+  OUR_PIDFILE=$PIDFILE
+  return 1
 }
 
 stop_server() {
   local pid
   if ! pid=$(our_pid); then
-    say "no server of ours is running on port $UNLEASH_PORT"
+    say "no $UNLEASH_SERVER server of ours is running on port $UNLEASH_PORT"
     rm -f "$PIDFILE"
     return 0
   fi
-  say "stopping unleash-server (pid $pid)"
+  our_pid >/dev/null  # sets OUR_PIDFILE (the one above ran in a subshell)
+  say "stopping unleash-server $UNLEASH_SERVER (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
   if ! wait_exit "$pid" 60; then
     say "pid $pid still alive after 15 s, sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
     wait_exit "$pid" 20 || true
   fi
-  rm -f "$PIDFILE"
+  rm -f "$OUR_PIDFILE"
 }
 
 # Waits up to N quarter seconds for process PID to end; fails if it is
@@ -135,15 +208,15 @@ wait_exit() {
 }
 
 # Runs a command with root rights: directly as root, else through sudo -n.
-# `3>&- 9>&-` hide the saved stdout (fd 3) and the start lock (fd 9) from the
-# command: pg_ctlcluster leaves a PostgreSQL daemon behind, and a daemon that
-# inherited them would keep `$(unleash.sh start)` waiting and hold the lock
-# forever.
+# `3>&- 7>&- 8>&- 9>&-` hide the saved stdout (fd 3) and the locks (fds 7-9)
+# from the command: pg_ctlcluster leaves a PostgreSQL daemon behind, and a
+# daemon that inherited them would keep `$(unleash.sh start)` waiting and
+# hold a lock forever.
 as_root() {
   if [ "$(id -u)" = 0 ]; then
-    "$@" 3>&- 9>&-
+    "$@" 3>&- 7>&- 8>&- 9>&-
   elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    sudo -n "$@" 3>&- 9>&-
+    sudo -n "$@" 3>&- 7>&- 8>&- 9>&-
   else
     die "root (or passwordless sudo) is needed for: $*"
   fi
@@ -152,9 +225,9 @@ as_root() {
 # Runs a command as the postgres system user, from a folder it can read.
 as_postgres() {
   if [ "$(id -un)" = postgres ]; then
-    (cd /tmp && "$@" 3>&- 9>&-)
+    (cd /tmp && "$@" 3>&- 7>&- 8>&- 9>&-)
   elif [ "$(id -u)" = 0 ]; then
-    (cd /tmp && runuser -u postgres -- "$@" 3>&- 9>&-)
+    (cd /tmp && runuser -u postgres -- "$@" 3>&- 7>&- 8>&- 9>&-)
   else
     (cd /tmp && as_root -u postgres "$@")
   fi
@@ -186,6 +259,13 @@ ensure_system_packages() {
   local major
   major=$(node -p 'process.versions.node.split(".")[0]')
   [ "$major" -ge 20 ] || die "Node.js $(node --version) is too old; 20 or newer is required"
+  case "$SERVER_VERSION" in
+    5.*|6.*)
+      if [ "$major" -ge 21 ]; then
+        say "warning: unleash-server $SERVER_VERSION declares node >=18 <21 and was checked on Node.js 20 only; this is $(node --version)"
+      fi
+      ;;
+  esac
 }
 
 ensure_postgres() {
@@ -232,50 +312,63 @@ SQL
 }
 
 # Installs the pinned unleash-server from the committed lockfile, unless the
-# scratch folder already holds an install made from the very same files.
+# install folder already holds an install made from the very same files. Two
+# servers sharing one install (8.2.0 and 8.2.0-secure) wait for each other.
 ensure_npm_install() {
-  mkdir -p "$UNLEASH_DIR"
+  mkdir -p "$INSTALL_DIR"
+  exec 8> "$UNLEASH_DIR/.install-$SERVER_VERSION.lock"
+  if ! flock -n 8; then
+    say "another start is installing $INSTALL_DIR; waiting for it (at most 15 min)"
+    flock -w 900 8 || die "timed out waiting for the install lock of $INSTALL_DIR"
+  fi
   local want have sum
   sum=$(cat "$ASSETS/package.json" "$ASSETS/package-lock.json" | sha256sum | cut -d' ' -f1)
   want=$(node -p "require(process.argv[1]).dependencies['unleash-server']" "$ASSETS/package.json")
   have=$(node -p "require(process.argv[1]).version" \
-           "$UNLEASH_DIR/node_modules/unleash-server/package.json" 2>/dev/null || true)
-  if [ "$have" = "$want" ] && [ "$(cat "$STAMP" 2>/dev/null || true)" = "$sum" ]; then
-    return 0
+           "$INSTALL_DIR/node_modules/unleash-server/package.json" 2>/dev/null || true)
+  if [ "$have" != "$want" ] || [ "$(cat "$STAMP" 2>/dev/null || true)" != "$sum" ]; then
+    say "installing unleash-server $want into $INSTALL_DIR with npm ci (first time: 15-60 s, ~200 MB)"
+    rm -f "$STAMP"
+    cp "$ASSETS/package.json" "$ASSETS/package-lock.json" "$INSTALL_DIR/"
+    # --ignore-scripts: no dependency may run install hooks (one of them sends
+    # install analytics). None of those hooks is needed to run the server.
+    # engine-strict off: 7.x and 8.x declare node >=22 but run on 20.
+    if ! (cd "$INSTALL_DIR" && SCARF_ANALYTICS=false DO_NOT_TRACK=1 \
+            timeout "$INSTALL_TIMEOUT" npm ci --ignore-scripts --engine-strict=false \
+            --no-audit --no-fund --loglevel=error >&2 3>&- 7>&- 8>&- 9>&-); then
+      die "npm ci in $INSTALL_DIR failed or timed out after ${INSTALL_TIMEOUT}s"
+    fi
+    printf '%s\n' "$sum" > "$STAMP"
   fi
-  say "installing unleash-server $want into $UNLEASH_DIR with npm ci (first time: about a minute, ~200 MB)"
-  rm -f "$STAMP"
-  cp "$ASSETS/package.json" "$ASSETS/package-lock.json" "$UNLEASH_DIR/"
-  # --ignore-scripts: no dependency may run install hooks (one of them sends
-  # install analytics). None of those hooks is needed to run the server.
-  # unleash-server declares node >=22 but runs on 20, hence engine-strict off.
-  if ! (cd "$UNLEASH_DIR" && SCARF_ANALYTICS=false DO_NOT_TRACK=1 \
-          timeout "$INSTALL_TIMEOUT" npm ci --ignore-scripts --engine-strict=false \
-          --no-audit --no-fund --loglevel=error >&2); then
-    die "npm ci in $UNLEASH_DIR failed or timed out after ${INSTALL_TIMEOUT}s"
-  fi
-  printf '%s\n' "$sum" > "$STAMP"
+  # The entry point, under this server's name (see ENTRY). The 5.x and 6.x
+  # packages are CommonJS; Node's ES module loader still finds their named
+  # export `start`.
+  cp "$ASSETS_ROOT/server.mjs" "$ENTRY.tmp" && mv -f "$ENTRY.tmp" "$ENTRY"
+  exec 8>&-
 }
 
 launch_server() {
-  cp "$ASSETS/server.mjs" "$UNLEASH_DIR/server.mjs"
   : > "$LOGFILE"
   # setsid + nohup detach the server from this shell; its output goes to the
-  # log only, so `eval "$(... start)"` does not wait for it. `3>&- 9>&-` keep the
-  # saved stdout and the start lock from being inherited by the long-lived server.
+  # log only, so `eval "$(... start)"` does not wait for it. `3>&- 7>&- 8>&-
+  # 9>&-` keep the saved stdout and the locks from being inherited by the
+  # long-lived server.
   (
-    cd "$UNLEASH_DIR"
-    exec env NODE_ENV=production TZ=UTC \
+    cd "$INSTALL_DIR"
+    # The secure token storage is this script's to set (8.2.0-secure), never
+    # inherited from the caller's environment.
+    exec env -u UNLEASH_EXPERIMENTAL_SECURE_TOKEN NODE_ENV=production TZ=UTC \
       UNLEASH_PORT="$UNLEASH_PORT" LOG_LEVEL="$LOG_LEVEL" \
       DATABASE_HOST=127.0.0.1 DATABASE_PORT="$PG_PORT" \
       DATABASE_USERNAME="$DB_USER" DATABASE_PASSWORD="$DB_PASSWORD" DATABASE_NAME="$DB_NAME" \
       INIT_ADMIN_API_TOKENS="$UNLEASH_API_TOKEN" \
       CHECK_VERSION=false SEND_TELEMETRY=false SCARF_ANALYTICS=false DO_NOT_TRACK=1 \
-      setsid nohup node "$UNLEASH_DIR/server.mjs"
-  ) >> "$LOGFILE" 2>&1 < /dev/null 3>&- 9>&- &
+      ${SERVER_ENV[@]+"${SERVER_ENV[@]}"} \
+      setsid nohup node "$ENTRY"
+  ) >> "$LOGFILE" 2>&1 < /dev/null 3>&- 7>&- 8>&- 9>&- &
   local pid=$!
   printf '%s\n' "$pid" > "$PIDFILE"
-  say "started unleash-server (pid $pid), log: $LOGFILE"
+  say "started unleash-server $UNLEASH_SERVER (pid $pid), log: $LOGFILE"
 }
 
 # Waits (at most HEALTH_TIMEOUT seconds) for GET /health to answer 200 while
@@ -315,29 +408,39 @@ cmd_start() {
   [[ $HEALTH_TIMEOUT =~ ^[0-9]+$ ]] || die "HEALTH_TIMEOUT must be a number of seconds"
   mkdir -p "$UNLEASH_DIR"
 
-  # Serialise concurrent starts on the same folder (waiting at most 15 min).
+  # Serialise concurrent starts on the same port (waiting at most 15 min).
   local lock="$UNLEASH_DIR/.start-$UNLEASH_PORT.lock"
   exec 9> "$lock"
   if ! flock -n 9; then
-    say "another 'unleash.sh start' is running; waiting for it (at most 15 min)"
+    say "another 'unleash.sh start' on port $UNLEASH_PORT is running; waiting for it (at most 15 min)"
     flock -w 900 9 || die "timed out waiting for the lock $lock"
   fi
 
   local pid
   if [ "$RESET_DB" != 1 ] && pid=$(our_pid) && is_healthy; then
     token_accepted || die "server (pid $pid) is up but rejects the admin token; try RESET_DB=1"
+    version_matches || die "server (pid $pid) at $BASE_URL is not unleash-server $UNLEASH_SERVER"
     say "already running (pid $pid) at $BASE_URL"
     print_exports
     return 0
   fi
 
+  if [ "$RESET_DB" = 1 ]; then stop_server; fi
+  # apt-get, the PostgreSQL cluster and the shared role: one start at a time,
+  # whichever server it is for.
+  exec 7> "$UNLEASH_DIR/.setup.lock"
+  if ! flock -n 7; then
+    say "another start is setting up PostgreSQL; waiting for it (at most 15 min)"
+    flock -w 900 7 || die "timed out waiting for the lock $UNLEASH_DIR/.setup.lock"
+  fi
   ensure_system_packages
   ensure_postgres
-  if [ "$RESET_DB" = 1 ]; then stop_server; fi
   ensure_database
+  exec 7>&-
   ensure_npm_install
 
-  local started_at=$SECONDS
+  local started_at
+  started_at=$(date +%s%N)
   if pid=$(our_pid); then
     say "our server (pid $pid) is running but not healthy yet; waiting for it"
   elif port_in_use; then
@@ -347,11 +450,13 @@ cmd_start() {
     pid=$(cat "$PIDFILE")
   fi
   wait_healthy "$pid"
-  say "healthy after $((SECONDS - started_at)) s"
+  local ms=$((($(date +%s%N) - started_at) / 1000000))
+  say "healthy after $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s"
 
   seed_database
   token_accepted || die "server is up but rejects the admin token; try RESET_DB=1"
-  say "Unleash is up at $BASE_URL (pid $pid)"
+  version_matches || die "$BASE_URL answers, but not as unleash-server $UNLEASH_SERVER"
+  say "Unleash $UNLEASH_SERVER is up at $BASE_URL (pid $pid)"
   print_exports
 }
 
@@ -363,6 +468,10 @@ cmd_status() {
   fi
   if ! token_accepted; then
     say "$BASE_URL is up but rejects the admin token"
+    return 1
+  fi
+  if ! version_matches; then
+    say "$BASE_URL is up, but it is not unleash-server $UNLEASH_SERVER"
     return 1
   fi
   if pid=$(our_pid); then
