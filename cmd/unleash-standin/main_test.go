@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/seed8b9e94f4/unleashadmin"
 	"github.com/seed8b9e94f4/unleashadmin/unleashtest"
+	"go.uber.org/goleak"
 )
 
 // The binaries under test, built once for the run: this command and
@@ -54,10 +56,18 @@ func binaries(t *testing.T) (standin, tokens string) {
 	return built.standin, built.tokens
 }
 
+// TestMain removes the binaries and fails the run when a test left a
+// goroutine behind (run in process, a client of the stand-in).
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if built.dir != "" {
 		_ = os.RemoveAll(built.dir)
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
 	}
 	os.Exit(code)
 }
