@@ -108,7 +108,10 @@ func TestReplayMatrixCaptures(t *testing.T) {
 		{
 			dir:     "../testdata/captures-8.2.0-secure-standin",
 			opts:    []unleashtest.Option{projects, unleashtest.WithSecureTokens()},
-			restart: map[string][]unleashtest.Option{"640-limit-ui-config": {unleashtest.WithTokenLimit(6)}},
+			restart: map[string][]unleashtest.Option{
+				"640-limit-ui-config":   {unleashtest.WithTokenLimit(6)},
+				"650-create-seen-probe": {}, // without the limit again
+			},
 			skip:    withSkips(nil),
 		},
 	}
