@@ -152,6 +152,12 @@ func writeLimitError(w http.ResponseWriter, limit int) {
 	writeJSON(w, http.StatusBadRequest, simpleError("", "ExceedsLimitError", msg))
 }
 
+// writeUnknownError sends the 500 Unleash answers for an error it did not
+// expect, such as one from the database (no id).
+func writeUnknownError(w http.ResponseWriter, msg string) {
+	writeJSON(w, http.StatusInternalServerError, simpleError("", "UnknownError", msg))
+}
+
 func writeNoProject(w http.ResponseWriter) {
 	writeJSON(w, http.StatusNotFound, simpleError("", "NotFoundError", noProjectMessage))
 }

@@ -1,8 +1,10 @@
 package unleashtest
 
 import (
+	"crypto/rand"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -53,6 +55,11 @@ type storedEvent struct {
 	// data is the token after the change (nil for a delete), preData the
 	// token before it (nil for a create), both without the secret.
 	data, preData jsonObject
+	// groupID is the ULID of the transaction the event was stored in, ""
+	// for none: Unleash 8.2 changes tokens in secure storage in a
+	// transaction, and its events then carry groupType "transaction" and
+	// the transaction's id.
+	groupID string
 	// dataText and preDataText are what PostgreSQL's data::text and
 	// pre_data::text give for them: the data column is json (the text as
 	// Node wrote it), pre_data is jsonb (keys sorted, ", " and ": "
@@ -90,6 +97,9 @@ func (s *Server) recordLocked(at time.Time, typ string, tok Token, data, preData
 		data:    data,
 		preData: preData.jsonbOrder(),
 	}
+	if tok.Secure {
+		e.groupID = newULID(at)
+	}
 	if e.data != nil {
 		e.dataText = e.data.text(false)
 	}
@@ -99,19 +109,27 @@ func (s *Server) recordLocked(at time.Time, typ string, tok Token, data, preData
 	s.events = append(s.events, e)
 }
 
-// createdEventData is the "data" of an api-token-created event: the token
-// as the create endpoint returns it, minus the secret. Its type is the one
-// asked for (lower-cased), so "backend" stays "backend" here although the
-// token is stored and listed as "client": the real server stores the very
-// object it sends back.
-func createdEventData(tok Token, askedType string) jsonObject {
-	o := jsonObject{
-		{"tokenName", tok.TokenName},
-		{"environment", tok.Environment},
-		{"projects", slices.Clone(tok.Projects)},
-	}
-	if tok.ExpiresAt != nil {
-		o = append(o, jsonField{"expiresAt", formatTime(*tok.ExpiresAt)})
+// createdEventData is the "data" of an api-token-created event about a
+// legacy token: the token as the create endpoint returns it, minus the
+// secret. Its type is the one asked for (lower-cased), so "backend" stays
+// "backend" here although the token is stored and listed as "client": the
+// real server stores the very object it sends back. lead is the order of
+// its first keys (see createdOrder).
+func createdEventData(tok Token, askedType string, lead []string) jsonObject {
+	var o jsonObject
+	for _, k := range lead {
+		switch k {
+		case "tokenName":
+			o = append(o, jsonField{k, tok.TokenName})
+		case "environment":
+			o = append(o, jsonField{k, tok.Environment})
+		case "projects":
+			o = append(o, jsonField{k, slices.Clone(tok.Projects)})
+		case "expiresAt":
+			if tok.ExpiresAt != nil {
+				o = append(o, jsonField{k, formatTime(*tok.ExpiresAt)})
+			}
+		}
 	}
 	return append(o,
 		jsonField{"type", askedType},
@@ -120,6 +138,33 @@ func createdEventData(tok Token, askedType string) jsonObject {
 		jsonField{"createdAt", formatTime(tok.CreatedAt)},
 		jsonField{"secure", false},
 	)
+}
+
+// createdOrder returns the order of the first keys of a legacy token's
+// create response, which follows the request body: the server's Joi
+// schema keeps the body's keys it knows (type aside, which the service
+// moves after the secret) in the order sent and appends the defaults it
+// fills in. The project endpoint's schema drops "projects" and the
+// endpoint then appends the path's project as "projects".
+func createdOrder(body *jsonValue, projectEndpoint bool) []string {
+	known := []string{"tokenName", "expiresAt", "environment", "projects"}
+	defaults := []string{"projects", "environment"}
+	if projectEndpoint {
+		known = known[:3]
+		defaults = []string{"environment", "projects"}
+	}
+	var out []string
+	for _, m := range body.members {
+		if slices.Contains(known, m.key) {
+			out = append(out, m.key)
+		}
+	}
+	for _, k := range defaults {
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // storedEventData is a token as the real server reads it back from its
@@ -139,9 +184,65 @@ func storedEventData(tok Token) jsonObject {
 		{"expiresAt", expires},
 		{"createdAt", formatTime(tok.CreatedAt)},
 		{"alias", nil},
-		{"seenAt", nil},
+		{"seenAt", timeOrNull(tok.SeenAt)},
 		{"secure", false},
 	}
+}
+
+func timeOrNull(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return formatTime(*t)
+}
+
+// secureTokenFields is a token in secure storage as Unleash 8.2 reads it
+// back, minus the secret: what lists show after "secret". Fields it does
+// not have are absent, not null.
+func secureTokenFields(tok Token) jsonObject {
+	o := jsonObject{
+		{"tokenName", tok.TokenName},
+		{"type", tok.Type},
+		{"projects", slices.Clone(tok.Projects)},
+		{"project", tok.Project},
+		{"environment", tok.Environment},
+	}
+	if tok.ExpiresAt != nil {
+		o = append(o, jsonField{"expiresAt", formatTime(*tok.ExpiresAt)})
+	}
+	o = append(o, jsonField{"createdAt", formatTime(tok.CreatedAt)})
+	if tok.SeenAt != nil {
+		o = append(o, jsonField{"seenAt", formatTime(*tok.SeenAt)})
+	}
+	return append(o, jsonField{"secure", true})
+}
+
+// secureEventData is the data (and preData) of an event about a token in
+// secure storage: the token as read back, plus its selector (events never
+// hold the secret) and "tokenVersion": 2.
+func secureEventData(tok Token) jsonObject {
+	return append(secureTokenFields(tok), jsonField{"selector", tok.Selector}, jsonField{"tokenVersion", 2})
+}
+
+// secureCreateResponse is the body of a create that put the token in
+// secure storage, in the real server's key order: what the storage
+// returned, the secret appended, and "project" last.
+func secureCreateResponse(tok Token) jsonObject {
+	o := jsonObject{
+		{"projects", slices.Clone(tok.Projects)},
+		{"tokenName", tok.TokenName},
+		{"type", tok.Type},
+		{"environment", tok.Environment},
+	}
+	if tok.ExpiresAt != nil {
+		o = append(o, jsonField{"expiresAt", formatTime(*tok.ExpiresAt)})
+	}
+	return append(o,
+		jsonField{"createdAt", formatTime(tok.CreatedAt)},
+		jsonField{"secure", true},
+		jsonField{"secret", tok.Secret},
+		jsonField{"project", tok.Project},
+	)
 }
 
 // eventLabel returns the "label" and "summary" the real server's markdown
@@ -159,7 +260,7 @@ func eventLabel(typ, createdBy string) (label, summary string) {
 }
 
 // jsonField is one member of a jsonObject. value is a string, a []string, a
-// bool or nil (null).
+// bool, an int or nil (null).
 type jsonField struct {
 	key   string
 	value any
@@ -216,6 +317,10 @@ func (o jsonObject) text(jsonb bool) string {
 			} else {
 				b.WriteString("false")
 			}
+		case jsonObject:
+			b.WriteString(v.text(jsonb))
+		case int:
+			b.WriteString(strconv.Itoa(v))
 		case string:
 			writeJSString(&b, v)
 		case []string:
@@ -231,4 +336,29 @@ func (o jsonObject) text(jsonb bool) string {
 	}
 	b.WriteByte('}')
 	return b.String()
+}
+
+// crockford is the alphabet of ULIDs.
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// newULID returns a ULID for time t: 48 bits of milliseconds and 80 random
+// bits in 26 characters of Crockford's base 32.
+func newULID(t time.Time) string {
+	var b [16]byte
+	ms := uint64(t.UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	_, _ = rand.Read(b[6:])
+	// 128 bits read as 26 five-bit digits, the first holding 3 bits.
+	var out [26]byte
+	hi := uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 | uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7])
+	lo := uint64(b[8])<<56 | uint64(b[9])<<48 | uint64(b[10])<<40 | uint64(b[11])<<32 | uint64(b[12])<<24 | uint64(b[13])<<16 | uint64(b[14])<<8 | uint64(b[15])
+	for i := 25; i >= 0; i-- {
+		out[i] = crockford[lo&31]
+		lo = lo>>5 | hi<<59
+		hi >>= 5
+	}
+	return string(out[:])
 }

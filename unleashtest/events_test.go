@@ -199,10 +199,12 @@ func TestEventsRecorded(t *testing.T) {
 		t.Errorf("preData %v", pre)
 	}
 
-	// Field order as on the real server: preData comes from a jsonb column.
+	// Field order as on the real server: created data follows the request
+	// body (tokenName, expiresAt) with the defaults appended (projects,
+	// environment); preData comes from a jsonb column.
 	for _, want := range []string{
 		`{"id":1,"type":"api-token-created","createdBy":"admin","createdAt":"2026-11-23T15:16:15.566Z","createdByUserId":-42,` +
-			`"data":{"tokenName":"b1","environment":"development","projects":["*"],"expiresAt":"2026-12-23T15:16:15.544Z",` +
+			`"data":{"tokenName":"b1","expiresAt":"2026-12-23T15:16:15.544Z","projects":["*"],"environment":"development",` +
 			`"type":"backend","alias":null,"project":"*","createdAt":"2026-11-23T15:16:15.566Z","secure":false},` +
 			`"preData":null,"tags":[],"featureName":null,"project":"*","environment":"development",` +
 			`"label":"API token created","summary":"**admin** created API token ****"}`,

@@ -101,6 +101,17 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, body []byte, tru
 		return
 	}
 
+	// POST /edge/validate needs no key (and ignores one that is sent).
+	if len(segs) == 2 && strings.EqualFold(segs[0], "edge") && strings.EqualFold(segs[1], "validate") &&
+		r.Method == http.MethodPost {
+		if !isJSON(contentType) {
+			writeContentTypeError(w, contentType)
+			return
+		}
+		s.validateTokens(w, doc)
+		return
+	}
+
 	if strings.EqualFold(segs[0], "api") {
 		key := bearerPrefix.ReplaceAllString(r.Header.Get("Authorization"), "")
 		if key == "" {
@@ -181,6 +192,8 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, body []byte, tru
 		default:
 			notFound()
 		}
+	case lit(2, "ui-config") && len(segs) == 3 && get:
+		s.uiConfig(w)
 	case lit(2, "search") && lit(3, "events") && len(segs) == 4 && get:
 		s.searchEvents(w, r.URL.RawQuery)
 	case lit(2, "projects") && lit(4, "api-tokens") && len(segs) == 6 && r.Method == http.MethodDelete:
@@ -196,25 +209,40 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, body []byte, tru
 	}
 }
 
-// activeToken returns the unexpired token whose secret is key.
+// activeToken returns the unexpired token that key authenticates as. As on
+// Unleash 8.2, a key of the v2 form is looked up in secure storage only,
+// any other key among the legacy tokens only; a token in secure storage
+// that authenticates has its seenAt set at once.
 func (s *Server) activeToken(key string) (Token, bool) {
 	now := s.now()
+	v2 := authenticatesAsV2(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, t := range s.tokens {
-		if t.Secret == key {
-			if t.ExpiresAt != nil && !t.ExpiresAt.After(now) {
-				return Token{}, false
-			}
-			return t, true
+	for i, t := range s.tokens {
+		if t.Secret != key || t.Secure != v2 {
+			continue
 		}
+		if t.ExpiresAt != nil && !t.ExpiresAt.After(now) {
+			return Token{}, false
+		}
+		if t.Secure {
+			seen := now
+			s.tokens[i].SeenAt = &seen
+		}
+		return s.tokens[i].clone(), true
 	}
 	return Token{}, false
 }
 
-// listed is a token as it appears in {"tokens":[...]} responses: as the
-// server reads it from its database, with the secret first.
+// listed is a token as it appears in {"tokens":[...]} responses. A legacy
+// token comes as the server reads it from its database, with the secret
+// first and nulls for what it lacks; one in secure storage shows its
+// selector as the secret, and lacks (rather than nulls) alias, an expiry
+// or seenAt it does not have.
 func listed(t Token) jsonObject {
+	if t.Secure {
+		return append(jsonObject{{"secret", t.Selector}}, secureTokenFields(t)...)
+	}
 	return append(jsonObject{{"secret", t.Secret}}, storedEventData(t)...)
 }
 
@@ -222,12 +250,16 @@ type tokenList struct {
 	Tokens []jsonObject `json:"tokens"`
 }
 
+// listTokens sends the tokens keep accepts: the legacy ones, then those in
+// secure storage, as the real server concatenates its two stores.
 func (s *Server) listTokens(w http.ResponseWriter, keep func(Token) bool) {
 	s.mu.Lock()
 	out := tokenList{Tokens: []jsonObject{}}
-	for _, t := range s.tokens {
-		if keep(t) {
-			out.Tokens = append(out.Tokens, listed(t))
+	for _, secure := range []bool{false, true} {
+		for _, t := range s.tokens {
+			if t.Secure == secure && keep(t) {
+				out.Tokens = append(out.Tokens, listed(t))
+			}
 		}
 	}
 	s.mu.Unlock()
@@ -310,14 +342,19 @@ func (s *Server) create(w http.ResponseWriter, doc *jsonValue, project string) {
 		t, _ := parseDateTime(expires) // the schema has checked the format
 		expiresAt = &t
 	}
+	projects = resolveProjects(projects)
 
-	stored := typ
-	if stored == "backend" {
-		stored = "client"
+	// From here on the real server's order: the project of the path (404),
+	// then the service's checks: all environments (400), an unknown
+	// environment (400), the token limit (400), and last the projects as
+	// the database sees them while storing the token.
+	if project != "" && !slices.Contains(s.cfg.projects, project) {
+		writeNoProject(w)
+		return
 	}
 	if env == "*" {
 		kind := "Client"
-		if stored == "frontend" {
+		if typ == "frontend" {
 			kind = "Frontend"
 		}
 		writeBadData(w, kind+" token cannot be scoped to all environments")
@@ -326,62 +363,98 @@ func (s *Server) create(w http.ResponseWriter, doc *jsonValue, project string) {
 
 	now := s.now()
 	s.mu.Lock()
-	if len(s.tokens) >= s.cfg.tokenLimit {
-		s.mu.Unlock()
-		writeLimitError(w, s.cfg.tokenLimit)
-		return
-	}
+	secure := s.cfg.secure
 	if !slices.Contains(s.cfg.environments, env) {
 		s.mu.Unlock()
 		writeBadData(w, "Environment="+env+" does not exist")
 		return
 	}
-	if project != "" {
-		if !slices.Contains(s.cfg.projects, project) {
-			s.mu.Unlock()
-			writeNoProject(w)
-			return
-		}
-	} else if len(projects) != 1 || projects[0] != "*" {
-		for _, p := range projects {
-			if !slices.Contains(s.cfg.projects, p) {
+	if s.countLocked(secure) >= s.cfg.tokenLimit {
+		s.mu.Unlock()
+		writeLimitError(w, s.cfg.tokenLimit)
+		return
+	}
+	if projects[0] != "*" {
+		for i, p := range projects {
+			switch {
+			case !slices.Contains(s.cfg.projects, p):
 				s.mu.Unlock()
-				writeBadData(w, "Project="+p+" does not exist")
+				if secure {
+					// Unleash 8.2 does not look the projects up before
+					// storing a token in secure storage, so the database's
+					// foreign key refuses it: a 500 (a server bug).
+					writeUnknownError(w, v2ProjectInsert+" - insert or update on table \"api_tokens_v2_project\" violates foreign key constraint \"api_tokens_v2_project_project_fkey\"")
+				} else {
+					writeBadData(w, "Project="+p+" does not exist")
+				}
+				return
+			case slices.Index(projects, p) < i:
+				// Both storages insert one row per project, and the second
+				// row of a project breaks the primary key: a 500.
+				s.mu.Unlock()
+				if secure {
+					writeUnknownError(w, v2ProjectInsert+" - duplicate key value violates unique constraint \"api_tokens_v2_project_pkey\"")
+				} else {
+					writeUnknownError(w, "INSERT INTO api_token_project VALUES ($1, $2) - duplicate key value violates unique constraint \"api_token_project_pkey\"")
+				}
 				return
 			}
 		}
 	}
-	tok := Token{
-		TokenName:   tokenName,
-		Type:        stored,
-		Project:     strings.Join(projects, ","),
-		Projects:    slices.Clone(projects),
-		Environment: env,
-		ExpiresAt:   expiresAt,
-		CreatedAt:   now,
-	}
-	prefix := tok.Project
-	if len(projects) > 1 {
-		prefix = "[]"
-	}
-	tok.Secret = prefix + ":" + env + "." + newSecretSuffix()
+	tok := newToken(secure, tokenName, typ, projects, env, expiresAt, now)
 	s.tokens = append(s.tokens, tok)
-	data := createdEventData(tok, typ)
+	var data, resp jsonObject
+	if secure {
+		data = secureEventData(tok)
+		resp = secureCreateResponse(tok)
+	} else {
+		data = createdEventData(tok, typ, createdOrder(doc, project != ""))
+		// The real server sends the object it stored in the event, with
+		// the secret before "type".
+		i := slices.IndexFunc(data, func(f jsonField) bool { return f.key == "type" })
+		resp = slices.Insert(slices.Clone(data), i, jsonField{"secret", tok.Secret})
+	}
 	s.recordLocked(now, EventAPITokenCreated, tok, data, nil)
 	s.mu.Unlock()
 
-	// The real server sends the object it stored in the event, with the
-	// secret before "type".
-	i := slices.IndexFunc(data, func(f jsonField) bool { return f.key == "type" })
-	resp := slices.Insert(slices.Clone(data), i, jsonField{"secret", tok.Secret})
 	w.Header().Set("Location", "api-tokens")
 	writeJSON(w, http.StatusCreated, resp)
+}
+
+// v2ProjectInsert is the statement that stores a project of a token in
+// secure storage, as PostgreSQL errors quote it (with the whitespace of
+// Unleash's source).
+const v2ProjectInsert = "INSERT INTO api_tokens_v2_project\n                         VALUES ($1, $2)"
+
+// countLocked returns how many tokens count against the token limit: those
+// of the storage new tokens go to (legacy or secure).
+func (s *Server) countLocked(secure bool) int {
+	n := 0
+	for _, t := range s.tokens {
+		if t.Secure == secure {
+			n++
+		}
+	}
+	return n
+}
+
+// findLocked returns the index of the token an update or delete of the
+// general endpoint names by ref, or -1. A full v2 secret or a bare selector
+// names a token in secure storage by its selector alone; anything else is a
+// legacy token's secret. s.mu must be held.
+func (s *Server) findLocked(ref string) int {
+	if sel, ok := v2Reference(ref); ok {
+		// Unleash then only asks secure storage to change the token; a
+		// legacy token that such a ref might name is left alone.
+		return slices.IndexFunc(s.tokens, func(t Token) bool { return t.Secure && t.Selector == sel })
+	}
+	return slices.IndexFunc(s.tokens, func(t Token) bool { return !t.Secure && t.Secret == ref })
 }
 
 // updateExpiry serves PUT /api/admin/api-tokens/{secret} and records an
 // api-token-updated event. An unknown secret is not an error and records
 // nothing.
-func (s *Server) updateExpiry(w http.ResponseWriter, doc *jsonValue, secret string) {
+func (s *Server) updateExpiry(w http.ResponseWriter, doc *jsonValue, ref string) {
 	if details := updateSchema.validate(doc); details != nil {
 		writeSchemaError(w, details)
 		return
@@ -389,41 +462,49 @@ func (s *Server) updateExpiry(w http.ResponseWriter, doc *jsonValue, secret stri
 	t, _ := parseDateTime(doc.get("expiresAt").str)
 	now := s.now()
 	s.mu.Lock()
-	for i := range s.tokens {
-		if s.tokens[i].Secret == secret {
-			before := s.tokens[i].clone()
-			e := t
-			s.tokens[i].ExpiresAt = &e
-			// The real server drops an event whose data equals its
-			// preData, so setting the same expiry again records nothing.
-			if before.ExpiresAt == nil || !before.ExpiresAt.Equal(t) {
-				// Unleash 8.2.0 reads the updated token back without its
-				// projects: the event and its data say project "*" even
-				// for a project token (seen on the real server).
-				after := s.tokens[i].clone()
+	if i := s.findLocked(ref); i >= 0 {
+		before := s.tokens[i].clone()
+		e := t
+		s.tokens[i].ExpiresAt = &e
+		after := s.tokens[i].clone()
+		// The real server drops an event whose data equals its preData,
+		// so setting the same expiry again records nothing.
+		if before.ExpiresAt == nil || !before.ExpiresAt.Equal(t) {
+			if after.Secure {
+				s.recordLocked(now, EventAPITokenUpdated, after, secureEventData(after), secureEventData(before))
+			} else {
+				// Unleash 8.2.0 reads an updated legacy token back without
+				// its projects: the event and its data say project "*"
+				// even for a project token (seen on the real server).
 				after.Project, after.Projects = "*", []string{"*"}
 				s.recordLocked(now, EventAPITokenUpdated, after, storedEventData(after), storedEventData(before))
 			}
-			break // secrets are unique
 		}
 	}
 	s.mu.Unlock()
 	writeEmpty(w, http.StatusOK)
 }
 
+// deletedEventLocked records the api-token-deleted event of t; s.mu must be
+// held.
+func (s *Server) deletedEventLocked(now time.Time, t Token) {
+	if t.Secure {
+		s.recordLocked(now, EventAPITokenDeleted, t, nil, secureEventData(t))
+		return
+	}
+	s.recordLocked(now, EventAPITokenDeleted, t, nil, storedEventData(t))
+}
+
 // deleteToken serves DELETE /api/admin/api-tokens/{secret} and records an
 // api-token-deleted event. An unknown secret is not an error and records
 // nothing.
-func (s *Server) deleteToken(w http.ResponseWriter, secret string) {
+func (s *Server) deleteToken(w http.ResponseWriter, ref string) {
 	now := s.now()
 	s.mu.Lock()
-	s.tokens = slices.DeleteFunc(s.tokens, func(t Token) bool {
-		if t.Secret != secret {
-			return false
-		}
-		s.recordLocked(now, EventAPITokenDeleted, t, nil, storedEventData(t))
-		return true
-	})
+	if i := s.findLocked(ref); i >= 0 {
+		s.deletedEventLocked(now, s.tokens[i])
+		s.tokens = slices.Delete(s.tokens, i, i+1)
+	}
 	s.mu.Unlock()
 	writeEmpty(w, http.StatusOK)
 }
@@ -431,12 +512,17 @@ func (s *Server) deleteToken(w http.ResponseWriter, secret string) {
 // deleteProjectToken serves DELETE /api/admin/projects/{id}/api-tokens/{secret}:
 // 404 for an unknown secret, 400 unless the token belongs to that one
 // project only (the project id itself is not looked up). A deletion records
-// an api-token-deleted event.
-func (s *Server) deleteProjectToken(w http.ResponseWriter, project, secret string) {
+// an api-token-deleted event. The token is the one whose listed secret
+// (the selector, for secure storage) is ref, or the selector of ref.
+func (s *Server) deleteProjectToken(w http.ResponseWriter, project, ref string) {
+	key := ref
+	if sel, ok := v2Reference(ref); ok {
+		key = sel
+	}
 	now := s.now()
 	s.mu.Lock()
 	status := http.StatusOK
-	i := slices.IndexFunc(s.tokens, func(t Token) bool { return t.Secret == secret })
+	i := slices.IndexFunc(s.tokens, func(t Token) bool { return listedSecret(t) == key })
 	switch {
 	case i < 0:
 		status = http.StatusNotFound
@@ -444,9 +530,17 @@ func (s *Server) deleteProjectToken(w http.ResponseWriter, project, secret strin
 		!(len(s.tokens[i].Projects) == 1 && s.tokens[i].Projects[0] == project):
 		status = http.StatusBadRequest
 	default:
-		s.recordLocked(now, EventAPITokenDeleted, s.tokens[i], nil, storedEventData(s.tokens[i]))
+		s.deletedEventLocked(now, s.tokens[i])
 		s.tokens = slices.Delete(s.tokens, i, i+1)
 	}
 	s.mu.Unlock()
 	writeEmpty(w, status)
+}
+
+// listedSecret is what lists show as a token's secret.
+func listedSecret(t Token) string {
+	if t.Secure {
+		return t.Selector
+	}
+	return t.Secret
 }

@@ -1,6 +1,7 @@
 package unleashtest_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -161,4 +162,45 @@ func create(t *testing.T, s *unleashtest.Server, body string) map[string]any {
 	r := admin(t, s, "POST", "/api/admin/api-tokens", body)
 	wantStatus(t, r, http.StatusCreated)
 	return object(t, r)
+}
+
+// topKeys returns the keys of a JSON object in the order sent, joined by
+// commas.
+func topKeys(t *testing.T, body []byte) string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var keys []string
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			if v == '{' || v == '[' {
+				depth++
+			} else {
+				depth--
+			}
+		case string:
+			if depth == 1 && dec.More() {
+				keys = append(keys, v)
+				// skip the value
+				var skip json.RawMessage
+				if err := dec.Decode(&skip); err != nil {
+					t.Fatalf("body %s: %v", body, err)
+				}
+			}
+		}
+	}
+	return strings.Join(keys, ",")
+}
+
+// decode unmarshals a JSON body into v.
+func decode(t *testing.T, body []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(body, v); err != nil {
+		t.Fatalf("body %q: %v", body, err)
+	}
 }

@@ -82,9 +82,9 @@ func shellWords(line string) []string {
 
 var urlRE = regexp.MustCompile(`^http://127\.0\.0\.1:(\d+)(/.*)$`)
 
-func readCapture(t *testing.T, name string) capture {
+func readCapture(t *testing.T, dir, name string) capture {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(captureDir, name+".txt"))
+	raw, err := os.ReadFile(filepath.Join(dir, name+".txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +107,8 @@ func readCapture(t *testing.T, name string) capture {
 	for i := 1; i < len(words); i++ {
 		switch w := words[i]; w {
 		case "-sS", "-i":
+		case "--max-time":
+			i++
 		case "-X":
 			i++
 			c.method = words[i]
@@ -243,7 +245,7 @@ func TestReplayCaptures(t *testing.T) {
 	}
 	replayed := 0
 	for _, name := range names {
-		c := readCapture(t, name)
+		c := readCapture(t, captureDir, name)
 		auth := strings.TrimPrefix(c.header.Get("Authorization"), "Bearer ")
 		target := s
 		switch {

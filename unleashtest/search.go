@@ -82,6 +82,8 @@ type eventJSON struct {
 	FeatureName     *string    `json:"featureName"`
 	Project         string     `json:"project"`
 	Environment     string     `json:"environment"`
+	GroupType       string     `json:"groupType,omitempty"`
+	GroupID         string     `json:"groupId,omitempty"`
 	Label           string     `json:"label"`
 	Summary         string     `json:"summary"`
 }
@@ -175,6 +177,10 @@ func (s *Server) searchEvents(w http.ResponseWriter, rawQuery string) {
 		}
 		for _, e := range matched {
 			label, summary := eventLabel(e.Type, e.CreatedBy)
+			groupType := ""
+			if e.groupID != "" {
+				groupType = "transaction"
+			}
 			page.Events = append(page.Events, eventJSON{
 				ID:              e.ID,
 				Type:            e.Type,
@@ -186,6 +192,8 @@ func (s *Server) searchEvents(w http.ResponseWriter, rawQuery string) {
 				Tags:            []string{},
 				Project:         e.Project,
 				Environment:     e.Environment,
+				GroupType:       groupType,
+				GroupID:         e.groupID,
 				Label:           label,
 				Summary:         summary,
 			})

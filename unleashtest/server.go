@@ -3,12 +3,16 @@ package unleashtest
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -19,21 +23,31 @@ import (
 // to a real server through INIT_ADMIN_API_TOKENS.
 const DefaultAdminKey = "*:*.unleash-insecure-admin-api-token"
 
-// DefaultTokenLimit is the number of tokens (admin tokens included) a Server
-// holds before it refuses to create more, the real server's default.
+// DefaultTokenLimit is the number of tokens a Server holds before it
+// refuses to create more, the real server's default (see WithTokenLimit
+// for which tokens count).
 const DefaultTokenLimit = 2000
+
+// DefaultVersion is the Unleash version a Server reports unless
+// WithVersion says otherwise: the version its behaviour was taken from.
+const DefaultVersion = "8.2.0"
 
 // defaultEnvironment is used when a create request names no environment.
 const defaultEnvironment = "development"
 
-// Token is a token held by a Server, as returned by Server.Tokens.
+// Token is a token held by a Server, as returned by Server.Tokens and as
+// given to WithTokens.
 type Token struct {
-	// Secret is the full token secret, e.g. "default:development.<hex>".
+	// Secret is the full token secret: "default:development.<56 hex>" for a
+	// legacy token, "default:development.v2_<selector>_<secret>" for one in
+	// secure token storage. Server.Tokens always returns it in full, even
+	// where the server's lists show only the selector.
 	Secret string
 	// TokenName is the name given at creation; names are not unique.
 	TokenName string
-	// Type is "client", "frontend" or "admin". A token created as
-	// "backend" is stored (and listed) as "client", as the real server does.
+	// Type is "client", "backend", "frontend" or "admin". A legacy token
+	// created as "backend" is stored (and listed) as "client", as the real
+	// server does; one in secure token storage keeps "backend".
 	Type string
 	// Project is "*" for all projects, the project id for one project, and
 	// the comma-joined ids for several.
@@ -46,16 +60,36 @@ type Token struct {
 	ExpiresAt *time.Time
 	// CreatedAt is when the server created the token (UTC, milliseconds).
 	CreatedAt time.Time
+	// SeenAt is when the token was last used, nil for never. A Server sets
+	// it when a token in secure token storage authenticates a request, as
+	// Unleash 8.2 does at once; for a legacy token Unleash writes it from a
+	// background job every few minutes, which a Server does not have, so it
+	// keeps the value WithTokens gave (nil unless given).
+	SeenAt *time.Time
+	// Selector is the 22-character selector of a token in secure token
+	// storage, and "" for a legacy token. Lists show it in place of the
+	// secret; update and delete accept it as well as the full secret.
+	Selector string
+	// Secure reports whether the token is in secure token storage: only
+	// the create response showed its secret, and lists show Selector with
+	// "secure": true.
+	Secure bool
 }
 
 // clone returns a deep copy of t.
 func (t Token) clone() Token {
 	t.Projects = slices.Clone(t.Projects)
-	if t.ExpiresAt != nil {
-		e := *t.ExpiresAt
-		t.ExpiresAt = &e
-	}
+	t.ExpiresAt = cloneTime(t.ExpiresAt)
+	t.SeenAt = cloneTime(t.SeenAt)
 	return t
+}
+
+func cloneTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
 }
 
 // Request is one request the Server received, as recorded by
@@ -108,7 +142,8 @@ type Fault struct {
 	Drop bool
 }
 
-// Option configures a Server; pass options to NewServer.
+// Option configures a Server; pass options to NewServer, NewTestServer or
+// Listen.
 type Option func(*config)
 
 type config struct {
@@ -117,6 +152,9 @@ type config struct {
 	environments []string
 	tokenLimit   int
 	now          func() time.Time
+	secure       bool
+	version      string
+	seeds        []Token
 }
 
 // WithAdminKeys sets the admin API tokens the Server holds and accepts,
@@ -152,11 +190,65 @@ func WithEnvironments(names ...string) Option {
 	return func(c *config) { c.environments = slices.Clone(names) }
 }
 
-// WithTokenLimit sets how many tokens, admin tokens included, the Server
-// may hold (DefaultTokenLimit unless set). Creating one more fails with
-// 400 ExceedsLimitError.
+// WithTokenLimit sets how many tokens the Server may hold before a create
+// fails with 400 ExceedsLimitError (DefaultTokenLimit unless set). As on
+// Unleash 8.2, only the tokens of the storage that new tokens go to count:
+// every legacy token, admin keys included, by default; with
+// WithSecureTokens only the tokens in secure token storage (the admin keys,
+// which are legacy, do not count).
 func WithTokenLimit(n int) Option {
 	return func(c *config) { c.tokenLimit = n }
+}
+
+// WithSecureTokens makes the Server behave like Unleash 8.2.0 started with
+// UNLEASH_EXPERIMENTAL_SECURE_TOKEN=true: every token it creates is kept in
+// secure token storage, with a secret of the form
+// "<project>:<environment>.v2_<selector>_<secret>" that only the create
+// response shows. See the package documentation for what changes.
+func WithSecureTokens() Option {
+	return func(c *config) { c.secure = true }
+}
+
+// WithVersion sets the version the Server reports in GET
+// /api/admin/ui-config (DefaultVersion unless set; "" keeps the default).
+// Only the reported version changes: the Server goes on behaving like
+// Unleash 8.2.
+func WithVersion(v string) Option {
+	return func(c *config) {
+		if v != "" {
+			c.version = v
+		}
+	}
+}
+
+// WithTokens makes the Server start with these tokens besides its admin
+// keys, as if they had been created earlier (no event is recorded for
+// them). Each needs a TokenName and a Type (client, backend, frontend or
+// admin, in any letter case); the other fields are optional:
+//
+//   - Secret: a legacy secret, or a full v2 secret
+//     ("...v2_<22 characters>_<43 characters>") for a token in secure
+//     token storage; when empty, one is made in the Server's mode (or in
+//     secure storage when Secure is set);
+//   - Projects (or Project, comma-joined): projects the Server has
+//     (WithProjects), default all projects ("*"); a list holding "*" means
+//     all projects;
+//   - Environment: one the Server has (WithEnvironments), default
+//     "development"; "*" for an admin token, which must be one of all
+//     projects;
+//   - CreatedAt (default the Server's start), ExpiresAt, SeenAt;
+//   - Secure and Selector, which must agree with Secret when given.
+//
+// Secrets must be unique, admin keys included. A seed that breaks a rule
+// makes Listen return an error, NewTestServer fail the test and NewServer
+// panic; the message names the seed by position and name, never by
+// secret. Calls add to the seeds.
+func WithTokens(tokens ...Token) Option {
+	return func(c *config) {
+		for _, t := range tokens {
+			c.seeds = append(c.seeds, t.clone())
+		}
+	}
 }
 
 // WithClock sets the function the Server uses to read the current time: it
@@ -171,13 +263,15 @@ func WithClock(now func() time.Time) Option {
 }
 
 // Server is an in-process stand-in for the API-token endpoints of an
-// Unleash 8.2 server. Create one with NewServer or NewTestServer and close
-// it with Close. All methods are safe for concurrent use.
+// Unleash 8.2 server. Create one with NewServer, NewTestServer or Listen
+// and close it with Close. All methods are safe for concurrent use.
 type Server struct {
-	ts        *httptest.Server
-	cfg       config
-	closing   chan struct{}
-	closeOnce sync.Once
+	ts         *httptest.Server
+	url        string
+	instanceID string
+	cfg        config
+	closing    chan struct{}
+	closeOnce  sync.Once
 
 	mu          sync.Mutex
 	tokens      []Token // in creation order
@@ -187,19 +281,23 @@ type Server struct {
 	lastEventID int
 }
 
-// NewServer starts a Server on a local port. The caller must call Close.
-func NewServer(opts ...Option) *Server {
+// newServer builds a Server from its options without serving it: the
+// options are applied, then the seeds checked.
+func newServer(opts []Option) (*Server, error) {
 	cfg := config{
 		adminKeys:    []string{DefaultAdminKey},
 		projects:     []string{"default"},
 		environments: []string{"development", "production"},
 		tokenLimit:   DefaultTokenLimit,
 		now:          time.Now,
+		version:      DefaultVersion,
 	}
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
-	s := &Server{cfg: cfg, closing: make(chan struct{})}
+	s := &Server{cfg: cfg, closing: make(chan struct{}), instanceID: newID()}
 	created := s.now()
 	for _, k := range cfg.adminKeys {
 		s.tokens = append(s.tokens, Token{
@@ -212,21 +310,104 @@ func NewServer(opts ...Option) *Server {
 			CreatedAt:   created,
 		})
 	}
-	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	for i, seed := range cfg.seeds {
+		tok, err := s.seedToken(seed, created)
+		if err != nil {
+			name := ""
+			if seed.TokenName != "" {
+				name = fmt.Sprintf(" (%q)", seed.TokenName)
+			}
+			return nil, fmt.Errorf("unleashtest: WithTokens: token %d%s: %w", i+1, name, err)
+		}
+		s.tokens = append(s.tokens, tok)
+	}
+	return s, nil
+}
+
+// NewServer starts a Server on a local port. The caller must call Close.
+// It panics when an option is invalid (a WithTokens seed that breaks a
+// rule); Listen reports that as an error instead.
+func NewServer(opts ...Option) *Server {
+	s, err := newServer(opts)
+	if err != nil {
+		panic(err)
+	}
+	s.start(httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP)))
 	return s
 }
 
 // NewTestServer starts a Server and registers its Close with tb.Cleanup.
+// An invalid option fails the test at once (tb.Fatal).
 func NewTestServer(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
-	s := NewServer(opts...)
+	s, err := newServer(opts)
+	if err != nil {
+		tb.Fatal(err)
+		return nil // for a tb whose Fatal returns
+	}
+	s.start(httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP)))
 	tb.Cleanup(s.Close)
 	return s
 }
 
+// Listen starts a Server on addr, a TCP address as net.Listen takes it:
+// "127.0.0.1:0" (what an empty addr means) picks a free port on the
+// loopback interface, ":4242" listens on every interface. It returns an
+// error when an option is invalid or the address cannot be listened on;
+// nothing is left running then. The caller must call Close.
+//
+// URL then names the address listened on, with 127.0.0.1 (or [::1]) in
+// place of an unspecified host such as 0.0.0.0, so that it can be
+// connected to.
+func Listen(addr string, opts ...Option) (*Server, error) {
+	s, err := newServer(opts)
+	if err != nil {
+		return nil, err
+	}
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("unleashtest: %w", err)
+	}
+	s.start(&httptest.Server{
+		Listener: l,
+		Config: &http.Server{
+			Handler:           http.HandlerFunc(s.serveHTTP),
+			ReadHeaderTimeout: 10 * time.Second,
+		},
+	})
+	return s, nil
+}
+
+// start serves s with ts; the fields the handlers read are set first.
+func (s *Server) start(ts *httptest.Server) {
+	s.ts = ts
+	s.url = dialableURL(ts.Listener.Addr())
+	ts.Start()
+}
+
+// dialableURL returns the base URL for a listening address, with a
+// loopback address in place of an unspecified one.
+func dialableURL(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return "http://" + a.String()
+	}
+	ip := tcp.IP
+	if ip == nil || ip.IsUnspecified() {
+		ip = net.IPv4(127, 0, 0, 1)
+		if tcp.IP != nil && tcp.IP.To4() == nil {
+			ip = net.IPv6loopback
+		}
+	}
+	return "http://" + net.JoinHostPort(ip.String(), strconv.Itoa(tcp.Port))
+}
+
 // URL returns the base URL of the Server, e.g. "http://127.0.0.1:38193",
 // with no trailing slash.
-func (s *Server) URL() string { return s.ts.URL }
+func (s *Server) URL() string { return s.url }
 
 // AdminKey returns the first admin API token the Server accepts.
 func (s *Server) AdminKey() string { return s.cfg.adminKeys[0] }
@@ -405,9 +586,21 @@ func dropConnection(w http.ResponseWriter) {
 	_ = conn.Close()
 }
 
-// newSecretSuffix returns the 56 hex digits that end a token secret.
+// newSecretSuffix returns the 56 hex digits that end a legacy token secret.
 func newSecretSuffix() string {
 	var b [28]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// newV2Credential returns the selector and the rest of a v2 secret of
+// secure token storage: 16 and 32 random bytes in unpadded base64url,
+// 22 and 43 characters, as Unleash makes them. The secret is
+// prefix + ".v2_" + selector + "_" + rest.
+func newV2Credential() (selector, rest string) {
+	var sel [16]byte
+	var sec [32]byte
+	_, _ = rand.Read(sel[:])
+	_, _ = rand.Read(sec[:])
+	return base64.RawURLEncoding.EncodeToString(sel[:]), base64.RawURLEncoding.EncodeToString(sec[:])
 }
