@@ -51,6 +51,7 @@ var notServed = map[string]string{
 	"442-events-legacy":                    "GET /api/admin/events is not served",
 	"493-edge-validate-right-after-delete": "the real server's token cache still reports the deleted token",
 	"495-edge-validate-later":              "the real server's token cache still reports the deleted token",
+	"498-edge-validate-much-later":         "the real server's token cache still reports the deleted token",
 }
 
 func withSkips(extra map[string]string) map[string]string {
@@ -106,13 +107,13 @@ func TestReplayMatrixCaptures(t *testing.T) {
 			}),
 		},
 		{
-			dir:     "../testdata/captures-8.2.0-secure-standin",
-			opts:    []unleashtest.Option{projects, unleashtest.WithSecureTokens()},
+			dir:  "../testdata/captures-8.2.0-secure-standin",
+			opts: []unleashtest.Option{projects, unleashtest.WithSecureTokens()},
 			restart: map[string][]unleashtest.Option{
 				"640-limit-ui-config":   {unleashtest.WithTokenLimit(6)},
 				"650-create-seen-probe": {}, // without the limit again
 			},
-			skip:    withSkips(nil),
+			skip: withSkips(nil),
 		},
 	}
 	for _, run := range runs {
