@@ -28,10 +28,12 @@ compat:
 	GOTOOLCHAIN=$(GO_PREVIOUS) $(GO) vet ./...
 
 # Unit tests, the fault matrix, the credential audit, unleashtest's own tests
-# and the integration suite against the in-process stand-in, all with the
-# race detector; then every benchmark once, so they keep working.
+# and the integration suite against the in-process stand-in (in both token
+# storage modes), all with the race detector; then every benchmark once, so
+# they keep working.
 unit:
 	env -u UNLEASH_URL -u UNLEASH_API_TOKEN $(GO) test -race -count=1 ./...
+	env -u UNLEASH_URL -u UNLEASH_API_TOKEN UNLEASH_STANDIN_SECURE=1 $(GO) test -race -count=1 ./integration/ ./cmd/unleash-tokens/
 	env -u UNLEASH_URL -u UNLEASH_API_TOKEN $(GO) test -run '^$$' -bench . -benchtime=1x ./...
 
 # start-unleash begins a recipe that needs the script's Unleash: it starts it
@@ -45,18 +47,15 @@ start-unleash = started=no; \
 	  echo "$@: scripts/unleash.sh start printed more than its export lines"; exit 1; fi; \
 	eval "$$exports"
 
-# The integration suite, the command end to end (as a built binary) and the
-# soak (UNLEASH_SOAK long) against a real Unleash 8.2.0 on 127.0.0.1, stopped
-# again whatever the outcome (unless it was running before). The soak compares the server's whole token list
-# before and after, so the packages run one at a time (-p=1).
+# The integration suite and the command end to end (as a built binary)
+# against every real Unleash of the matrix (scripts/unleash.sh: 8.2.0,
+# 8.2.0 with secure token storage, 7.6.5, 6.10.1, 5.12.8), one server at a
+# time, each started and stopped again (unless it was running before); the
+# soak (UNLEASH_SOAK long) against 8.2.0. One line of results per server.
+# UNLEASH_SERVERS="7.6.5" make integration-real for one of them.
 UNLEASH_SOAK ?= 60s
-integration-real: export UNLEASH_SOAK := $(UNLEASH_SOAK)
-integration-real: export GOFLAGS += -p=1
 integration-real:
-	@$(start-unleash); \
-	echo "integration-real: running the suite against $$UNLEASH_URL"; \
-	$(GO) test -race -count=1 -v ./integration/ ./cmd/unleash-tokens/ 2>&1 | tee /tmp/unleashadmin-integration.log; \
-	echo "integration-real: $$(grep -c -- '--- PASS' /tmp/unleashadmin-integration.log) passed, $$(grep -c -- '--- FAIL' /tmp/unleashadmin-integration.log || true) failed, $$(grep -c -- '--- SKIP' /tmp/unleashadmin-integration.log || true) skipped"
+	UNLEASH_SOAK=$(UNLEASH_SOAK) GO=$(GO) scripts/integration-real.sh
 
 stop-unleash:
 	scripts/unleash.sh stop

@@ -1,7 +1,9 @@
 package integration
 
 import (
+	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -95,6 +97,14 @@ func TestRotate(t *testing.T) {
 func TestTokenEvents(t *testing.T) {
 	t.Parallel()
 	c := newClient(t, "")
+	if !target.info.AtLeast(6, 0) {
+		// Unleash 5 has no event search.
+		_, err := c.ListTokenEvents(ctx(t), unleashadmin.TokenEventsOptions{})
+		if !errors.Is(err, unleashadmin.ErrNotSupported) || !errors.Is(err, unleashadmin.ErrNotFound) {
+			t.Errorf("event search on Unleash %s: %v, want ErrNotSupported", target.info.Version, err)
+		}
+		return
+	}
 	tokName := name(t, "tok")
 	tok := mustCreate(t, c, unleashadmin.CreateAPITokenRequest{Type: unleashadmin.TokenTypeClient, TokenName: tokName, Projects: []string{"default"}})
 	if err := c.UpdateAPITokenExpiry(ctx(t), tok.Secret, time.Now().Add(time.Hour)); err != nil {
@@ -149,5 +159,59 @@ func TestTokenEvents(t *testing.T) {
 	page, err = c.ListTokenEvents(ctx(t), unleashadmin.TokenEventsOptions{Query: tokName, From: today.Add(48 * time.Hour)})
 	if err != nil || page.Total != 0 || len(page.Events) != 0 {
 		t.Errorf("events from the day after tomorrow: %+v, %v", page, err)
+	}
+}
+
+// TestRotateFromAList is what an operator's program does: list the tokens,
+// pick one by name, rotate it. Under secure token storage the listed token
+// carries only its selector, which is enough.
+func TestRotateFromAList(t *testing.T) {
+	t.Parallel()
+	c := newClient(t, "")
+	for _, inProject := range []bool{false, true} {
+		var orig *unleashadmin.APIToken
+		if inProject {
+			orig = mustCreateIn(t, c, "default", unleashadmin.CreateProjectAPITokenRequest{Type: backend(), TokenName: name(t, "p"), Environment: "production"})
+		} else {
+			orig = mustCreate(t, c, unleashadmin.CreateAPITokenRequest{Type: unleashadmin.TokenTypeFrontend, TokenName: name(t, "g"), Projects: []string{"default"}})
+		}
+		all, err := c.ListAPITokens(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var listed *unleashadmin.APIToken
+		for i := range all {
+			if all[i].TokenName == orig.TokenName {
+				listed = &all[i]
+			}
+		}
+		if listed == nil {
+			t.Fatalf("%s not listed", orig.TokenName)
+		}
+		if target.info.SecureTokens && (listed.Secret == orig.Secret || !listed.Secure) {
+			t.Errorf("secure storage lists the full secret: %+v", *listed)
+		}
+		var delivered string
+		r, err := c.RotateAPIToken(ctx(t), *listed, unleashadmin.RotateOptions{Deliver: func(_ context.Context, fresh unleashadmin.APIToken) error {
+			delivered = fresh.Secret
+			return nil
+		}})
+		if r != nil && r.New != nil {
+			created(t, c, r.New)
+		}
+		if err != nil || !r.OldDeleted || delivered != r.New.Secret || r.New.Environment != orig.Environment ||
+			!slices.Equal(r.New.ProjectIDs(), orig.ProjectIDs()) || !r.New.IsType(orig.Type) {
+			t.Fatalf("project %t: %+v, %v", inProject, r, err)
+		}
+		byName, err := c.GetAPITokensByName(ctx(t), orig.TokenName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := find(byName, orig.Secret); ok || len(byName) != 1 {
+			t.Errorf("project %t: after the rotation %d tokens by name, the old one listed: %t", inProject, len(byName), ok)
+		}
+		if _, ok := find(byName, r.New.Secret); !ok {
+			t.Errorf("project %t: the new token is not listed", inProject)
+		}
 	}
 }

@@ -1,10 +1,13 @@
 // Package integration holds the suite that proves the client against an
 // Unleash server: the real one when UNLEASH_URL and UNLEASH_API_TOKEN are
-// set, otherwise the in-process stand-in from package unleashtest. The same
-// tests run unchanged against both.
+// set, otherwise the in-process stand-in from package unleashtest (in secure
+// token storage mode with UNLEASH_STANDIN_SECURE=1). The same tests run
+// unchanged against all of them, adapting to the version and mode the
+// server reports.
 package integration
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -13,6 +16,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/seed8b9e94f4/unleashadmin"
 	"github.com/seed8b9e94f4/unleashadmin/unleashtest"
@@ -30,6 +34,9 @@ var target struct {
 	// runID makes this run's token names unique, so that the suite never
 	// touches tokens it did not create.
 	runID string
+	// info is what the server says of itself; the tests adapt their
+	// expectations to it (default environment, backend, secure storage).
+	info unleashadmin.ServerInfo
 }
 
 // statuses counts every status the server answered during the run, to prove
@@ -60,12 +67,33 @@ func run(m *testing.M) int {
 		}
 		fmt.Printf("integration: against the Unleash server at %s (run %s)\n", target.shown, target.runID)
 	} else {
-		srv := unleashtest.NewServer(unleashtest.WithProjects("default", target.other))
+		opts := []unleashtest.Option{unleashtest.WithProjects("default", target.other)}
+		mode := "default token storage"
+		if os.Getenv("UNLEASH_STANDIN_SECURE") == "1" {
+			opts, mode = append(opts, unleashtest.WithSecureTokens()), "secure token storage"
+		}
+		srv := unleashtest.NewServer(opts...)
 		defer srv.Close()
 		target.url, target.key = srv.URL(), srv.AdminKey()
 		target.shown = target.url
-		fmt.Printf("integration: UNLEASH_URL and UNLEASH_API_TOKEN not set; against the in-process unleashtest server (run %s)\n", target.runID)
+		fmt.Printf("integration: UNLEASH_URL and UNLEASH_API_TOKEN not set; against the in-process unleashtest server, %s (run %s)\n", mode, target.runID)
 	}
+	c, err := unleashadmin.NewClient(target.url, target.key)
+	if err != nil {
+		fmt.Println("integration:", err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	info, err := c.ServerInfo(ctx)
+	cancel()
+	c.CloseIdleConnections()
+	if err != nil {
+		fmt.Println("integration: reading the server's version:", err)
+		return 1
+	}
+	target.info = *info
+	fmt.Printf("integration: Unleash %s, secure token storage %t, default environment %s, token limit %d\n",
+		info.Version, info.SecureTokens, info.DefaultEnvironment(), info.TokenLimit)
 	code := m.Run()
 	statuses.Lock()
 	defer statuses.Unlock()

@@ -183,14 +183,13 @@ func (s *soakRun) track(secret, name string, live bool) {
 	}
 }
 
-var soakTypes = []unleashadmin.TokenType{unleashadmin.TokenTypeClient, unleashadmin.TokenTypeBackend, unleashadmin.TokenTypeFrontend}
-
 // cycle is one token's life: create, find, update, maybe rotate, delete,
 // check it is gone. The iteration number varies the endpoints used.
 func (s *soakRun) cycle(t *testing.T, w, i int) {
 	c := s.c
 	name := fmt.Sprintf("%s%02d-%05d", s.prefix, w, i)
-	typ := soakTypes[(w+i)%len(soakTypes)]
+	kinds := types()
+	typ := kinds[(w+i)%len(kinds)]
 	viaProject := i%2 == 1
 	allProjects := !viaProject && i%4 == 0 // a "*" token, not in project default
 
@@ -233,7 +232,7 @@ func (s *soakRun) cycle(t *testing.T, w, i int) {
 	}
 	if err != nil {
 		s.fail(t, "%s: list: %v", name, err)
-	} else if !hasToken(listed, tok.Secret, name) {
+	} else if !hasToken(listed, tok.Secret) {
 		s.fail(t, "%s: created token %s is not in the list of %d", name, unleashadmin.RedactSecret(tok.Secret), len(listed))
 	} else {
 		s.count(&s.found)
@@ -269,7 +268,7 @@ func (s *soakRun) cycle(t *testing.T, w, i int) {
 		s.track(tok.Secret, name, false)
 		tok = rot.New
 		err = s.timed("GetAPITokensByName", func(ctx context.Context) error { listed, err = c.GetAPITokensByName(ctx, name); return err })
-		if err != nil || len(listed) != 1 || !hasToken(listed, tok.Secret, name) {
+		if err != nil || len(listed) != 1 || !hasToken(listed, tok.Secret) {
 			s.fail(t, "%s: after the rotation: %v, %v", name, listed, err)
 		} else {
 			s.count(&s.rotated)
@@ -297,19 +296,17 @@ func (s *soakRun) cycle(t *testing.T, w, i int) {
 	switch {
 	case err != nil:
 		s.fail(t, "%s: list after delete: %v", name, err)
-	case hasToken(listed, tok.Secret, name):
+	case hasToken(listed, tok.Secret):
 		s.fail(t, "%s: deleted token %s is still listed", name, unleashadmin.RedactSecret(tok.Secret))
 	default:
 		s.count(&s.gone)
 	}
 }
 
-// hasToken finds a token by secret; with Unleash's secure token storage,
-// where lists carry a selector instead, by its unique name.
-func hasToken(toks []unleashadmin.APIToken, secret, name string) bool {
-	return slices.ContainsFunc(toks, func(t unleashadmin.APIToken) bool {
-		return t.Secret == secret || (t.Secure && t.TokenName == name)
-	})
+// hasToken finds a token by secret, or by the selector of a secret under
+// secure token storage.
+func hasToken(toks []unleashadmin.APIToken, secret string) bool {
+	return slices.ContainsFunc(toks, func(t unleashadmin.APIToken) bool { return t.Matches(secret) })
 }
 
 // report prints throughput and latency per operation.

@@ -45,7 +45,7 @@ func (a *app) printTokens(toks []unleashadmin.APIToken) error {
 		}
 		rows[i] = []string{t.TokenName, string(t.Type), t.Environment, strings.Join(t.ProjectIDs(), ","), day(t.ExpiresAt), secret}
 	}
-	return printTable(a.out, []string{"NAME", "TYPE", "ENVIRONMENT", "PROJECTS", "EXPIRES", "SECRET"}, rows, 0, 2, 3)
+	return printTable(a.out, []string{"NAME", "TYPE", "ENVIRONMENT", "PROJECTS", "EXPIRES", "SECRET"}, rows, 3, 0, 2)
 }
 
 // printNew prints a new token with its secret: the token's fields (and
@@ -152,7 +152,7 @@ func (a *app) printEvents(events []unleashadmin.Event) error {
 		rows[i] = []string{e.CreatedAt.UTC().Format("2006-01-02 15:04"),
 			strings.TrimPrefix(string(e.Type), "api-token-"), e.CreatedBy, t.TokenName, string(t.Type), t.Environment, strings.Join(projects, ",")}
 	}
-	return printTable(a.out, []string{"TIME (UTC)", "EVENT", "BY", "TOKEN", "TYPE", "ENV", "PROJECTS"}, rows, 3, 2, 5, 6)
+	return printTable(a.out, []string{"TIME (UTC)", "EVENT", "BY", "TOKEN", "TYPE", "ENV", "PROJECTS"}, rows, 6, 2, 3, 5)
 }
 
 func redactedCopy(t *unleashadmin.APIToken) *unleashadmin.APIToken {
@@ -177,9 +177,9 @@ func day(t *time.Time) string {
 }
 
 // printTable prints an aligned table that fits tableWidth: when the
-// natural widths are too wide, the columns named in shrink (in that order
-// of preference) are cut, with "…", down to minCell characters each. The
-// other columns are never cut.
+// natural widths are too wide, the columns named in shrink are cut, with
+// "…": the first down to minCell characters before the second is touched,
+// and so on. The other columns are never cut.
 func printTable(w io.Writer, header []string, rows [][]string, shrink ...int) error {
 	const gap, minCell = 2, 6
 	widths := make([]int, len(header))
@@ -195,18 +195,10 @@ func printTable(w io.Writer, header []string, rows [][]string, shrink ...int) er
 		}
 		return n
 	}
-	// Cut the widest shrinkable column one character at a time.
-	for total() > tableWidth {
-		widest := -1
-		for _, i := range shrink {
-			if widths[i] > minCell && (widest < 0 || widths[i] > widths[widest]) {
-				widest = i
-			}
+	for _, i := range shrink {
+		if over := total() - tableWidth; over > 0 && widths[i] > minCell {
+			widths[i] = max(minCell, widths[i]-over)
 		}
-		if widest < 0 {
-			break
-		}
-		widths[widest]--
 	}
 	var b strings.Builder
 	for _, r := range append([][]string{header}, rows...) {
