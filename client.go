@@ -631,22 +631,44 @@ const maxPrealloc = 64 << 10
 
 // readBounded reads at most limit bytes; a longer body is an error. When
 // reading fails part way, it returns what arrived together with the error.
+// The buffer starts at no more than maxPrealloc and grows with what has
+// arrived (four times, towards a declared size; twice, past one or without
+// one), never past a declared size that has not been passed: an honest
+// Content-Length ends in a buffer of exactly its size after at most a few
+// copies, and a false one costs no more than four times what was sent.
 func readBounded(r io.Reader, size int64, limit int64) ([]byte, error) {
-	var buf bytes.Buffer
 	if size > limit {
 		return nil, fmt.Errorf("%w of %d bytes (Content-Length %d)", errTooLarge, limit, size)
 	}
+	// One byte more than the declared size, so that reading up to it and
+	// then seeing EOF needs no second buffer.
+	want := int64(bytes.MinRead)
 	if size > 0 {
-		buf.Grow(int(min(size, maxPrealloc)) + bytes.MinRead)
+		want = min(size+1, maxPrealloc)
 	}
-	n, err := buf.ReadFrom(io.LimitReader(r, limit+1))
-	if err != nil {
-		return buf.Bytes(), fmt.Errorf("reading the body: %w", err)
+	buf := make([]byte, 0, want)
+	for {
+		if len(buf) == cap(buf) {
+			next := 2 * int64(cap(buf))
+			if size > 0 && int64(cap(buf)) <= size {
+				next = min(4*int64(cap(buf)), size+1)
+			}
+			grown := make([]byte, len(buf), min(next, limit+1))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return nil, fmt.Errorf("%w of %d bytes", errTooLarge, limit)
+		}
+		switch {
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return buf, fmt.Errorf("reading the body: %w", err)
+		}
 	}
-	if n > limit {
-		return nil, fmt.Errorf("%w of %d bytes", errTooLarge, limit)
-	}
-	return buf.Bytes(), nil
 }
 
 func mediaType(contentType string) string {
