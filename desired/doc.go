@@ -1,0 +1,32 @@
+// Package desired keeps an Unleash instance's API tokens as a file says
+// they should be: every entry of the file has exactly one live token of its
+// scope, fresh enough, whose secret has been delivered where its service
+// reads it.
+//
+// Read a file with ReadFile or Parse, make a Plan with NewPlan (one read of
+// the token list), print or inspect it, and carry it out with Plan.Apply,
+// which hands every new secret to a Sink (DirSink, ExecSink, or your own)
+// before anything of its entry is retired.
+//
+// The rules, for each entry (the tokens with its name are its tokens):
+//
+//   - A live token of the entry's type (backend and client are one),
+//     environment (the entry's, else the server's default) and projects
+//     (none listed: all) is kept, unless it is due: it expires within
+//     renewBefore, or is older than maxAge. A due or expired one is
+//     rotated: a new token of the same scope is made and delivered, then
+//     the old one retired.
+//   - With no such token, one is made (Create); tokens of the name with
+//     another scope are retired once it is delivered (Replace).
+//   - Of several matching live tokens the newest is kept and the others
+//     retired.
+//   - Retire is a delete, or with Options.GracePeriod a move of the expiry
+//     to now + grace (never later than the expiry the token has).
+//   - If a new token cannot be delivered, it is deleted again and the old
+//     ones are left as they were. Entries are independent.
+//   - Tokens whose names no entry lists are left alone, except those with
+//     the file's prune prefix, which are retired. The key the client uses
+//     (Options.OwnKey) and admin tokens are never retired.
+//
+// The package uses only the exported API of unleashadmin.
+package desired

@@ -1,0 +1,503 @@
+package desired
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/seed8b9e94f4/unleashadmin"
+	"github.com/seed8b9e94f4/unleashadmin/internal/durations"
+)
+
+// Kind is what an action does.
+type Kind string
+
+// The kinds of action a plan holds. Create, Rotate and Replace make a new
+// token and deliver it before anything of their entry is retired.
+const (
+	// Create makes a token for an entry that has none.
+	Create Kind = "create"
+	// Rotate replaces the entry's token, which is expired or due, with a
+	// new one of the same scope, then retires it.
+	Rotate Kind = "rotate"
+	// Replace makes a token of the entry's scope where the entry has only
+	// tokens of another scope (the entry's type, environment or projects
+	// changed), then retires the one it replaces.
+	Replace Kind = "replace"
+	// Retire deletes a token, or with a grace period moves its expiry.
+	Retire Kind = "retire"
+	// Keep leaves a token as it is. It changes nothing.
+	Keep Kind = "keep"
+)
+
+// Action is one step of a plan: what is done, for which entry, to which
+// token and why. Its printed form (every fmt verb, slog and json.Marshal)
+// redacts the token's secret.
+type Action struct {
+	// Kind is what the action does.
+	Kind Kind
+	// Name is the entry's name, or for a prune the token's name.
+	Name string
+	// Token is the token acted on: kept, rotated, replaced or retired.
+	// It is nil for Create.
+	Token *unleashadmin.APIToken
+	// Entry is the entry the action serves; nil for a prune.
+	Entry *Entry
+	// Reason says why, in a few words.
+	Reason string
+	// ExpiresAt is, for a retire with a grace period (and the old token of
+	// a rotate or replace), the expiry the token is given.
+	ExpiresAt *time.Time
+	// Environment is the environment a new token is made in (the entry's,
+	// or the server's default), for Create, Rotate and Replace.
+	Environment string
+
+	// unit groups the actions of one entry (or one pruned token).
+	unit int
+	// retireOld is set on a Rotate or Replace whose Token is retired
+	// once the new token is delivered.
+	retireOld bool
+}
+
+// Makes reports whether the action makes a new token: Create, Rotate and
+// Replace.
+func (a Action) Makes() bool { return a.Kind == Create || a.Kind == Rotate || a.Kind == Replace }
+
+// Changes reports whether the action changes anything: every kind but
+// Keep.
+func (a Action) Changes() bool { return a.Kind != Keep }
+
+// Format prints the action on one line with the token's secret redacted:
+// "rotate checkout default:production.d17f***: expires within 14d".
+func (a Action) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, "%s %s", a.Kind, a.Name)
+	if a.Token != nil {
+		fmt.Fprintf(f, " %s", shownSecret(*a.Token))
+	}
+	if a.Reason != "" {
+		fmt.Fprintf(f, ": %s", a.Reason)
+	}
+}
+
+// LogValue logs the action with the token's secret redacted.
+func (a Action) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.String("action", string(a.Kind)), slog.String("name", a.Name), slog.String("reason", a.Reason)}
+	if a.Token != nil {
+		attrs = append(attrs, slog.Any("token", *a.Token))
+	}
+	if a.ExpiresAt != nil {
+		attrs = append(attrs, slog.Time("expiresAt", *a.ExpiresAt))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// actionJSON is the JSON form of an Action.
+type actionJSON struct {
+	Action      Kind         `json:"action"`
+	Name        string       `json:"name"`
+	Reason      string       `json:"reason"`
+	Token       *redactedTok `json:"token,omitempty"`
+	Type        string       `json:"type,omitempty"`
+	Environment string       `json:"environment,omitempty"`
+	Projects    []string     `json:"projects,omitempty"`
+	ExpiresAt   *time.Time   `json:"expiresAt,omitempty"`
+}
+
+// redactedTok is a token in JSON with its secret redacted.
+type redactedTok struct {
+	Secret      string     `json:"secret"`
+	Type        string     `json:"type"`
+	Environment string     `json:"environment"`
+	Projects    []string   `json:"projects"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	ExpiresAt   *time.Time `json:"expiresAt,omitempty"`
+}
+
+func redacted(t *unleashadmin.APIToken) *redactedTok {
+	if t == nil {
+		return nil
+	}
+	return &redactedTok{Secret: shownSecret(*t), Type: string(t.Type), Environment: t.Environment,
+		Projects: t.ProjectIDs(), CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt}
+}
+
+// shownSecret is how a token's secret is printed: redacted, but a selector
+// of secure token storage (not a credential) in full, as the core prints it.
+func shownSecret(t unleashadmin.APIToken) string {
+	if t.Secure && len(t.Secret) == 22 && !strings.ContainsFunc(t.Secret, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+	}) {
+		return t.Secret
+	}
+	return unleashadmin.RedactSecret(t.Secret)
+}
+
+// MarshalJSON writes the action as {"action","name","reason",...} with the
+// token's secret redacted.
+func (a Action) MarshalJSON() ([]byte, error) { return json.Marshal(a.jsonValue()) }
+
+func (a Action) jsonValue() actionJSON {
+	j := actionJSON{Action: a.Kind, Name: a.Name, Reason: a.Reason, Token: redacted(a.Token), ExpiresAt: a.ExpiresAt}
+	if a.Makes() && a.Entry != nil {
+		j.Type, j.Environment, j.Projects = string(a.Entry.Type), a.Environment, a.Entry.projectIDs()
+	}
+	return j
+}
+
+// Plan is what applying a File would do to a server: one Action for every
+// token of the file's names (and of the prune prefix), and one for each
+// token to be made. It is computed from one read of the token list and is
+// deterministic: the same file and tokens give the same actions in the same
+// order (the file's order; in an entry, the new token first, then the kept
+// one, then the retired ones oldest first; pruned tokens last, by name).
+//
+// Its printed form (every fmt verb, slog and json.Marshal) redacts every
+// secret.
+type Plan struct {
+	// Actions are the plan's steps.
+	Actions []Action
+	// Now is the time the plan was made at, by Options.Clock.
+	Now time.Time
+	// DefaultEnvironment is the environment of the entries that name none.
+	DefaultEnvironment string
+
+	file   *File
+	client *unleashadmin.Client
+	opts   Options
+}
+
+// Options says how a plan is made, and is kept for its Apply.
+type Options struct {
+	// OwnKey is the API key the client was made with. A token that
+	// matches it (APIToken.Matches) is never retired, even when its name is
+	// an entry's or has the prune prefix. The client does not show its
+	// key, so pass it here.
+	OwnKey string
+	// GracePeriod, when positive, retires a token by moving its expiry to
+	// now + GracePeriod (never later than the expiry it has) instead of
+	// deleting it. A token that already expires within the grace period
+	// needs no retiring, and a plan says nothing about it.
+	GracePeriod time.Duration
+	// DefaultEnvironment is the environment of entries that name none.
+	// Empty: the plan asks the server once, through ServerInfo.
+	DefaultEnvironment string
+	// ServerInfo reads the server's settings when DefaultEnvironment is
+	// empty and an entry names no environment; nil for the client's
+	// ServerInfo. A server that does not serve them (a 404) is taken to
+	// be Unleash 7 or later, whose default environment is "development".
+	ServerInfo func(ctx context.Context) (*unleashadmin.ServerInfo, error)
+	// Clock reads the time; nil for time.Now. Expiry, maxAge and grace are
+	// judged by it. Tests give the fake clock of their server.
+	Clock func() time.Time
+}
+
+// Changes returns how many actions change something (all but Keep).
+func (p *Plan) Changes() int {
+	n := 0
+	for _, a := range p.Actions {
+		if a.Changes() {
+			n++
+		}
+	}
+	return n
+}
+
+// Empty reports whether the plan changes nothing: it holds Keep actions
+// only, or none.
+func (p *Plan) Empty() bool { return p.Changes() == 0 }
+
+// Makes reports whether the plan makes any token, and so needs a Sink.
+func (p *Plan) Makes() bool { return slices.ContainsFunc(p.Actions, Action.Makes) }
+
+// Format prints the plan one action a line, secrets redacted.
+func (p Plan) Format(f fmt.State, verb rune) {
+	if len(p.Actions) == 0 {
+		_, _ = f.Write([]byte("no tokens"))
+		return
+	}
+	for i, a := range p.Actions {
+		if i > 0 {
+			_, _ = f.Write([]byte("\n"))
+		}
+		a.Format(f, verb)
+	}
+}
+
+// LogValue logs the plan's actions, secrets redacted.
+func (p Plan) LogValue() slog.Value {
+	attrs := make([]slog.Attr, 0, len(p.Actions)+1)
+	attrs = append(attrs, slog.Int("changes", p.Changes()))
+	for i, a := range p.Actions {
+		attrs = append(attrs, slog.Any(fmt.Sprint(i), a))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// MarshalJSON writes {"actions":[...]}, secrets redacted.
+func (p Plan) MarshalJSON() ([]byte, error) {
+	actions := p.Actions
+	if actions == nil {
+		actions = []Action{}
+	}
+	return json.Marshal(struct {
+		Actions []Action `json:"actions"`
+	}{actions})
+}
+
+// NewPlan reads the server's tokens once (one list request, and when an
+// entry names no environment and Options.DefaultEnvironment is empty, one
+// read of the server's settings) and returns what applying f would do.
+// It changes nothing. f is checked first (File.Validate): a mistake is an
+// error matching unleashadmin.ErrInvalidArgument, and nothing is sent.
+func NewPlan(ctx context.Context, c *unleashadmin.Client, f *File, opts Options) (*Plan, error) {
+	if c == nil {
+		return nil, fmt.Errorf("desired: NewPlan: %w: no client", unleashadmin.ErrInvalidArgument)
+	}
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.GracePeriod < 0 {
+		return nil, fmt.Errorf("desired: NewPlan: %w: GracePeriod %s is negative", unleashadmin.ErrInvalidArgument, opts.GracePeriod)
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	p := &Plan{file: f, client: c, opts: opts, DefaultEnvironment: opts.DefaultEnvironment}
+	if p.DefaultEnvironment == "" && slices.ContainsFunc(f.Tokens, func(e Entry) bool { return e.Environment == "" }) {
+		env, err := defaultEnvironment(ctx, c, opts.ServerInfo)
+		if err != nil {
+			return nil, err
+		}
+		p.DefaultEnvironment = env
+	}
+	toks, err := c.ListAPITokens(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("desired: reading the tokens: %w", err)
+	}
+	p.Now = opts.Clock()
+	p.Actions = plan(f, toks, p.Now, p.DefaultEnvironment, opts)
+	return p, nil
+}
+
+// defaultEnvironment asks the server for its default environment.
+func defaultEnvironment(ctx context.Context, c *unleashadmin.Client, info func(context.Context) (*unleashadmin.ServerInfo, error)) (string, error) {
+	if info == nil {
+		info = c.ServerInfo
+	}
+	si, err := info(ctx)
+	switch {
+	case errors.Is(err, unleashadmin.ErrNotFound):
+		// No ui-config: not an Unleash release (every one since 4.x
+		// serves it) but something in its place, such as a test
+		// stand-in; take the default of today's releases.
+		return "development", nil
+	case err != nil:
+		return "", fmt.Errorf("desired: reading the server's default environment: %w", err)
+	case si == nil:
+		return "development", nil
+	}
+	return si.DefaultEnvironment(), nil
+}
+
+// plan computes the actions for f against toks at time now. It is a pure
+// function of its arguments.
+func plan(f *File, toks []unleashadmin.APIToken, now time.Time, defEnv string, opts Options) []Action {
+	byName := make(map[string][]*unleashadmin.APIToken, len(f.Tokens))
+	listed := make(map[string]bool, len(f.Tokens))
+	for i := range f.Tokens {
+		listed[f.Tokens[i].Name] = true
+	}
+	var pruned []*unleashadmin.APIToken
+	for i := range toks {
+		t := &toks[i]
+		switch {
+		case listed[t.TokenName]:
+			byName[t.TokenName] = append(byName[t.TokenName], t)
+		case f.Prune.NamePrefix != "" && strings.HasPrefix(t.TokenName, f.Prune.NamePrefix):
+			pruned = append(pruned, t)
+		}
+	}
+	pl := planner{now: now, opts: opts}
+	for i := range f.Tokens {
+		e := &f.Tokens[i]
+		env := cmp.Or(e.Environment, defEnv)
+		pl.entry(i, e, env, byName[e.Name])
+	}
+	slices.SortFunc(pruned, func(a, b *unleashadmin.APIToken) int {
+		return cmp.Or(strings.Compare(a.TokenName, b.TokenName), olderFirst(a, b))
+	})
+	for i, t := range pruned {
+		pl.retire(len(f.Tokens)+i, t.TokenName, nil, t, "not in the file; its name has the prune prefix "+quote(f.Prune.NamePrefix))
+	}
+	return pl.actions
+}
+
+type planner struct {
+	now     time.Time
+	opts    Options
+	actions []Action
+}
+
+// olderFirst orders tokens by creation, then secret, so that ties do not
+// depend on the list's order.
+func olderFirst(a, b *unleashadmin.APIToken) int {
+	return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.Secret, b.Secret))
+}
+
+func quote(s string) string { return fmt.Sprintf("%q", s) }
+
+// protected says why a token is never retired, or "".
+func (pl *planner) protected(t *unleashadmin.APIToken) string {
+	switch {
+	case pl.opts.OwnKey != "" && t.Matches(pl.opts.OwnKey):
+		return "the key this plan is made with: never retired"
+	case t.IsType(unleashadmin.TokenTypeAdmin):
+		return "an admin token: never retired by a desired-state file"
+	}
+	return ""
+}
+
+// retire adds a Retire of t, or nothing when retiring it would change
+// nothing (a grace period and an expiry already within it), or a Keep when
+// t is protected.
+func (pl *planner) retire(unit int, name string, e *Entry, t *unleashadmin.APIToken, reason string) {
+	if why := pl.protected(t); why != "" {
+		pl.actions = append(pl.actions, Action{Kind: Keep, Name: name, Token: t, Entry: e, Reason: why, unit: unit})
+		return
+	}
+	a := Action{Kind: Retire, Name: name, Token: t, Entry: e, Reason: reason, unit: unit}
+	if g := pl.opts.GracePeriod; g > 0 {
+		until, change := pl.graceExpiry(t)
+		if !change {
+			return
+		}
+		a.ExpiresAt = &until
+		a.Reason += "; expires in " + durations.Format(g)
+	}
+	pl.actions = append(pl.actions, a)
+}
+
+// graceExpiry is the expiry a grace period gives t, and whether that
+// changes it.
+func (pl *planner) graceExpiry(t *unleashadmin.APIToken) (time.Time, bool) {
+	until := pl.now.Add(pl.opts.GracePeriod).UTC().Truncate(time.Millisecond)
+	if t.ExpiresAt != nil && !t.ExpiresAt.After(until) {
+		return *t.ExpiresAt, false
+	}
+	return until, true
+}
+
+// matches reports whether t has e's scope: type (backend and client are
+// one), environment and projects.
+func matches(e *Entry, env string, t *unleashadmin.APIToken) bool {
+	return t.IsType(e.Type) && t.Environment == env && slices.Equal(t.ProjectIDs(), e.projectIDs())
+}
+
+// due says why a live token that matches its entry must be rotated, or "".
+func (pl *planner) due(e *Entry, t *unleashadmin.APIToken) string {
+	if e.RenewBefore > 0 && t.ExpiresWithin(pl.now, e.RenewBefore) {
+		return fmt.Sprintf("expires within renewBefore %s (at %s)", durations.Format(e.RenewBefore), t.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	if e.MaxAge > 0 && pl.now.Sub(t.CreatedAt) > e.MaxAge {
+		return fmt.Sprintf("older than maxAge %s (made %s)", durations.Format(e.MaxAge), t.CreatedAt.UTC().Format(time.RFC3339))
+	}
+	return ""
+}
+
+func scopeOf(t *unleashadmin.APIToken) string {
+	return fmt.Sprintf("%s in %s for %s", strings.ToLower(string(t.Type)), t.Environment, strings.Join(t.ProjectIDs(), ","))
+}
+
+func (e *Entry) scope(env string) string {
+	return fmt.Sprintf("%s in %s for %s", e.Type, env, strings.Join(e.projectIDs(), ","))
+}
+
+// entry adds the actions of one entry, given the tokens with its name.
+func (pl *planner) entry(unit int, e *Entry, env string, toks []*unleashadmin.APIToken) {
+	slices.SortFunc(toks, olderFirst)
+	var live, expired, other []*unleashadmin.APIToken
+	for _, t := range toks {
+		switch {
+		case !matches(e, env, t):
+			other = append(other, t)
+		case t.ExpiredAt(pl.now):
+			expired = append(expired, t)
+		default:
+			live = append(live, t)
+		}
+	}
+	mk := func(k Kind, t *unleashadmin.APIToken, reason string) Action {
+		a := Action{Kind: k, Name: e.Name, Token: t, Entry: e, Reason: reason, Environment: env, unit: unit}
+		switch {
+		case t == nil || pl.protected(t) != "":
+		case pl.opts.GracePeriod > 0:
+			if until, change := pl.graceExpiry(t); change {
+				a.ExpiresAt, a.retireOld = &until, true
+			}
+		default:
+			a.retireOld = true
+		}
+		return a
+	}
+	var keep, replaced *unleashadmin.APIToken
+	switch {
+	case len(live) > 0:
+		keep = live[len(live)-1]
+		live = live[:len(live)-1]
+		if why := pl.due(e, keep); why != "" {
+			pl.actions = append(pl.actions, mk(Rotate, keep, why))
+			replaced = keep
+		} else {
+			reason := "matches " + e.scope(env)
+			if keep.ExpiresAt != nil {
+				reason += "; expires " + keep.ExpiresAt.UTC().Format(time.RFC3339)
+			}
+			pl.actions = append(pl.actions, Action{Kind: Keep, Name: e.Name, Token: keep, Entry: e, Reason: reason, unit: unit})
+		}
+	case len(expired) > 0:
+		replaced = expired[len(expired)-1]
+		expired = expired[:len(expired)-1]
+		pl.actions = append(pl.actions, mk(Rotate, replaced, "expired at "+replaced.ExpiresAt.UTC().Format(time.RFC3339)))
+	case len(other) > 0:
+		// The newest token of another scope is the one replaced; the
+		// others of its kind are retired beside it.
+		replaced = other[len(other)-1]
+		other = other[:len(other)-1]
+		pl.actions = append(pl.actions, mk(Replace, replaced, "is "+scopeOf(replaced)+"; the file asks for "+e.scope(env)))
+	default:
+		pl.actions = append(pl.actions, mk(Create, nil, "no token named "+quote(e.Name)))
+	}
+	if replaced != nil {
+		if why := pl.protected(replaced); why != "" {
+			// A protected token cannot be replaced: it stays, and the
+			// new one is made beside it.
+			last := &pl.actions[len(pl.actions)-1]
+			last.Reason += "; the old token stays: " + why
+		}
+	}
+	// The rest, oldest first.
+	type retiree struct {
+		t      *unleashadmin.APIToken
+		reason string
+	}
+	var rest []retiree
+	for _, t := range live {
+		rest = append(rest, retiree{t, "a duplicate: a newer token of the same scope is kept"})
+	}
+	for _, t := range expired {
+		rest = append(rest, retiree{t, "expired at " + t.ExpiresAt.UTC().Format(time.RFC3339)})
+	}
+	for _, t := range other {
+		rest = append(rest, retiree{t, "is " + scopeOf(t) + "; the file asks for " + e.scope(env)})
+	}
+	slices.SortFunc(rest, func(a, b retiree) int { return olderFirst(a.t, b.t) })
+	for _, r := range rest {
+		pl.retire(unit, e.Name, e, r.t, r.reason)
+	}
+}
