@@ -152,12 +152,12 @@ func Parse(data []byte) (*File, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, &FileError{Msg: `the file is empty: want a mapping with "tokens"`}
 		}
-		return nil, yamlError(err)
+		return nil, yamlError(err, data)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		if err != nil {
-			return nil, yamlError(err)
+			return nil, yamlError(err, data)
 		}
 		return nil, &FileError{Line: extra.Line, Column: extra.Column, Msg: "a second YAML document: a file holds one"}
 	}
@@ -173,14 +173,21 @@ func Parse(data []byte) (*File, error) {
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// yamlError turns a syntax error of the YAML parser into a FileError.
-func yamlError(err error) error {
+// yamlError turns a syntax error of the YAML parser into a FileError. The
+// parser names the line where the block it was reading starts, which may
+// be above the mistake; the message says so.
+func yamlError(err error, data []byte) error {
 	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return &FileError{Line: n, Msg: m[2]}
+	m := yamlLine.FindStringSubmatch(msg)
+	if m == nil {
+		return &FileError{Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")}
 	}
-	return &FileError{Msg: strings.TrimPrefix(msg, "yaml: ")}
+	n, _ := strconv.Atoi(m[1])
+	msg = "YAML syntax, at or below this line: " + m[2]
+	if bytes.Contains(data, []byte("\n\t")) || bytes.HasPrefix(data, []byte("\t")) {
+		msg += " (a tab? YAML indents with spaces)"
+	}
+	return &FileError{Line: n, Msg: msg}
 }
 
 func nodeErr(n *yaml.Node, format string, args ...any) error {

@@ -1,0 +1,192 @@
+package desired_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/seed8b9e94f4/unleashadmin"
+	"github.com/seed8b9e94f4/unleashadmin/desired"
+)
+
+const day = 24 * time.Hour
+
+const exampleYAML = `# the example of the issue
+tokens:
+  - name: checkout            # the token's name
+    type: backend
+    environment: production
+    projects: [default]
+    expiresIn: 90d
+    renewBefore: 14d
+    maxAge: 60d
+  - name: web
+    type: Frontend
+    projects: [b, a, b]
+prune:
+  namePrefix: svc-
+`
+
+const exampleJSON = `{"tokens": [
+  {"name": "checkout", "type": "backend", "environment": "production", "projects": ["default"],
+   "expiresIn": "90d", "renewBefore": "14d", "maxAge": "60d"},
+  {"name": "web", "type": "Frontend", "projects": ["b", "a", "b"]}
+], "prune": {"namePrefix": "svc-"}}`
+
+func TestParseReadsEveryField(t *testing.T) {
+	t.Parallel()
+	want := &desired.File{
+		Tokens: []desired.Entry{
+			{Name: "checkout", Type: unleashadmin.TokenTypeBackend, Environment: "production", Projects: []string{"default"},
+				ExpiresIn: 90 * day, RenewBefore: 14 * day, MaxAge: 60 * day, Line: 3},
+			{Name: "web", Type: unleashadmin.TokenTypeFrontend, Projects: []string{"a", "b"}, Line: 10},
+		},
+		Prune: desired.Prune{NamePrefix: "svc-"},
+	}
+	got, err := desired.Parse([]byte(exampleYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("YAML: got %+v\nwant %+v", got, want)
+	}
+	// JSON is YAML too; only the lines differ.
+	got, err = desired.Parse([]byte(exampleJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Tokens[0].Line, want.Tokens[1].Line = 2, 4
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("JSON: got %+v\nwant %+v", got, want)
+	}
+	// An empty list of tokens is a file too (it owns no names).
+	got, err = desired.Parse([]byte("tokens: []\n"))
+	if err != nil || len(got.Tokens) != 0 {
+		t.Fatalf("tokens: [] gave %+v, %v", got, err)
+	}
+}
+
+func TestParseErrorsNameTheLine(t *testing.T) {
+	t.Parallel()
+	entry := "tokens:\n  - name: a\n    type: client\n"
+	for _, tc := range []struct {
+		name, file string
+		line       int
+		msg        string
+	}{
+		{"unknown top key", "tokens: []\nprnue:\n  namePrefix: x\n", 2, `unknown key "prnue"`},
+		{"unknown entry key", entry + "    enviroment: production\n", 4, `unknown key "enviroment" in a token (want name, type, environment`},
+		{"unknown prune key", "tokens: []\nprune:\n  prefix: x\n", 3, `unknown key "prefix" in prune`},
+		{"duplicate name", entry + "  - name: b\n    type: client\n  - name: a\n    type: frontend\n", 6, `name "a" repeated (first on line 2)`},
+		{"duplicate key", entry + "    type: frontend\n", 4, `key "type" repeated`},
+		{"duplicate top key", "tokens: []\ntokens: []\n", 2, `key "tokens" repeated`},
+		{"bad type", "tokens:\n  - name: a\n    type: server\n", 2, `type "server": want client, backend or frontend`},
+		{"admin type", "tokens:\n  - name: a\n    type: admin\n", 2, `type "admin"`},
+		{"type not a string", "tokens:\n  - name: a\n    type: [client]\n", 3, "type must be a string, not a list"},
+		{"name a number", "tokens:\n  - name: 42\n    type: client\n", 2, "name must be a string, not the number 42"},
+		{"name empty", "tokens:\n  - name: ''\n    type: client\n", 2, "name is empty"},
+		{"name null", "tokens:\n  - name:\n    type: client\n", 2, "name must be a string, not empty (null)"},
+		{"name with a slash", "tokens:\n  - name: a/b\n    type: client\n", 2, `"a/b" holds a slash`},
+		{"no name", "tokens:\n  - type: client\n", 2, `a token without "name"`},
+		{"no type", "tokens:\n  - name: a\n", 2, `a token without "type"`},
+		{"bad duration", entry + "    expiresIn: 90 days\n", 4, `expiresIn: bad duration "90 days"`},
+		{"duration unit", entry + "    maxAge: 3w\n", 4, `unknown unit "w"`},
+		{"duration a number", entry + "    renewBefore: 3600\n", 4, "renewBefore must be a duration such as 90d or 36h, not the number 3600"},
+		{"zero duration", entry + "    maxAge: 0d\n", 4, "maxAge must be positive"},
+		{"negative duration", entry + "    expiresIn: -1d\n", 4, "expiresIn must be positive"},
+		{"renewBefore too long", entry + "    expiresIn: 7d\n    renewBefore: 7d\n", 2, "renewBefore 7d is not shorter than expiresIn 7d"},
+		{"projects not a list", entry + "    projects: default\n", 4, "projects must be a list of project IDs"},
+		{"projects empty", entry + "    projects: []\n", 4, "projects is an empty list"},
+		{"project a number", entry + "    projects: [1]\n", 4, "a project ID must be a string"},
+		{"projects mix star", entry + "    projects: ['*', default]\n", 2, `mixes "*"`},
+		{"environment star", entry + "    environment: '*'\n", 2, `environment "*"`},
+		{"tokens not a list", "tokens:\n  name: a\n", 2, "tokens must be a list, not a mapping"},
+		{"entry not a mapping", "tokens:\n  - a\n", 2, "a token must be a mapping"},
+		{"no tokens key", "prune:\n  namePrefix: svc-\n", 1, `no "tokens" key`},
+		{"a list at the top", "- name: a\n", 1, "the file must be a mapping"},
+		{"syntax", "tokens:\n  - name: a\n   type: client\n", 1, "YAML syntax, at or below this line: did not find expected '-' indicator"},
+		{"unclosed flow", "tokens:\n  - name: a\n    type: client\n    projects: [a, b\n", 3, "YAML syntax"},
+		{"tab", "tokens:\n\t- name: a\n", 2, "tab"},
+		{"second document", "tokens: []\n---\ntokens: []\n", 2, "a second YAML document"},
+		{"JSON unknown key", "{\"tokens\": [\n {\"name\": \"a\", \"type\": \"client\",\n  \"project\": [\"default\"]}]}", 3, `unknown key "project"`},
+		{"JSON duplicate key", "{\"tokens\": [],\n \"tokens\": []}", 2, `key "tokens" repeated`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := desired.Parse([]byte(tc.file))
+			var fe *desired.FileError
+			if !errors.As(err, &fe) {
+				t.Fatalf("got %v (%T), want a *FileError", err, err)
+			}
+			if fe.Line != tc.line {
+				t.Errorf("line %d, want %d: %v", fe.Line, tc.line, err)
+			}
+			if !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("error %q lacks %q", err, tc.msg)
+			}
+			if !errors.Is(err, unleashadmin.ErrInvalidArgument) {
+				t.Errorf("%v does not match ErrInvalidArgument", err)
+			}
+		})
+	}
+	_, err := desired.Parse(nil)
+	if err == nil || !strings.Contains(err.Error(), "empty") {
+		t.Fatalf("empty file: %v", err)
+	}
+}
+
+func TestReadFileNamesThePath(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "tokens.yaml")
+	if err := os.WriteFile(path, []byte("tokens:\n  - name: a\n    type: client\n    colour: red\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := desired.ReadFile(path)
+	if err == nil || !strings.HasPrefix(err.Error(), path+":4: unknown key \"colour\"") {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := desired.ReadFile(path + ".missing"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("missing file: %v", err)
+	}
+}
+
+func TestValidateChecksFilesBuiltInCode(t *testing.T) {
+	t.Parallel()
+	f := &desired.File{Tokens: []desired.Entry{
+		{Name: "a", Type: "BACKEND", Projects: []string{"y", "x", "y"}},
+		{Name: "b", Type: unleashadmin.TokenTypeClient, Projects: []string{"*"}},
+	}}
+	if err := f.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if f.Tokens[0].Type != unleashadmin.TokenTypeBackend || !reflect.DeepEqual(f.Tokens[0].Projects, []string{"x", "y"}) || f.Tokens[1].Projects != nil {
+		t.Fatalf("not normalised: %+v", f.Tokens)
+	}
+	for _, tc := range []struct {
+		e   desired.Entry
+		msg string
+	}{
+		{desired.Entry{Name: "", Type: "client"}, "token 1: name: empty"},
+		{desired.Entry{Name: "a", Type: "admin"}, `token 1: type "admin"`},
+		{desired.Entry{Name: "a", Type: "client", ExpiresIn: -time.Hour}, "token 1: expiresIn -1h is negative"},
+		{desired.Entry{Name: "a", Type: "client", Projects: []string{}}, "token 1: projects is an empty list"},
+		{desired.Entry{Name: "..", Type: "client"}, `".." is not a usable name`},
+		{desired.Entry{Name: "a\nb", Type: "client"}, "control character"},
+	} {
+		err := (&desired.File{Tokens: []desired.Entry{tc.e}}).Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.msg) || !errors.Is(err, unleashadmin.ErrInvalidArgument) {
+			t.Errorf("%+v: got %v, want %q", tc.e, err, tc.msg)
+		}
+	}
+	dup := &desired.File{Tokens: []desired.Entry{{Name: "a", Type: "client"}, {Name: "a", Type: "frontend"}}}
+	if err := dup.Validate(); err == nil || !strings.Contains(err.Error(), `token 2: name "a" repeated (first as token 1)`) {
+		t.Errorf("duplicate: %v", err)
+	}
+	if err := (*desired.File)(nil).Validate(); err == nil {
+		t.Error("nil file validated")
+	}
+}
