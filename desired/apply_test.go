@@ -342,7 +342,7 @@ func TestRotationByRenewBeforeAndMaxAge(t *testing.T) {
 		advance time.Duration
 		want    []string
 	}{
-		{46 * day, nil},                          // renewed expires in 14d: not within 14d
+		{46 * day, nil}, // renewed expires in 14d: not within 14d
 		{time.Second, []string{"rotate renewed"}}, // now it does
 		{14*day - time.Second, nil},               // aged is 60d old: not older than 60d
 		{time.Second, []string{"rotate aged"}},    // now it is
