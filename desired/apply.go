@@ -74,8 +74,8 @@ const (
 )
 
 // Step is what ApplyOptions.Observer is told before each request and
-// delivery. Its printed form (every fmt verb, slog) redacts the token's
-// secret.
+// delivery. Its printed form (every fmt verb, slog and json.Marshal)
+// redacts the token's secret.
 type Step struct {
 	// Kind is the step about to be taken.
 	Kind StepKind
@@ -101,6 +101,15 @@ func (s Step) LogValue() slog.Value {
 		attrs = append(attrs, slog.Any("token", *s.Token))
 	}
 	return slog.GroupValue(attrs...)
+}
+
+// MarshalJSON writes the step with its token's secret redacted.
+func (s Step) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Step   StepKind     `json:"step"`
+		Action actionJSON   `json:"action"`
+		Token  *redactedTok `json:"token,omitempty"`
+	}{s.Kind, s.Action.jsonValue(), redacted(s.Token)})
 }
 
 // ApplyOptions says how Apply works.
