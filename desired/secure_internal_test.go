@@ -50,7 +50,7 @@ func TestPlanUnderSecureStorage(t *testing.T) {
 	want := []string{
 		"rotate checkout " + selOld, // backend listed as backend matches a client entry
 		"keep web " + selNew,
-		"retire web " + selDup, // retired through its selector, which delete accepts
+		"retire web " + selDup,  // retired through its selector, which delete accepts
 		"keep svc-ci " + selOwn, // the key in use, known by its full secret, matched by selector
 		"retire svc-gone " + selSvc,
 	}
