@@ -314,16 +314,19 @@ func plan(f *File, toks []unleashadmin.APIToken, now time.Time, defEnv string, o
 		listed[f.Tokens[i].Name] = true
 	}
 	var pruned []*unleashadmin.APIToken
+	owned := 0
 	for i := range toks {
 		t := &toks[i]
 		switch {
 		case listed[t.TokenName]:
 			byName[t.TokenName] = append(byName[t.TokenName], t)
+			owned++
 		case f.Prune.NamePrefix != "" && strings.HasPrefix(t.TokenName, f.Prune.NamePrefix):
 			pruned = append(pruned, t)
 		}
 	}
-	pl := planner{now: now, opts: opts}
+	// At most one action per token, and one more per entry.
+	pl := planner{now: now, opts: opts, actions: make([]Action, 0, len(f.Tokens)+owned+len(pruned))}
 	for i := range f.Tokens {
 		e := &f.Tokens[i]
 		env := cmp.Or(e.Environment, defEnv)
