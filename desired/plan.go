@@ -129,14 +129,7 @@ func redacted(t *unleashadmin.APIToken) *redactedTok {
 
 // shownSecret is how a token's secret is printed: redacted, but a selector
 // of secure token storage (not a credential) in full, as the core prints it.
-func shownSecret(t unleashadmin.APIToken) string {
-	if t.Secure && len(t.Secret) == 22 && !strings.ContainsFunc(t.Secret, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
-	}) {
-		return t.Secret
-	}
-	return unleashadmin.RedactSecret(t.Secret)
-}
+func shownSecret(t unleashadmin.APIToken) string { return t.Redacted().Secret }
 
 // MarshalJSON writes the action as {"action","name","reason",...} with the
 // token's secret redacted.
