@@ -125,6 +125,8 @@ var commands = []command{
 	{"rotate", "SECRET|- [--grace DURATION] [--expires TIME]", "replace a token, print the new one, then retire the old", needKey, setupRotate},
 	{"events", "[--type created,updated,deleted] [--from DATE] [--to DATE] [--project ID] [--query TEXT] [--limit N]", "list API-token events, newest first", needKey, setupEvents},
 	{"server", "", "show the server's version and token limit", needKey, setupServer},
+	{"plan", "-f FILE [--grace DURATION] [--detailed-exitcode]", "show what apply would change to match a desired-state file", needKey, setupPlan},
+	{"apply", "-f FILE --deliver-dir DIR|--deliver-exec CMD [--grace DURATION] [--parallel N] [--dry-run]", "match a desired-state file, delivering new secrets first", needKey, setupApply},
 }
 
 // usageError is a mistake in the command line.

@@ -1,0 +1,294 @@
+package main
+
+// The plan and apply commands: the desired-state file of package desired.
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/seed8b9e94f4/unleashadmin"
+	"github.com/seed8b9e94f4/unleashadmin/desired"
+)
+
+// progressAbove is how many actions an apply needs before it shows
+// progress on a terminal.
+const progressAbove = 3
+
+// desiredFlags are the flags plan and apply share.
+type desiredFlags struct {
+	file     *string
+	grace    time.Duration
+	detailed *bool
+}
+
+func addDesiredFlags(fs *flag.FlagSet, detailedHelp string) *desiredFlags {
+	d := &desiredFlags{file: fs.String("f", "", "the desired-state `FILE` (YAML or JSON); required")}
+	fs.Var((*durationFlag)(&d.grace), "grace", "retire by moving the expiry to now + this, such as 24h or 7d, instead of deleting")
+	d.detailed = fs.Bool("detailed-exitcode", false, detailedHelp)
+	return d
+}
+
+// plan reads the file and makes the plan: one list request, and one read
+// of the server's settings when an entry names no environment.
+func (d *desiredFlags) plan(ctx context.Context, a *app, cmd string, args []string) (*desired.Plan, error) {
+	if len(args) > 0 {
+		return nil, usagef("%s takes no arguments (the file goes in -f)", cmd)
+	}
+	if *d.file == "" {
+		return nil, usagef("-f FILE is required")
+	}
+	if d.grace < 0 {
+		return nil, usagef("--grace must not be negative")
+	}
+	f, err := desired.ReadFile(*d.file)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+		return nil, usagef("-f: %v", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return desired.NewPlan(ctx, a.client, f, desired.Options{OwnKey: a.key, GracePeriod: d.grace})
+}
+
+// printPlan prints the plan as a table with a summary line, or as
+// {"actions":[...]}; with --detailed-exitcode a plan with changes exits 8.
+func (d *desiredFlags) printPlan(a *app, p *desired.Plan) error {
+	if a.json {
+		if err := a.printJSON(p); err != nil {
+			return err
+		}
+	} else if err := printActions(a, p); err != nil {
+		return err
+	}
+	if *d.detailed && !p.Empty() {
+		return exitError{exitChanges, fmt.Errorf("the plan has %d changes", p.Changes())}
+	}
+	return nil
+}
+
+func printActions(a *app, p *desired.Plan) error {
+	if len(p.Actions) == 0 {
+		_, err := fmt.Fprintln(a.out, "No tokens: the server holds none of the file's names (nor of its prune prefix) and the file lists none.")
+		return err
+	}
+	rows := make([][]string, len(p.Actions))
+	for i, act := range p.Actions {
+		rows[i] = []string{string(act.Kind), act.Name, shortSecret(act.Token), act.Reason}
+	}
+	if err := printTable(a.out, []string{"ACTION", "NAME", "TOKEN", "REASON"}, rows, 3, 1); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(a.out, summarize(p))
+	return err
+}
+
+// summarize counts the plan's actions by kind: "Plan: 1 to create, 2 to
+// retire, 3 kept."
+func summarize(p *desired.Plan) string {
+	counts := map[desired.Kind]int{}
+	for _, act := range p.Actions {
+		counts[act.Kind]++
+	}
+	if p.Empty() {
+		return fmt.Sprintf("No changes: %d kept.", counts[desired.Keep])
+	}
+	var parts []string
+	for _, k := range []desired.Kind{desired.Create, desired.Rotate, desired.Replace, desired.Retire} {
+		if counts[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%d to %s", counts[k], k))
+		}
+	}
+	return fmt.Sprintf("Plan: %s, %d kept.", strings.Join(parts, ", "), counts[desired.Keep])
+}
+
+// shortSecret is a token's redacted secret without the prefix the other
+// columns repeat: "d17f***", or a selector in full.
+func shortSecret(t *unleashadmin.APIToken) string {
+	if t == nil {
+		return "-"
+	}
+	s := t.Redacted().Secret
+	return s[strings.LastIndex(s, ".")+1:]
+}
+
+func setupPlan(fs *flag.FlagSet) runFunc {
+	d := addDesiredFlags(fs, "exit 8 when the plan has changes (0 when it has none)")
+	return func(ctx context.Context, a *app, args []string) error {
+		p, err := d.plan(ctx, a, "plan", args)
+		if err != nil {
+			return err
+		}
+		return d.printPlan(a, p)
+	}
+}
+
+func setupApply(fs *flag.FlagSet) runFunc {
+	d := addDesiredFlags(fs, "with --dry-run: exit 8 when the plan has changes")
+	dir := fs.String("deliver-dir", "", "write each new secret to `DIR`/<name> (mode 0600; DIR made 0700)")
+	execCmd := fs.String("deliver-exec", "", "run sh -c `CMD` for each new secret, the secret on its standard input, UNLEASH_TOKEN_NAME, _TYPE, _ENVIRONMENT and _PROJECTS in its environment; its output goes to stderr")
+	parallel := fs.Int("parallel", desired.DefaultParallel, "how many entries to work on at once")
+	dryRun := fs.Bool("dry-run", false, "print the plan and change nothing (as plan does)")
+	return func(ctx context.Context, a *app, args []string) error {
+		var sink desired.Sink
+		switch {
+		case *dir != "" && *execCmd != "":
+			return usagef("give --deliver-dir or --deliver-exec, not both")
+		case *dir != "":
+			sink = desired.DirSink{Dir: *dir}
+		case *execCmd != "":
+			// The command's output goes to stderr: stdout is the report.
+			sink = desired.ExecSink{Command: *execCmd, Stdout: a.errOut, Stderr: a.errOut}
+		}
+		if *parallel < 1 {
+			return usagef("--parallel must be at least 1")
+		}
+		if *d.detailed && !*dryRun {
+			return usagef("--detailed-exitcode goes with --dry-run (or use plan)")
+		}
+		p, err := d.plan(ctx, a, "apply", args)
+		if err != nil {
+			return err
+		}
+		if *dryRun {
+			return d.printPlan(a, p)
+		}
+		if sink == nil && p.Makes() {
+			return usagef("the plan makes %d token(s) and no sink was given for their secrets: add --deliver-dir DIR or --deliver-exec CMD (nothing was changed)", countMakes(p))
+		}
+		ao := desired.ApplyOptions{Sink: sink, Parallel: *parallel}
+		if a.progress && p.Changes() > progressAbove {
+			ao.OnDone = progressReporter(a, len(p.Actions))
+		}
+		res, err := p.Apply(ctx, ao)
+		if a.progress && ao.OnDone != nil {
+			fmt.Fprint(a.errOut, "\r\033[K")
+		}
+		if res == nil {
+			return err
+		}
+		if perr := printOutcomes(a, res); perr != nil && err == nil {
+			return perr
+		}
+		return applyError(a, res)
+	}
+}
+
+func countMakes(p *desired.Plan) int {
+	n := 0
+	for _, act := range p.Actions {
+		if act.Makes() {
+			n++
+		}
+	}
+	return n
+}
+
+// progressReporter shows "apply: 12/40 actions settled" on one line of
+// stderr, rewritten as actions finish.
+func progressReporter(a *app, total int) func(desired.Outcome) {
+	var mu sync.Mutex
+	done, failed := 0, 0
+	return func(o desired.Outcome) {
+		mu.Lock()
+		defer mu.Unlock()
+		done++
+		if o.Err != nil {
+			failed++
+		}
+		fmt.Fprintf(a.errOut, "\rapply: %d/%d actions settled, %d failed", done, total, failed)
+	}
+}
+
+// printOutcomes prints what apply did, one line per action, or as
+// {"outcomes":[...]}. No secret is printed.
+func printOutcomes(a *app, res *desired.Result) error {
+	if a.json {
+		return a.printJSON(res)
+	}
+	if len(res.Outcomes) == 0 {
+		_, err := fmt.Fprintln(a.out, "Nothing to do.")
+		return err
+	}
+	rows := make([][]string, len(res.Outcomes))
+	done := 0
+	for i, o := range res.Outcomes {
+		status := "done"
+		switch {
+		case o.Err != nil && o.New != nil && o.Delivered:
+			status = "partly"
+		case o.Err != nil:
+			status = "FAILED"
+		default:
+			done++
+		}
+		rows[i] = []string{string(o.Action.Kind), o.Action.Name, status, detail(o)}
+	}
+	if err := printTable(a.out, []string{"ACTION", "NAME", "RESULT", "DETAIL"}, rows, 3, 1); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(a.out, "Applied: %d of %d actions done.\n", done, len(res.Outcomes))
+	return err
+}
+
+// detail says what an action did, without any secret.
+func detail(o desired.Outcome) string {
+	var parts []string
+	if o.New != nil {
+		switch {
+		case o.Delivered:
+			parts = append(parts, "new "+shortSecret(o.New)+" delivered")
+		case o.Revoked:
+			parts = append(parts, "new token not delivered, deleted again")
+		default:
+			parts = append(parts, "new "+shortSecret(o.New)+" NOT delivered and still live")
+		}
+	}
+	if o.Action.Token != nil && o.Action.Kind != desired.Keep {
+		old := shortSecret(o.Action.Token)
+		switch {
+		case o.Deleted:
+			parts = append(parts, old+" deleted")
+		case o.Retired && o.ExpiresAt != nil:
+			parts = append(parts, old+" expires "+o.ExpiresAt.UTC().Format(time.RFC3339))
+		case o.Action.Makes() && o.Err == nil:
+			parts = append(parts, old+" left as it is")
+		default:
+			parts = append(parts, old+" left as it was")
+		}
+	}
+	if o.Err != nil {
+		parts = append(parts, "see stderr")
+	}
+	if len(parts) == 0 {
+		return o.Action.Reason
+	}
+	return strings.Join(parts, "; ")
+}
+
+// applyError names each failed action on stderr and returns the exit
+// code: 7 when every failure is a new secret that could not be delivered
+// (its token deleted again, the old ones left alone), 10 otherwise.
+func applyError(a *app, res *desired.Result) error {
+	failed := res.Failed()
+	if len(failed) == 0 {
+		return nil
+	}
+	code := exitNotDelivered
+	for _, o := range failed {
+		fmt.Fprintf(a.errOut, "unleash-tokens apply: %s\n", strings.ReplaceAll(o.Err.Error(), "\n", " "))
+		if !errors.Is(o.Err, unleashadmin.ErrNotDelivered) || errors.Is(o.Err, desired.ErrUndeliveredLive) {
+			code = exitPartial
+		}
+	}
+	what := "some actions failed"
+	if code == exitNotDelivered {
+		what = "new secrets could not be delivered; their tokens were deleted again and the old ones left alone"
+	}
+	return exitError{code, fmt.Errorf("%d of %d actions failed (%s); the others were done", len(failed), len(res.Outcomes), what)}
+}
