@@ -105,6 +105,7 @@ func BenchmarkRealApply100(b *testing.B) {
 		b.StopTimer()
 		prune(prefix)
 		b.StartTimer()
+		b.Logf("round %d: parallel 4 %v, serial %v, ratio %.3f", i, dp.Round(time.Millisecond), ds.Round(time.Millisecond), float64(dp)/float64(ds))
 		par = append(par, float64(dp.Milliseconds()))
 		ser = append(ser, float64(ds.Milliseconds()))
 		ratio = append(ratio, float64(dp)/float64(ds))
