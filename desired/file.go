@@ -194,24 +194,18 @@ func nodeErr(n *yaml.Node, format string, args ...any) error {
 	return &FileError{Line: n.Line, Column: n.Column, Msg: fmt.Sprintf(format, args...)}
 }
 
-// deref follows an alias to the node it names.
-func deref(n *yaml.Node) *yaml.Node {
-	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 100; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
 // fields walks a mapping node, refusing repeated and unknown keys, and
 // calls set for each key and value.
 func fields(n *yaml.Node, what string, known []string, set func(key string, k, v *yaml.Node) error) error {
-	n = deref(n)
+	if n.Kind == yaml.AliasNode {
+		return nodeErr(n, "%s is an alias (*%s): aliases are not supported, write the value out", what, n.Value)
+	}
 	if n.Kind != yaml.MappingNode {
 		return nodeErr(n, "%s must be a mapping, not %s", what, describe(n))
 	}
 	seen := make(map[string]bool, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := deref(n.Content[i]), n.Content[i+1]
+		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode || k.ShortTag() != "!!str" {
 			return nodeErr(k, "a key of %s must be a string, not %s", what, describe(k))
 		}
@@ -222,7 +216,10 @@ func fields(n *yaml.Node, what string, known []string, set func(key string, k, v
 			return nodeErr(k, "key %q repeated in %s", k.Value, what)
 		}
 		seen[k.Value] = true
-		if err := set(k.Value, k, deref(v)); err != nil {
+		if v.Kind == yaml.AliasNode {
+			return nodeErr(v, "%s is an alias (*%s): aliases are not supported, write the value out", k.Value, v.Value)
+		}
+		if err := set(k.Value, k, v); err != nil {
 			return err
 		}
 	}
@@ -249,7 +246,7 @@ func describe(n *yaml.Node) string {
 		}
 		return fmt.Sprintf("%s %q", n.ShortTag(), n.Value)
 	}
-	return "an alias"
+	return "an alias (aliases are not supported)"
 }
 
 func str(n *yaml.Node, key string) (string, error) {
@@ -298,7 +295,7 @@ func decodeFile(doc *yaml.Node) (*File, error) {
 			}
 			names := make(map[string]int, len(v.Content))
 			for _, item := range v.Content {
-				e, err := decodeEntry(deref(item))
+				e, err := decodeEntry(item)
 				if err != nil {
 					return err
 				}
@@ -349,7 +346,7 @@ func decodeEntry(n *yaml.Node) (Entry, error) {
 				return nodeErr(v, "projects is an empty list: leave it out for all projects")
 			}
 			for _, p := range v.Content {
-				id, err := str(deref(p), "a project ID")
+				id, err := str(p, "a project ID")
 				if err != nil {
 					return err
 				}

@@ -63,6 +63,10 @@ func TestParseReadsEveryField(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("JSON: got %+v\nwant %+v", got, want)
 	}
+	// JSON indented with tabs, as editors write it.
+	if _, err := desired.Parse([]byte("{\n\t\"tokens\": [\n\t\t{\"name\": \"a\", \"type\": \"client\"}\n\t]\n}\n")); err != nil {
+		t.Fatalf("JSON with tabs: %v", err)
+	}
 	// An empty list of tokens is a file too (it owns no names).
 	got, err = desired.Parse([]byte("tokens: []\n"))
 	if err != nil || len(got.Tokens) != 0 {
@@ -113,6 +117,10 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		{"tab", "tokens:\n\t- name: a\n", 2, "tab"},
 		{"second document", "tokens: []\n---\ntokens: []\n", 2, "a second YAML document"},
 		{"JSON unknown key", "{\"tokens\": [\n {\"name\": \"a\", \"type\": \"client\",\n  \"project\": [\"default\"]}]}", 3, `unknown key "project"`},
+		{"alias value", "tokens:\n  - name: &n a\n    type: client\n  - name: *n\n    type: frontend\n", 4, "name is an alias (*n): aliases are not supported"},
+		{"alias entry", "tokens:\n  - &e {name: a, type: client}\n  - *e\n", 3, "a token is an alias (*e)"},
+		{"alias in a list", "tokens:\n  - name: a\n    type: client\n    projects: [&p x, *p]\n", 4, "a project ID must be a string, not an alias"},
+		{"merge key", "tokens:\n  - name: a\n    type: client\n    <<: {environment: x}\n", 4, `a key of a token must be a string, not !!merge "<<"`},
 		{"JSON duplicate key", "{\"tokens\": [],\n \"tokens\": []}", 2, `key "tokens" repeated`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
