@@ -455,20 +455,19 @@ func (x *applier) make(ctx context.Context, o *Outcome) {
 		expires = &t
 	}
 	x.observe(ctx, StepCreate, a, nil)
-	var (
-		fresh *unleashadmin.APIToken
-		err   error
-	)
-	if len(e.Projects) == 1 {
-		fresh, err = x.p.client.CreateProjectAPIToken(ctx, e.Projects[0], unleashadmin.CreateProjectAPITokenRequest{
-			Type: e.Type, TokenName: e.Name, Environment: a.Environment, ExpiresAt: expires,
-		})
-	} else {
-		fresh, err = x.p.client.CreateAPIToken(ctx, unleashadmin.CreateAPITokenRequest{
-			Type: e.Type, TokenName: e.Name, Environment: a.Environment, Projects: e.Projects, ExpiresAt: expires,
-		})
+	fresh, err := x.create(ctx, e, e.Type, a.Environment, expires)
+	if errors.Is(err, unleashadmin.ErrNotSupported) && e.Type == unleashadmin.TokenTypeBackend {
+		// A server before Unleash 7.1 refused the type (a 400: nothing
+		// was made). Client grants the same, and a plan counts it as
+		// backend.
+		x.observe(ctx, StepCreate, a, nil)
+		fresh, err = x.create(ctx, e, unleashadmin.TokenTypeClient, a.Environment, expires)
 	}
-	if err != nil {
+	switch {
+	case err != nil && fresh != nil && fresh.Secret != "":
+		// The answer broke off after the secret: the token is live and
+		// its secret here, so it is delivered like any other.
+	case err != nil:
 		o.Err = actionErr(a, fmt.Errorf("creating the new token: %w%s", err, x.sweep(ctx, a, err)))
 		return
 	}
@@ -503,6 +502,19 @@ func (x *applier) make(ctx context.Context, o *Outcome) {
 	}
 	o.Revoked = true
 	o.Err = actionErr(a, fmt.Errorf("%w: %w; the new token was deleted again and the old ones left as they were", unleashadmin.ErrNotDelivered, derr))
+}
+
+// create sends the create request of entry e: through the project's
+// endpoint for a one-project entry, as RotateAPIToken does.
+func (x *applier) create(ctx context.Context, e *Entry, typ unleashadmin.TokenType, env string, expires *time.Time) (*unleashadmin.APIToken, error) {
+	if len(e.Projects) == 1 {
+		return x.p.client.CreateProjectAPIToken(ctx, e.Projects[0], unleashadmin.CreateProjectAPITokenRequest{
+			Type: typ, TokenName: e.Name, Environment: env, ExpiresAt: expires,
+		})
+	}
+	return x.p.client.CreateAPIToken(ctx, unleashadmin.CreateAPITokenRequest{
+		Type: typ, TokenName: e.Name, Environment: env, Projects: e.Projects, ExpiresAt: expires,
+	})
 }
 
 // sweep runs after a create that failed in a way that may have reached

@@ -831,3 +831,54 @@ func TestBadOptions(t *testing.T) {
 		t.Errorf("sent %v, want the one list of the good plan", got)
 	}
 }
+
+func TestBackendOnServersWithoutIt(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	file := f.parse("tokens: [{name: x, type: backend}]")
+	p := f.plan(file, f.opts())
+	// Unleash 6 refuses the backend type at the schema (captured from
+	// 6.10.1, shortened).
+	body := []byte(`{"id":"665a5572-a1e7-4c6d-9b07-ac67b5917198","name":"BadDataError","message":"Request validation failed","details":[{"message":"The ` + "`/body/type`" + ` property must match pattern \"^([Cc][Ll][Ii][Ee][Nn][Tt]|[Ff][Rr][Oo][Nn][Tt][Ee][Nn][Dd])$\". You sent \"backend\".","path":"/body/type"}]}`)
+	first := true
+	observer := func(_ context.Context, s desired.Step) {
+		if s.Kind == desired.StepCreate && first {
+			first = false
+			f.srv.FailNext(1, unleashtest.Fault{Status: http.StatusBadRequest, Header: http.Header{"Content-Type": {"application/json"}}, Body: body})
+		}
+	}
+	n := f.srv.RequestCount()
+	res, err := p.Apply(context.Background(), desired.ApplyOptions{Sink: &recorder{}, Observer: observer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := f.srv.Requests()[n:]
+	if len(reqs) != 3 || !strings.Contains(string(reqs[1].Body), `"type":"backend"`) || !strings.Contains(string(reqs[2].Body), `"type":"client"`) {
+		t.Fatalf("sent %v", f.requestsSince(n))
+	}
+	if !res.Outcomes[0].Done || len(f.named("x")) != 1 || !f.plan(file, f.opts()).Empty() {
+		t.Fatalf("%v", res.Outcomes[0])
+	}
+}
+
+func TestCreateAnswerCutShortAfterTheSecret(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	p := f.plan(f.parse("tokens: [{name: x, type: client}]"), f.opts())
+	secret := "*:development." + strings.Repeat("ab", 28)
+	observer := func(_ context.Context, s desired.Step) {
+		if s.Kind == desired.StepCreate {
+			f.srv.FailNext(1, unleashtest.Fault{Status: http.StatusCreated, Header: http.Header{"Content-Type": {"application/json"}},
+				Body: []byte(`{"tokenName":"x","projects":["*"],"environment":"development","secret":"` + secret + `","type":"client","createdAt":"2026-03-0`)})
+		}
+	}
+	sink := &recorder{}
+	res, err := p.Apply(context.Background(), desired.ApplyOptions{Sink: sink, Observer: observer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The secret that arrived is delivered, not lost.
+	if o := res.Outcomes[0]; !o.Done || !o.Delivered || sink.secrets()["x"] != secret {
+		t.Fatalf("%v", o)
+	}
+}
