@@ -81,7 +81,7 @@ func printActions(a *app, p *desired.Plan) error {
 	for i, act := range p.Actions {
 		rows[i] = []string{string(act.Kind), act.Name, shortSecret(act.Token), act.Reason}
 	}
-	if err := printTable(a.out, []string{"ACTION", "NAME", "TOKEN", "REASON"}, rows, 3, 1); err != nil {
+	if err := printTable(a.out, []string{"ACTION", "NAME", "TOKEN", "REASON"}, rows, 3, 1, 2); err != nil {
 		return err
 	}
 	_, err := fmt.Fprintln(a.out, summarize(p))
