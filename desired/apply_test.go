@@ -41,7 +41,7 @@ func TestApplyFromEmptyThenNothingToDo(t *testing.T) {
 		t.Fatalf("Empty %v Changes %d Makes %v", p.Empty(), p.Changes(), p.Makes())
 	}
 	if p.DefaultEnvironment != "development" {
-		t.Fatalf("default environment %q (the stand-in serves no ui-config: development)", p.DefaultEnvironment)
+		t.Fatalf("default environment %q, want the stand-in's (8.2.0: development)", p.DefaultEnvironment)
 	}
 
 	sink := &recorder{}
@@ -114,8 +114,8 @@ func TestPlanSendsOneListRequest(t *testing.T) {
 		n := f.srv.RequestCount()
 		p := f.plan(file, f.opts())
 		reqs := f.requestsSince(n)
-		// One list; one read of the settings (the stand-in answers it
-		// with a 404, and the plan falls back on "development").
+		// One list; one read of the settings (ui-config), as some entries
+		// name no environment.
 		mustEqual(t, "requests", reqs, []string{"GET /api/admin/ui-config", "GET /api/admin/api-tokens"})
 		if len(p.Actions) != 300 {
 			t.Fatalf("%d actions", len(p.Actions))
@@ -161,6 +161,14 @@ func TestDefaultEnvironmentFromServerInfo(t *testing.T) {
 	}
 	mustEqual(t, "on 8.x", summary(f.plan(file, opts)), []string{"replace batch"})
 
+	// A server that does not serve ui-config (a 404) is taken to be a
+	// current release: development.
+	opts.ServerInfo = nil
+	f.srv.FailNext(1, unleashtest.Fault{Status: http.StatusNotFound, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: []byte(`{"id":"4a1c1a0e-4a0e-4c6b-9a56-5c3f0c1e1f00","name":"NotFoundError","message":"The path you were looking for (/api/admin/ui-config) is not available."}`)})
+	if p := f.plan(file, opts); p.DefaultEnvironment != "development" {
+		t.Fatalf("after a 404: %q", p.DefaultEnvironment)
+	}
 	// A failed read is the plan's error; nothing else is sent.
 	opts.ServerInfo = func(context.Context) (*unleashadmin.ServerInfo, error) {
 		return nil, fmt.Errorf("wrapped: %w", unleashadmin.ErrForbidden)

@@ -287,8 +287,8 @@ func defaultEnvironment(ctx context.Context, c *unleashadmin.Client, info func(c
 	switch {
 	case errors.Is(err, unleashadmin.ErrNotFound):
 		// No ui-config: not an Unleash release (every one since 4.x
-		// serves it) but something in its place, such as a test
-		// stand-in; take the default of today's releases.
+		// serves it) but something in its place; take the default of
+		// today's releases.
 		return "development", nil
 	case err != nil:
 		return "", fmt.Errorf("desired: reading the server's default environment: %w", err)
