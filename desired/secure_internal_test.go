@@ -9,9 +9,10 @@ import (
 	"github.com/seed8b9e94f4/unleashadmin"
 )
 
-// The stand-in has no secure token storage yet: these tests give plan the
-// token list such a server sends (the selector in Secret, Secure set,
-// backend listed as backend) and check what Apply would send.
+// These tests give plan the token list a server in secure token storage
+// mode sends (the selector in Secret, Secure set, backend listed as
+// backend) and check what Apply would send; secure_test.go runs the same
+// rules end to end on the stand-in's secure mode.
 func TestPlanUnderSecureStorage(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)

@@ -51,6 +51,26 @@ func writeFile(t *testing.T, path, text string) {
 func TestPlanAndApplyEndToEnd(t *testing.T) {
 	t.Parallel()
 	url, key, c := desiredServer(t)
+	testPlanAndApply(t, url, key, c)
+}
+
+// TestPlanAndApplyEndToEndSecure runs the same against a stand-in in
+// secure token storage mode (lists show selectors); against a real server
+// it is TestPlanAndApplyEndToEnd's job, whatever mode the server is in.
+func TestPlanAndApplyEndToEndSecure(t *testing.T) {
+	t.Parallel()
+	if os.Getenv("UNLEASH_URL") != "" && os.Getenv("UNLEASH_API_TOKEN") != "" {
+		t.Skip("runs against the stand-in only; TestPlanAndApplyEndToEnd covers the real server")
+	}
+	srv := unleashtest.NewTestServer(t, unleashtest.WithSecureTokens())
+	c, err := unleashadmin.NewClient(srv.URL(), srv.AdminKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	testPlanAndApply(t, srv.URL(), srv.AdminKey(), c)
+}
+
+func testPlanAndApply(t *testing.T, url, key string, c *unleashadmin.Client) {
 	r := binary(t, url, key)
 	prefix := uniqueName(t) + "-"
 	checkout, web, batch := prefix+"checkout", prefix+"web", prefix+"batch"
