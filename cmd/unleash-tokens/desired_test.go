@@ -209,7 +209,14 @@ func testPlanAndApply(t *testing.T, url, key string, c *unleashadmin.Client) {
 	}
 	hook := `cat > "` + dir + `/$UNLEASH_TOKEN_NAME.secret" && echo "$UNLEASH_TOKEN_TYPE $UNLEASH_TOKEN_ENVIRONMENT $UNLEASH_TOKEN_PROJECTS" > "` + dir + `/$UNLEASH_TOKEN_NAME.env"`
 	run(exitOK, "apply", "-f", file, "--deliver-exec", hook)
-	for name, env := range map[string]string{web: "backend development *", checkout: "backend development default"} {
+	// Before Unleash 7.1 a backend entry is made as client, the same kind;
+	// web names no environment, so it gets the server's default.
+	info := serverFacts(t, url, key)
+	kind := "backend"
+	if !info.HasBackendType() {
+		kind = "client"
+	}
+	for name, env := range map[string]string{web: kind + " " + info.DefaultEnvironment() + " *", checkout: kind + " development default"} {
 		secret, _ := os.ReadFile(filepath.Join(dir, name+".secret"))
 		gotEnv, _ := os.ReadFile(filepath.Join(dir, name+".env"))
 		toks := byName(t, c, name)
