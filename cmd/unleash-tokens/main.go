@@ -1,10 +1,12 @@
 // Command unleash-tokens manages Unleash API tokens from shell scripts and
-// terminals: create, list, get, expire, delete and rotate tokens, and read
-// the token event log.
+// terminals: create, list, get, expire, delete and rotate tokens, read the
+// token event log, keep a desired-state file of tokens applied (plan,
+// apply), and find and clean what nobody uses (audit, prune, check).
 //
 //	unleash-tokens create --type backend --name checkout --env production --project default
 //	unleash-tokens list --project default -o json
 //	unleash-tokens rotate SECRET --grace 24h
+//	unleash-tokens apply -f tokens.yaml --deliver-dir /run/secrets/unleash
 //
 // The server and key come from --url and --token or --token-file, or
 // UNLEASH_URL and UNLEASH_API_TOKEN. A command that takes a SECRET reads it
@@ -47,9 +49,9 @@ const (
 	// retire the old one, whatever the cause: the script must store the new
 	// secret and retire the old token itself.
 	exitIncomplete = 6
-	// exitNotDelivered is a new secret that could not be written where it
-	// was to go (stdout for create and rotate): the new token was deleted
-	// again and the old one left alone.
+	// exitNotDelivered is a new secret that could not be delivered where it
+	// was to go (stdout for create and rotate, the sink for apply): the new
+	// token was deleted again and the old one left alone.
 	exitNotDelivered = 7
 	// exitChanges is a plan with changes under --detailed-exitcode.
 	exitChanges = 8
@@ -72,8 +74,8 @@ const exitCodes = `exit codes:
      that lacks the feature
   6  rotate made the new token (printed) but could not retire the old one:
      both are live
-  7  the new secret could not be written to stdout: the new token was
-     deleted again, the old one left alone
+  7  a new secret could not be delivered (stdout for create and rotate, the
+     sink for apply): its token was deleted again, the old one left alone
   8  plan --detailed-exitcode: the plan has changes
   9  audit --fail-on found such findings, or check found a secret not live
   10 apply or prune: some actions failed (named on stderr), the rest done`
