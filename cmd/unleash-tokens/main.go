@@ -570,12 +570,18 @@ func setupGet(fs *flag.FlagSet) runFunc {
 	}
 }
 
-// lookUp finds the token of a SECRET argument, or, with ignoreNotFound,
-// reports that there is none.
-func (a *app) lookUp(ctx context.Context, secret string, ignoreNotFound bool) (*unleashadmin.APIToken, error) {
+// target reads the SECRET argument of cmd and looks its token up. An
+// unknown token is ErrNotFound, or with ignoreNotFound a line saying there
+// is nothing to do, and no token.
+func (a *app) target(ctx context.Context, cmd string, args []string, ignoreNotFound bool) (*unleashadmin.APIToken, error) {
+	secret, err := a.secretArg(cmd, args)
+	if err != nil {
+		return nil, err
+	}
 	tok, err := a.findToken(ctx, secret)
 	if errors.Is(err, unleashadmin.ErrNotFound) && ignoreNotFound {
-		return nil, nil
+		shown := unleashadmin.RedactSecret(secret)
+		return nil, a.printResult(result{Secret: shown, Found: false}, "no token %s: nothing to do\n", shown)
 	}
 	return tok, err
 }
@@ -591,15 +597,8 @@ func setupExpire(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		secret, err := a.secretArg("expire", args)
-		if err != nil {
-			return err
-		}
-		tok, err := a.lookUp(ctx, secret, *ignore)
-		if err != nil || tok == nil {
-			if err == nil {
-				return a.printResult(result{Secret: unleashadmin.RedactSecret(secret), Found: false}, "no token %s: nothing to do\n", unleashadmin.RedactSecret(secret))
-			}
+		tok, err := a.target(ctx, "expire", args, *ignore)
+		if tok == nil {
 			return err
 		}
 		if err := a.client.UpdateAPITokenExpiry(ctx, tok.Secret, when); err != nil {
@@ -615,15 +614,8 @@ func setupDelete(fs *flag.FlagSet) runFunc {
 	project := fs.String("project", "", "delete through this project (fails unless the token is the project's alone)")
 	ignore := fs.Bool("ignore-not-found", false, "succeed when no such token exists")
 	return func(ctx context.Context, a *app, args []string) error {
-		secret, err := a.secretArg("delete", args)
-		if err != nil {
-			return err
-		}
-		tok, err := a.lookUp(ctx, secret, *ignore)
-		if err != nil || tok == nil {
-			if err == nil {
-				return a.printResult(result{Secret: unleashadmin.RedactSecret(secret), Found: false}, "no token %s: nothing to do\n", unleashadmin.RedactSecret(secret))
-			}
+		tok, err := a.target(ctx, "delete", args, *ignore)
+		if tok == nil {
 			return err
 		}
 		if *project != "" {
