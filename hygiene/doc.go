@@ -1,0 +1,26 @@
+// Package hygiene finds the API tokens of an Unleash instance that nobody
+// needs any more, retires them, and tells whether secrets kept elsewhere are
+// still live. It is built on the exported API of package unleashadmin only.
+//
+//   - Audit reads the instance once (the token list and the token limit) and
+//     reports tokens never seen, unused, expired or expiring, duplicates,
+//     all-projects tokens, and how close the instance is to its token limit.
+//   - Prune retires the tokens Audit reports as expired, unused or never
+//     seen. It is a dry run unless told otherwise, and it never retires the
+//     key it runs with.
+//   - Check asks Unleash which of a list of secrets are live. It needs no API
+//     key.
+//
+// What Unleash tells, and what it does not: a token's seenAt is written by a
+// background job every few minutes (about three on Unleash 8.2), so a token
+// used a moment ago may still say it was never seen; Check does not count as
+// a use. Unleash caches the tokens it has looked up for about a minute, so a
+// token deleted or expired a moment ago may still be reported live by Check,
+// and may still work for SDKs.
+//
+// Every type of this package that holds a token prints (every fmt verb) and
+// logs (slog) with the secret redacted, and its JSON form holds only the
+// redacted secret too: reports are meant to be printed, logged and kept as
+// CI artifacts. The Go values keep the secret where the caller needs it
+// (Finding.Token, PruneResult.Token).
+package hygiene
