@@ -143,14 +143,19 @@ func (f Finding) LogValue() slog.Value {
 // Report is what Audit found.
 //
 // Its printed form (every fmt verb, and slog) and its JSON form,
-// {"tokens":N,"limit":L,"nearLimit":B,"findings":[...]}, show every secret
-// redacted.
+// {"tokens":N,"counted":C,"limit":L,"nearLimit":B,"findings":[...]}, show
+// every secret redacted.
 type Report struct {
 	// At is the time the audit judged by (AuditOptions.Now).
 	At time.Time
-	// Tokens is how many tokens the instance holds, admin and expired
-	// tokens included: Unleash counts them all against its limit.
+	// Tokens is how many tokens the instance lists, admin and expired
+	// tokens included.
 	Tokens int
+	// Counted is how many of them count against the limit. With default
+	// token storage that is all of them. Under secure token storage
+	// (ServerInfo.SecureTokens) Unleash counts only the tokens made in
+	// that mode, which are listed with Secure set.
+	Counted int
 	// Limit is the instance's token limit (resourceLimits.apiTokens of its
 	// UI configuration); 0 when it is not known, because the server did
 	// not say or does not serve GET /api/admin/ui-config.
@@ -161,10 +166,11 @@ type Report struct {
 	Findings []Finding
 }
 
-// NearLimit reports whether the instance holds LimitWarningPercent (80 %)
-// of its token limit or more. It is false when the limit is not known.
+// NearLimit reports whether the tokens counted against the limit are
+// LimitWarningPercent (80 %) of it or more. It is false when the limit is
+// not known.
 func (r Report) NearLimit() bool {
-	return r.Limit > 0 && r.Tokens*100 >= r.Limit*LimitWarningPercent
+	return r.Limit > 0 && r.Counted*100 >= r.Limit*LimitWarningPercent
 }
 
 // Of returns the findings of one kind.
@@ -185,7 +191,7 @@ func (r Report) Has(kinds ...Kind) bool {
 
 // Format prints the report with every secret redacted, for every verb.
 func (r Report) Format(s fmt.State, _ rune) {
-	fmt.Fprintf(s, "{At:%s Tokens:%d Limit:%d Findings:[", r.At.UTC().Format(time.RFC3339), r.Tokens, r.Limit)
+	fmt.Fprintf(s, "{At:%s Tokens:%d Counted:%d Limit:%d Findings:[", r.At.UTC().Format(time.RFC3339), r.Tokens, r.Counted, r.Limit)
 	for i, f := range r.Findings {
 		if i > 0 {
 			fmt.Fprint(s, " ")
@@ -198,7 +204,7 @@ func (r Report) Format(s fmt.State, _ rune) {
 // LogValue logs the report's counts, with the number of findings of each
 // kind, and no token.
 func (r Report) LogValue() slog.Value {
-	attrs := []slog.Attr{slog.Int("tokens", r.Tokens), slog.Int("limit", r.Limit), slog.Bool("nearLimit", r.NearLimit())}
+	attrs := []slog.Attr{slog.Int("tokens", r.Tokens), slog.Int("counted", r.Counted), slog.Int("limit", r.Limit), slog.Bool("nearLimit", r.NearLimit())}
 	for _, k := range Kinds() {
 		if n := len(r.Of(k)); n > 0 {
 			attrs = append(attrs, slog.Int(string(k), n))
@@ -224,17 +230,26 @@ func Audit(ctx context.Context, inst Instance, opts AuditOptions) (*Report, erro
 	if err != nil {
 		return nil, err
 	}
-	limit := 0
+	limit, secure := 0, false
 	info, err := inst.ServerInfo(ctx)
 	switch {
 	case err == nil && info != nil:
-		limit = info.TokenLimit
+		limit, secure = info.TokenLimit, info.SecureTokens
 	case errors.Is(err, unleashadmin.ErrNotFound):
 	case err != nil:
 		return nil, err
 	}
+	counted := len(toks)
+	if secure {
+		counted = 0
+		for _, t := range toks {
+			if t.Secure {
+				counted++
+			}
+		}
+	}
 	now := opts.Now()
-	return &Report{At: now, Tokens: len(toks), Limit: limit, Findings: findings(toks, now, opts)}, nil
+	return &Report{At: now, Tokens: len(toks), Counted: counted, Limit: limit, Findings: findings(toks, now, opts)}, nil
 }
 
 // findings judges every token at now.
@@ -356,8 +371,9 @@ func (f Finding) MarshalJSON() ([]byte, error) {
 }
 
 // MarshalJSON writes the report as
-// {"tokens":N,"limit":L,"nearLimit":B,"findings":[...]}, limit null when
-// it is not known, findings [] when there are none, every secret redacted.
+// {"tokens":N,"counted":C,"limit":L,"nearLimit":B,"findings":[...]}, limit
+// null when it is not known, findings [] when there are none, every
+// secret redacted.
 func (r Report) MarshalJSON() ([]byte, error) {
 	var limit *int
 	if r.Limit > 0 {
@@ -369,8 +385,9 @@ func (r Report) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(struct {
 		Tokens    int       `json:"tokens"`
+		Counted   int       `json:"counted"`
 		Limit     *int      `json:"limit"`
 		NearLimit bool      `json:"nearLimit"`
 		Findings  []Finding `json:"findings"`
-	}{r.Tokens, limit, r.NearLimit(), findings})
+	}{r.Tokens, r.Counted, limit, r.NearLimit(), findings})
 }

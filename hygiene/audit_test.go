@@ -250,13 +250,50 @@ func TestAuditLimit(t *testing.T) {
 		create(t, c, unleashadmin.CreateAPITokenRequest{Type: "client", TokenName: "n" + string(rune('a'+i)), Projects: []string{"default"}})
 	}
 	r := audit(t, withLimit{c, 10}, hygiene.AuditOptions{Now: clk.Now})
-	if r.Tokens != 7 || r.Limit != 10 || r.NearLimit() {
-		t.Errorf("7 of 10: Tokens %d Limit %d NearLimit %t", r.Tokens, r.Limit, r.NearLimit())
+	if r.Tokens != 7 || r.Counted != 7 || r.Limit != 10 || r.NearLimit() {
+		t.Errorf("7 of 10: Tokens %d Counted %d Limit %d NearLimit %t", r.Tokens, r.Counted, r.Limit, r.NearLimit())
 	}
 	create(t, c, unleashadmin.CreateAPITokenRequest{Type: "client", TokenName: "ng", Projects: []string{"default"}})
 	r = audit(t, withLimit{c, 10}, hygiene.AuditOptions{Now: clk.Now})
-	if r.Tokens != 8 || !r.NearLimit() {
+	if r.Tokens != 8 || r.Counted != 8 || !r.NearLimit() {
 		t.Errorf("8 of 10: Tokens %d NearLimit %t", r.Tokens, r.NearLimit())
+	}
+}
+
+// TestAuditLimitSecureStorage: under secure token storage Unleash counts
+// only the tokens made in that mode (listed with secure: true) against
+// its limit; the others are listed but not counted.
+func TestAuditLimitSecureStorage(t *testing.T) {
+	t.Parallel()
+	var list []fakeToken
+	for i := range 9 {
+		tk := tok("t", t0, seen(t0))
+		tk.Secure = i < 7
+		if tk.Secure {
+			tk.Secret = strings.Repeat(string(rune('A'+i)), 22)
+		}
+		list = append(list, tk)
+	}
+	f := newFake(t, list...)
+	f.limit, f.secure = 10, true
+	r := audit(t, f.client(), hygiene.AuditOptions{Now: func() time.Time { return t0 }})
+	if r.Tokens != 10 || r.Counted != 7 || r.NearLimit() {
+		t.Errorf("Tokens %d Counted %d NearLimit %t, want 10, 7, false", r.Tokens, r.Counted, r.NearLimit())
+	}
+	f.mu.Lock()
+	f.tokens[0].Secure = false
+	f.tokens[7].Secure = true
+	f.tokens = append(f.tokens, tok("u", t0, seen(t0)))
+	f.tokens[len(f.tokens)-1].Secure = true
+	f.mu.Unlock()
+	if r := audit(t, f.client(), hygiene.AuditOptions{Now: func() time.Time { return t0 }}); r.Counted != 8 || !r.NearLimit() {
+		t.Errorf("Counted %d NearLimit %t, want 8, true", r.Counted, r.NearLimit())
+	}
+	f.mu.Lock()
+	f.secure = false
+	f.mu.Unlock()
+	if r := audit(t, f.client(), hygiene.AuditOptions{Now: func() time.Time { return t0 }}); r.Counted != 11 {
+		t.Errorf("default storage: Counted %d, want every listed token", r.Counted)
 	}
 }
 
@@ -289,7 +326,7 @@ func TestAuditWithoutUIConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"tokens":1,"limit":null,"nearLimit":false,"findings":[]}`; string(b) != want {
+	if want := `{"tokens":1,"counted":1,"limit":null,"nearLimit":false,"findings":[]}`; string(b) != want {
 		t.Errorf("JSON %s, want %s", b, want)
 	}
 }

@@ -111,9 +111,12 @@ func (r CheckReport) MarshalJSON() ([]byte, error) {
 // once for each time it was given. Live tells whether Unleash accepts it;
 // type, environment and projects come with a live one.
 //
-// Unleash caches the tokens it has looked up for about a minute, so a token
-// deleted or expired a moment ago may still be reported live. A check is
-// not a use: it does not change the token's seenAt.
+// Unleash caches the tokens it has looked up, so a token deleted or expired
+// a moment ago may still be reported live: for about a minute on Unleash 6,
+// and on Unleash 7 and 8, where this endpoint keeps a cache the server
+// never refreshes, until the server restarts if it was checked before. A
+// "not live" answer is reliable; "live" is not proof. A check is not a use:
+// it does not change the token's seenAt.
 //
 // An empty secret, one with spaces or line breaks in it, or one longer than
 // MaxSecretLen is refused before anything is sent; the error says which

@@ -12,11 +12,16 @@
 //     key.
 //
 // What Unleash tells, and what it does not: a token's seenAt is written by a
-// background job every few minutes (about three on Unleash 8.2), so a token
-// used a moment ago may still say it was never seen; Check does not count as
-// a use. Unleash caches the tokens it has looked up for about a minute, so a
-// token deleted or expired a moment ago may still be reported live by Check,
-// and may still work for SDKs.
+// background job every few minutes (every three on Unleash 8.2, with the
+// time of the write, not of the use), so a token used a moment ago may
+// still say it was never seen; Check does not count as a use. Unleash
+// caches the tokens it has looked up: a token deleted or expired a moment
+// ago keeps working for SDKs for up to about a minute. POST /edge/validate,
+// which Check asks, keeps a cache of its own on Unleash 7 and 8 that the
+// server never refreshes: a token it once found live is reported live
+// until the server restarts, even after it was deleted or its expiry was
+// moved into the past (an expiry that simply passes is noticed). A "not
+// live" answer is reliable; "live" is not proof.
 //
 // Every type of this package that holds a token prints (every fmt verb) and
 // logs (slog) with the secret redacted, and its JSON form holds only the

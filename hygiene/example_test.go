@@ -204,16 +204,16 @@ func ExampleReadSecretDir() {
 
 func exampleReport() hygiene.Report {
 	return hygiene.Report{
-		At: time.Date(2030, 3, 1, 0, 0, 0, 0, time.UTC), Tokens: 1700, Limit: 2000,
+		At: time.Date(2030, 3, 1, 0, 0, 0, 0, time.UTC), Tokens: 1700, Counted: 1700, Limit: 2000,
 		Findings: []hygiene.Finding{{Kind: hygiene.KindUnused, Token: exampleToken, Reason: "last seen 2030-01-02T00:00:00Z, over 30d ago"}},
 	}
 }
 
 func ExampleReport_NearLimit() {
 	r := exampleReport()
-	fmt.Println(r.Tokens, r.Limit, r.NearLimit())
-	r.Tokens = 1599
-	fmt.Println(r.Tokens, r.Limit, r.NearLimit())
+	fmt.Println(r.Counted, r.Limit, r.NearLimit())
+	r.Counted = 1599
+	fmt.Println(r.Counted, r.Limit, r.NearLimit())
 	// Output:
 	// 1700 2000 true
 	// 1599 2000 false
@@ -233,7 +233,7 @@ func ExampleReport_Has() {
 
 func ExampleReport_Format() {
 	fmt.Printf("%v\n", exampleReport())
-	// Output: {At:2030-03-01T00:00:00Z Tokens:1700 Limit:2000 Findings:[{Kind:unused Token:{TokenName:"checkout" Type:client Environment:production Project:default Projects:[default] Secret:default:production.d17f*** CreatedAt:2030-01-02T00:00:00Z Secure:false} Reason:"last seen 2030-01-02T00:00:00Z, over 30d ago"}]}
+	// Output: {At:2030-03-01T00:00:00Z Tokens:1700 Counted:1700 Limit:2000 Findings:[{Kind:unused Token:{TokenName:"checkout" Type:client Environment:production Project:default Projects:[default] Secret:default:production.d17f*** CreatedAt:2030-01-02T00:00:00Z Secure:false} Reason:"last seen 2030-01-02T00:00:00Z, over 30d ago"}]}
 }
 
 // noTime drops the time attribute, so that the examples' log lines stay
@@ -248,13 +248,13 @@ func noTime(groups []string, a slog.Attr) slog.Attr {
 func ExampleReport_LogValue() {
 	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: noTime}))
 	logger.Info("audit", "report", exampleReport())
-	// Output: level=INFO msg=audit report.tokens=1700 report.limit=2000 report.nearLimit=true report.unused=1
+	// Output: level=INFO msg=audit report.tokens=1700 report.counted=1700 report.limit=2000 report.nearLimit=true report.unused=1
 }
 
 func ExampleReport_MarshalJSON() {
 	b, _ := json.Marshal(exampleReport())
 	fmt.Println(string(b))
-	// Output: {"tokens":1700,"limit":2000,"nearLimit":true,"findings":[{"kind":"unused","name":"checkout","secret":"default:production.d17f***","type":"client","environment":"production","projects":["default"],"createdAt":"2030-01-02T00:00:00Z","expiresAt":null,"seenAt":null,"reason":"last seen 2030-01-02T00:00:00Z, over 30d ago"}]}
+	// Output: {"tokens":1700,"counted":1700,"limit":2000,"nearLimit":true,"findings":[{"kind":"unused","name":"checkout","secret":"default:production.d17f***","type":"client","environment":"production","projects":["default"],"createdAt":"2030-01-02T00:00:00Z","expiresAt":null,"seenAt":null,"reason":"last seen 2030-01-02T00:00:00Z, over 30d ago"}]}
 }
 
 func ExampleFinding_Format() {

@@ -45,6 +45,7 @@ type fakeUnleash struct {
 	mu       sync.Mutex
 	tokens   []fakeToken
 	limit    int            // resourceLimits.apiTokens; 0: no ui-config route (404)
+	secure   bool           // flags.secureTokenStorage
 	failDel  map[string]int // secret or selector -> status to answer its delete with
 	delDelay time.Duration
 	inFlight int
@@ -95,14 +96,15 @@ func (f *fakeUnleash) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(body)
 	case r.Method == http.MethodGet && r.URL.Path == "/api/admin/ui-config":
 		f.mu.Lock()
-		limit := f.limit
+		limit, secure := f.limit, f.secure
 		f.mu.Unlock()
 		if limit == 0 {
 			w.WriteHeader(http.StatusNotFound)
 			_, _ = w.Write([]byte(`{"name":"NotFoundError","message":"The path you were looking for is not available."}`))
 			return
 		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"version": "8.2.0", "resourceLimits": map[string]int{"apiTokens": limit}})
+		_ = json.NewEncoder(w).Encode(map[string]any{"version": "8.2.0", "resourceLimits": map[string]int{"apiTokens": limit},
+			"flags": map[string]bool{"secureTokenStorage": secure}})
 	case r.Method == http.MethodDelete && strings.HasPrefix(r.URL.Path, "/api/admin/api-tokens/"):
 		f.delete(w, r)
 	default:

@@ -131,6 +131,8 @@ func (a *app) printAudit(r *hygiene.Report, unused, expiring time.Duration) erro
 	switch {
 	case r.Limit == 0:
 		fmt.Fprintf(&b, "tokens: %d (the server does not say its limit)\n", r.Tokens)
+	case r.Counted != r.Tokens:
+		fmt.Fprintf(&b, "tokens: %d, of which %d count against the limit of %d (%d %%)\n", r.Tokens, r.Counted, r.Limit, r.Counted*100/r.Limit)
 	default:
 		fmt.Fprintf(&b, "tokens: %d of %d (%d %%)\n", r.Tokens, r.Limit, r.Tokens*100/r.Limit)
 		if r.NearLimit() {
