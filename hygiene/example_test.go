@@ -388,3 +388,15 @@ func ExampleSecretFile_MarshalJSON() {
 	fmt.Println(string(b))
 	// Output: {"name":"checkout","secret":"default:production.d17f***"}
 }
+
+func ExamplePruneOptions_Format() {
+	opts := hygiene.PruneOptions{Key: unleashtest.DefaultAdminKey, Expired: true, UnusedFor: 90 * 24 * time.Hour}
+	fmt.Printf("%v\n", opts)
+	// Output: {Key:*:*.unle*** Expired:true UnusedFor:2160h0m0s NeverSeen:false NamePrefix:"" Apply:false Parallel:0}
+}
+
+func ExamplePruneOptions_LogValue() {
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: noTime}))
+	logger.Info("prune", "opts", hygiene.PruneOptions{Key: unleashtest.DefaultAdminKey, NeverSeen: true, Apply: true})
+	// Output: level=INFO msg=prune opts.key=*:*.unle*** opts.expired=false opts.unusedFor=0s opts.neverSeen=true opts.namePrefix="" opts.apply=true opts.parallel=0
+}

@@ -42,13 +42,14 @@ type Pruner interface {
 }
 
 // PruneOptions says which tokens Prune retires. At least one of Expired,
-// UnusedFor and NeverSeen must be set, and Key always.
+// UnusedFor and NeverSeen must be set, and Key always. Its printed form
+// (every fmt verb, and slog) redacts Key.
 type PruneOptions struct {
 	// Key is the API key the Pruner sends. The token of this key is never
 	// retired, whatever it matches (APIToken.Matches decides, so a key
 	// given in full matches its listed selector under secure token
-	// storage).
-	Key string
+	// storage). It is left out of the JSON form.
+	Key string `json:"-"`
 	// Expired retires the tokens whose expiry has passed (KindExpired).
 	Expired bool
 	// UnusedFor, when not zero, retires the tokens last seen more than
@@ -68,11 +69,30 @@ type PruneOptions struct {
 	// DefaultParallel when zero.
 	Parallel int
 	// Now reads the current time; time.Now when nil.
-	Now func() time.Time
+	Now func() time.Time `json:"-"`
 	// Progress, when set, is called once for each token as soon as its
 	// outcome is known, from one goroutine at a time. It must not block for
 	// long: deletes wait for it.
-	Progress func(PruneResult)
+	Progress func(PruneResult) `json:"-"`
+}
+
+// Format prints the options with Key redacted, for every verb.
+func (o PruneOptions) Format(s fmt.State, _ rune) {
+	fmt.Fprintf(s, "{Key:%s Expired:%t UnusedFor:%s NeverSeen:%t NamePrefix:%q Apply:%t Parallel:%d}",
+		unleashadmin.RedactSecret(o.Key), o.Expired, o.UnusedFor, o.NeverSeen, o.NamePrefix, o.Apply, o.Parallel)
+}
+
+// LogValue logs the options with Key redacted.
+func (o PruneOptions) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("key", unleashadmin.RedactSecret(o.Key)),
+		slog.Bool("expired", o.Expired),
+		slog.Duration("unusedFor", o.UnusedFor),
+		slog.Bool("neverSeen", o.NeverSeen),
+		slog.String("namePrefix", o.NamePrefix),
+		slog.Bool("apply", o.Apply),
+		slog.Int("parallel", o.Parallel),
+	)
 }
 
 // Outcome is what Prune did with one token.
