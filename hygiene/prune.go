@@ -43,7 +43,7 @@ type Pruner interface {
 
 // PruneOptions says which tokens Prune retires. At least one of Expired,
 // UnusedFor and NeverSeen must be set, and Key always. Its printed form
-// (every fmt verb, and slog) redacts Key.
+// (every fmt verb, and slog) redacts Key; its JSON form leaves it out.
 type PruneOptions struct {
 	// Key is the API key the Pruner sends. The token of this key is never
 	// retired, whatever it matches (APIToken.Matches decides, so a key
