@@ -267,8 +267,10 @@ func (a *app) printPrune(r *hygiene.PruneReport) error {
 	}
 	var summary string
 	if r.DryRun {
-		summary = fmt.Sprintf("dry run: would retire %d, skipped %d; give --yes to retire them\n",
-			r.Count(hygiene.OutcomeWouldRetire), r.Count(hygiene.OutcomeSkipped))
+		summary = fmt.Sprintf("dry run: would retire %d, skipped %d\n", r.Count(hygiene.OutcomeWouldRetire), r.Count(hygiene.OutcomeSkipped))
+		if r.Count(hygiene.OutcomeWouldRetire) > 0 {
+			summary = strings.TrimSuffix(summary, "\n") + "; give --yes to retire them\n"
+		}
 	} else {
 		summary = fmt.Sprintf("retired %d, failed %d, skipped %d\n",
 			r.Count(hygiene.OutcomeRetired), r.Count(hygiene.OutcomeFailed), r.Count(hygiene.OutcomeSkipped))
