@@ -130,11 +130,11 @@ func (a *app) printAudit(r *hygiene.Report, unused, expiring time.Duration) erro
 	var b strings.Builder
 	switch {
 	case r.Limit == 0:
-		fmt.Fprintf(&b, "tokens: %d (the server does not say its limit)\n", r.Tokens)
+		fmt.Fprintf(&b, "tokens: %d (the server does not say its limit); dates in UTC\n", r.Tokens)
 	case r.Counted != r.Tokens:
-		fmt.Fprintf(&b, "tokens: %d, of which %d count against the limit of %d (%d %%)\n", r.Tokens, r.Counted, r.Limit, r.Counted*100/r.Limit)
+		fmt.Fprintf(&b, "tokens: %d, of which %d count against the limit of %d (%d %%); dates in UTC\n", r.Tokens, r.Counted, r.Limit, r.Counted*100/r.Limit)
 	default:
-		fmt.Fprintf(&b, "tokens: %d of %d (%d %%)\n", r.Tokens, r.Limit, r.Tokens*100/r.Limit)
+		fmt.Fprintf(&b, "tokens: %d of %d (%d %%); dates in UTC\n", r.Tokens, r.Limit, r.Tokens*100/r.Limit)
 		if r.NearLimit() {
 			fmt.Fprintf(&b, "warning: %d %% or more of the token limit is used; Unleash refuses new tokens at the limit\n", hygiene.LimitWarningPercent)
 		}
@@ -171,10 +171,12 @@ func (a *app) printAudit(r *hygiene.Report, unused, expiring time.Duration) erro
 			case hygiene.KindExpired, hygiene.KindExpiring:
 				date = *tok.ExpiresAt
 			}
+			// The day is enough for thresholds of days; -o json has the
+			// exact times.
 			rows[i] = []string{tok.TokenName, string(tok.Type), tok.Environment, strings.Join(tok.ProjectIDs(), ","),
-				shortSecret(tok), date.UTC().Format("2006-01-02 15:04")}
+				shortSecret(tok), date.UTC().Format(time.DateOnly)}
 		}
-		if err := printTable(a.out, []string{"NAME", "TYPE", "ENVIRONMENT", "PROJECTS", "SECRET", t.date + " (UTC)"}, rows, 0, 3, 2); err != nil {
+		if err := printTable(a.out, []string{"NAME", "TYPE", "ENVIRONMENT", "PROJECTS", "SECRET", t.date}, rows, 0, 3, 2); err != nil {
 			return err
 		}
 	}
