@@ -11,10 +11,11 @@
 //   - Check asks Unleash which of a list of secrets are live. It needs no API
 //     key.
 //
-// What Unleash tells, and what it does not: a token's seenAt is written by a
-// background job every few minutes (every three on Unleash 8.2, with the
-// time of the write, not of the use), so a token used a moment ago may
-// still say it was never seen; Check does not count as a use. Unleash
+// What Unleash tells, and what it does not: with default token storage a
+// token's seenAt is written by a background job every few minutes (every
+// three on Unleash 8.2, with the time of the write, not of the use), so a
+// token used a moment ago may still say it was never seen; under secure
+// token storage it is written at each use. Check does not count as a use. Unleash
 // caches the tokens it has looked up: a token deleted or expired a moment
 // ago keeps working for SDKs for up to about a minute. POST /edge/validate,
 // which Check asks, keeps a cache of its own on Unleash 7 and 8 that the

@@ -19,7 +19,7 @@ import (
 // nearLimit is the --fail-on name of the token-limit warning.
 const nearLimit = "near-limit"
 
-// cacheNote is what check's help and output say about Unleash's cache.
+// cacheNote is what check's help says about Unleash's caches.
 const cacheNote = `Unleash caches the tokens it has looked up, for about a minute, so a token
 deleted or expired a moment ago may still be reported live. On Unleash 7
 and 8, POST /edge/validate keeps its own cache, which the server does not
@@ -33,7 +33,8 @@ duplicate (live tokens of one name, type, environment and projects; backend
 and client count as one type), all-projects (client, backend and frontend
 tokens for "*"; admin tokens are not reported). --fail-on also takes
 near-limit: the instance holds 80 % of its token limit or more.
-Unleash writes seenAt every few minutes, and check does not count as a use.`
+Unleash writes seenAt every few minutes (at each use under secure token
+storage); check does not count as a use.`
 	commandNotes["prune"] = `Without --yes nothing is deleted: the tokens that would be are listed.
 --expired, --unused-for and --never-seen choose what audit reports as
 expired, unused (judged with this --unused-for, at least 1d) and never-seen.
