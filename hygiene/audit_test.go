@@ -52,18 +52,6 @@ func standIn(t *testing.T, clk *clock, opts ...unleashtest.Option) (*unleashtest
 	return srv, c
 }
 
-// withLimit serves the token list of a client and a ServerInfo with a token
-// limit, for the stand-in, which does not serve GET /api/admin/ui-config
-// yet.
-type withLimit struct {
-	*unleashadmin.Client
-	limit int
-}
-
-func (w withLimit) ServerInfo(context.Context) (*unleashadmin.ServerInfo, error) {
-	return &unleashadmin.ServerInfo{Version: "8.2.0", TokenLimit: w.limit}, nil
-}
-
 func create(t *testing.T, c *unleashadmin.Client, req unleashadmin.CreateAPITokenRequest) unleashadmin.APIToken {
 	t.Helper()
 	tok, err := c.CreateAPIToken(context.Background(), req)
@@ -109,35 +97,38 @@ func TestAuditNeverSeenAfterADay(t *testing.T) {
 		{t0.Add(day + time.Millisecond), []string{"never-seen admin", "never-seen web", "all-projects web"}},
 	} {
 		clk.Set(tc.at)
-		if got := names(audit(t, withLimit{c, 2000}, hygiene.AuditOptions{Now: clk.Now})); !slices.Equal(got, tc.want) {
+		if got := names(audit(t, c, hygiene.AuditOptions{Now: clk.Now})); !slices.Equal(got, tc.want) {
 			t.Errorf("at t0+%s: findings %q, want %q", tc.at.Sub(t0), got, tc.want)
 		}
 	}
 }
 
-// TestAuditUnusedBoundary: seenAt values come from a fake server (the
-// stand-in always lists null); unused means unseen for longer than
-// UnusedFor, the default 30 days or the one given.
+// TestAuditUnusedBoundary: unused means unseen for longer than UnusedFor,
+// the default 30 days or the one given. The stand-in is seeded with
+// seenAt values (it writes none itself for legacy tokens).
 func TestAuditUnusedBoundary(t *testing.T) {
 	t.Parallel()
 	now := t0
-	f := newFake(t,
-		tok("exactly-30d", now.Add(-100*day), seen(now.Add(-30*day))),
-		tok("30d-and-1ms", now.Add(-100*day), seen(now.Add(-30*day-time.Millisecond))),
-		tok("7d-and-1ms", now.Add(-100*day), seen(now.Add(-7*day-time.Millisecond))),
-		tok("seen-now", now.Add(-100*day), seen(now)),
-	)
-	f.tokens[len(f.tokens)-1].SeenAt = &now // the admin key is in use
-	clk := func() time.Time { return now }
-	got := names(audit(t, f.client(), hygiene.AuditOptions{Now: clk}))
+	clk := newClock(now)
+	seed := func(name string, seenAt time.Time) unleashtest.Token {
+		return unleashtest.Token{TokenName: name, Type: "client", Projects: []string{"default"},
+			CreatedAt: now.Add(-100 * day), SeenAt: &seenAt}
+	}
+	_, c := standIn(t, clk, unleashtest.WithTokens(
+		seed("exactly-30d", now.Add(-30*day)),
+		seed("30d-and-1ms", now.Add(-30*day-time.Millisecond)),
+		seed("7d-and-1ms", now.Add(-7*day-time.Millisecond)),
+		seed("seen-now", now),
+	))
+	got := names(audit(t, c, hygiene.AuditOptions{Now: clk.Now}))
 	if want := []string{"unused 30d-and-1ms"}; !slices.Equal(got, want) {
 		t.Errorf("default UnusedFor: %q, want %q", got, want)
 	}
-	got = names(audit(t, f.client(), hygiene.AuditOptions{Now: clk, UnusedFor: 7 * day}))
+	got = names(audit(t, c, hygiene.AuditOptions{Now: clk.Now, UnusedFor: 7 * day}))
 	if want := []string{"unused 30d-and-1ms", "unused 7d-and-1ms", "unused exactly-30d"}; !slices.Equal(got, want) {
 		t.Errorf("UnusedFor 7d: %q, want %q", got, want)
 	}
-	r := audit(t, f.client(), hygiene.AuditOptions{Now: clk})
+	r := audit(t, c, hygiene.AuditOptions{Now: clk.Now})
 	if want := "last seen 2030-01-30T11:59:59Z, over 30d ago"; r.Findings[0].Reason != want {
 		t.Errorf("reason %q, want %q", r.Findings[0].Reason, want)
 	}
@@ -160,14 +151,13 @@ func TestAuditExpiredAndExpiring(t *testing.T) {
 		create(t, c, unleashadmin.CreateAPITokenRequest{Type: "client", TokenName: name, Projects: []string{"default"}, ExpiresAt: &at})
 	}
 	clk.Set(t0.Add(time.Hour))
-	lim := withLimit{c, 2000}
 
-	got := names(audit(t, lim, hygiene.AuditOptions{Now: clk.Now}))
+	got := names(audit(t, c, hygiene.AuditOptions{Now: clk.Now}))
 	want := []string{"expired ends-now", "expiring ends-in-14d-1ms", "expiring ends-in-1ms", "expiring ends-in-3d"}
 	if !slices.Equal(got, want) {
 		t.Errorf("default ExpiringWithin: %q, want %q", got, want)
 	}
-	got = names(audit(t, lim, hygiene.AuditOptions{Now: clk.Now, ExpiringWithin: 3 * day}))
+	got = names(audit(t, c, hygiene.AuditOptions{Now: clk.Now, ExpiringWithin: 3 * day}))
 	want = []string{"expired ends-now", "expiring ends-in-1ms"}
 	if !slices.Equal(got, want) {
 		t.Errorf("ExpiringWithin 3d: %q, want %q", got, want)
@@ -177,7 +167,7 @@ func TestAuditExpiredAndExpiring(t *testing.T) {
 	// expired all-projects token, never seen, is reported expired only.
 	create(t, c, unleashadmin.CreateAPITokenRequest{Type: "frontend", TokenName: "dead-star", ExpiresAt: unleashadmin.Ptr(t0.Add(2 * time.Hour))})
 	clk.Set(t0.Add(4 * day))
-	got = names(audit(t, lim, hygiene.AuditOptions{Now: clk.Now}))
+	got = names(audit(t, c, hygiene.AuditOptions{Now: clk.Now}))
 	want = []string{"never-seen admin", "never-seen ends-in-14d", "never-seen ends-in-14d-1ms",
 		"expired dead-star", "expired ends-in-1ms", "expired ends-in-3d", "expired ends-now",
 		"expiring ends-in-14d", "expiring ends-in-14d-1ms"}
@@ -188,39 +178,62 @@ func TestAuditExpiredAndExpiring(t *testing.T) {
 
 // TestAuditDuplicates: live tokens with the same name, type (backend is
 // client), environment and projects (in any order) are duplicates; expired
-// ones do not count.
+// ones do not count. Under secure token storage the stand-in keeps
+// backend as backend, as Unleash does, which is where IsType matters.
 func TestAuditDuplicates(t *testing.T) {
 	t.Parallel()
 	now := t0
-	s := seen(now)
-	f := newFake(t,
-		tok("svc", now.Add(-3*day), s, typed("backend"), projects("b", "a")),
-		tok("svc", now.Add(-2*day), s, typed("client"), projects("a", "b")),
-		tok("svc", now.Add(-1*day), s, typed("CLIENT"), projects("a", "b"), expires(now.Add(-time.Second))),
-		tok("svc", now.Add(-1*day), s, typed("frontend"), projects("a", "b")),
-		tok("svc", now.Add(-1*day), s, projects("a", "b"), env("production")),
-		tok("svc", now.Add(-1*day), s, projects("a")),
-		tok("lonely", now.Add(-3*day), s),
-		tok("lonely", now.Add(-2*day), s, expires(now)),
-		tok("web", now.Add(-3*day), s, typed("frontend"), projects("*")),
-		tok("web", now.Add(-2*day), s, typed("frontend"), projects("*")),
-	)
-	f.tokens[len(f.tokens)-1].SeenAt = &now
-	r := audit(t, f.client(), hygiene.AuditOptions{Now: func() time.Time { return now }})
-	dups := r.Of(hygiene.KindDuplicate)
-	var got []string
-	for _, d := range dups {
-		got = append(got, d.Token.TokenName+" "+string(d.Token.Type)+" "+d.Token.CreatedAt.Sub(now).String())
+	seed := func(name, typ string, age time.Duration, edit ...func(*unleashtest.Token)) unleashtest.Token {
+		tk := unleashtest.Token{TokenName: name, Type: typ, Projects: []string{"a", "b"}, CreatedAt: now.Add(-age), SeenAt: &now}
+		for _, e := range edit {
+			e(&tk)
+		}
+		return tk
 	}
-	want := []string{"svc backend -72h0m0s", "svc client -48h0m0s", "web frontend -72h0m0s", "web frontend -48h0m0s"}
-	if !slices.Equal(got, want) {
-		t.Errorf("duplicates %q, want %q", got, want)
+	projects := func(p ...string) func(*unleashtest.Token) { return func(tk *unleashtest.Token) { tk.Projects = p } }
+	env := func(e string) func(*unleashtest.Token) { return func(tk *unleashtest.Token) { tk.Environment = e } }
+	expired := func(tk *unleashtest.Token) { tk.ExpiresAt = unleashadmin.Ptr(now.Add(-time.Second)) }
+	seeds := []unleashtest.Token{
+		seed("svc", "backend", 3*day, projects("b", "a")),
+		seed("svc", "client", 2*day),
+		seed("svc", "CLIENT", day, expired),
+		seed("svc", "frontend", day),
+		seed("svc", "client", day, env("production")),
+		seed("svc", "client", day, projects("a")),
+		seed("lonely", "client", 3*day),
+		seed("lonely", "client", 2*day, expired),
+		seed("web", "frontend", 3*day, projects("*")),
+		seed("web", "frontend", 2*day, projects("*")),
 	}
-	if want := "one of 2 live tokens with this name, type, environment and projects"; len(dups) > 0 && dups[0].Reason != want {
-		t.Errorf("reason %q, want %q", dups[0].Reason, want)
-	}
-	if n := len(r.Of(hygiene.KindExpired)); n != 2 {
-		t.Errorf("%d expired findings, want 2", n)
+	for _, mode := range []string{"legacy", "secure"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			opts := []unleashtest.Option{unleashtest.WithProjects("default", "a", "b"), unleashtest.WithTokens(seeds...)}
+			wantTypes := "client client"
+			if mode == "secure" {
+				opts = append(opts, unleashtest.WithSecureTokens())
+				wantTypes = "backend client"
+			}
+			clk := newClock(now)
+			_, c := standIn(t, clk, opts...)
+			r := audit(t, c, hygiene.AuditOptions{Now: clk.Now})
+			dups := r.Of(hygiene.KindDuplicate)
+			var got []string
+			for _, d := range dups {
+				got = append(got, d.Token.TokenName+" "+string(d.Token.Type)+" "+d.Token.CreatedAt.Sub(now).String())
+			}
+			tp := strings.Fields(wantTypes)
+			want := []string{"svc " + tp[0] + " -72h0m0s", "svc " + tp[1] + " -48h0m0s", "web frontend -72h0m0s", "web frontend -48h0m0s"}
+			if !slices.Equal(got, want) {
+				t.Errorf("duplicates %q, want %q", got, want)
+			}
+			if want := "one of 2 live tokens with this name, type, environment and projects"; len(dups) > 0 && dups[0].Reason != want {
+				t.Errorf("reason %q, want %q", dups[0].Reason, want)
+			}
+			if n := len(r.Of(hygiene.KindExpired)); n != 2 {
+				t.Errorf("%d expired findings, want 2", n)
+			}
+		})
 	}
 }
 
@@ -234,7 +247,7 @@ func TestAuditAllProjects(t *testing.T) {
 	create(t, c, unleashadmin.CreateAPITokenRequest{Type: "frontend", TokenName: "star-frontend", Projects: []string{"*"}})
 	create(t, c, unleashadmin.CreateAPITokenRequest{Type: "client", TokenName: "two", Projects: []string{"default", "second"}})
 	create(t, c, unleashadmin.CreateAPITokenRequest{Type: "client", TokenName: "one", Projects: []string{"second"}})
-	got := names(audit(t, withLimit{c, 2000}, hygiene.AuditOptions{Now: clk.Now}))
+	got := names(audit(t, c, hygiene.AuditOptions{Now: clk.Now}))
 	if want := []string{"all-projects star-backend", "all-projects star-frontend"}; !slices.Equal(got, want) {
 		t.Errorf("findings %q, want %q", got, want)
 	}
@@ -249,12 +262,12 @@ func TestAuditLimit(t *testing.T) {
 	for i := range 6 {
 		create(t, c, unleashadmin.CreateAPITokenRequest{Type: "client", TokenName: "n" + string(rune('a'+i)), Projects: []string{"default"}})
 	}
-	r := audit(t, withLimit{c, 10}, hygiene.AuditOptions{Now: clk.Now})
+	r := audit(t, c, hygiene.AuditOptions{Now: clk.Now})
 	if r.Tokens != 7 || r.Counted != 7 || r.Limit != 10 || r.NearLimit() {
 		t.Errorf("7 of 10: Tokens %d Counted %d Limit %d NearLimit %t", r.Tokens, r.Counted, r.Limit, r.NearLimit())
 	}
 	create(t, c, unleashadmin.CreateAPITokenRequest{Type: "client", TokenName: "ng", Projects: []string{"default"}})
-	r = audit(t, withLimit{c, 10}, hygiene.AuditOptions{Now: clk.Now})
+	r = audit(t, c, hygiene.AuditOptions{Now: clk.Now})
 	if r.Tokens != 8 || r.Counted != 8 || !r.NearLimit() {
 		t.Errorf("8 of 10: Tokens %d NearLimit %t", r.Tokens, r.NearLimit())
 	}
@@ -262,38 +275,26 @@ func TestAuditLimit(t *testing.T) {
 
 // TestAuditLimitSecureStorage: under secure token storage Unleash counts
 // only the tokens made in that mode (listed with secure: true) against
-// its limit; the others are listed but not counted.
+// its limit; legacy tokens are listed but not counted.
 func TestAuditLimitSecureStorage(t *testing.T) {
 	t.Parallel()
-	var list []fakeToken
-	for i := range 9 {
-		tk := tok("t", t0, seen(t0))
-		tk.Secure = i < 7
-		if tk.Secure {
-			tk.Secret = strings.Repeat(string(rune('A'+i)), 22)
-		}
-		list = append(list, tk)
+	clk := newClock(t0)
+	var legacy []unleashtest.Token
+	for i := range 3 {
+		legacy = append(legacy, unleashtest.Token{TokenName: "old" + string(rune('a'+i)), Type: "client",
+			Secret: secret("default", "development"), SeenAt: &t0})
 	}
-	f := newFake(t, list...)
-	f.limit, f.secure = 10, true
-	r := audit(t, f.client(), hygiene.AuditOptions{Now: func() time.Time { return t0 }})
-	if r.Tokens != 10 || r.Counted != 7 || r.NearLimit() {
-		t.Errorf("Tokens %d Counted %d NearLimit %t, want 10, 7, false", r.Tokens, r.Counted, r.NearLimit())
+	_, c := standIn(t, clk, unleashtest.WithSecureTokens(), unleashtest.WithTokenLimit(10), unleashtest.WithTokens(legacy...))
+	for i := range 7 {
+		create(t, c, unleashadmin.CreateAPITokenRequest{Type: "client", TokenName: "n" + string(rune('a'+i)), Projects: []string{"default"}})
 	}
-	f.mu.Lock()
-	f.tokens[0].Secure = false
-	f.tokens[7].Secure = true
-	f.tokens = append(f.tokens, tok("u", t0, seen(t0)))
-	f.tokens[len(f.tokens)-1].Secure = true
-	f.mu.Unlock()
-	if r := audit(t, f.client(), hygiene.AuditOptions{Now: func() time.Time { return t0 }}); r.Counted != 8 || !r.NearLimit() {
+	r := audit(t, c, hygiene.AuditOptions{Now: clk.Now})
+	if r.Tokens != 11 || r.Counted != 7 || r.NearLimit() {
+		t.Errorf("Tokens %d Counted %d NearLimit %t, want 11, 7, false", r.Tokens, r.Counted, r.NearLimit())
+	}
+	create(t, c, unleashadmin.CreateAPITokenRequest{Type: "client", TokenName: "nh", Projects: []string{"default"}})
+	if r := audit(t, c, hygiene.AuditOptions{Now: clk.Now}); r.Counted != 8 || !r.NearLimit() {
 		t.Errorf("Counted %d NearLimit %t, want 8, true", r.Counted, r.NearLimit())
-	}
-	f.mu.Lock()
-	f.secure = false
-	f.mu.Unlock()
-	if r := audit(t, f.client(), hygiene.AuditOptions{Now: func() time.Time { return t0 }}); r.Counted != 11 {
-		t.Errorf("default storage: Counted %d, want every listed token", r.Counted)
 	}
 }
 
@@ -301,24 +302,31 @@ func TestAuditLimitSecureStorage(t *testing.T) {
 // limit comes from resourceLimits.apiTokens.
 func TestAuditReadsOnce(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, tok("a", t0, seen(t0)))
-	f.limit = 2
-	r := audit(t, f.client(), hygiene.AuditOptions{Now: func() time.Time { return t0 }})
-	if want := []string{"GET /api/admin/api-tokens", "GET /api/admin/ui-config"}; !slices.Equal(f.requests, want) {
-		t.Errorf("requests %q, want %q", f.requests, want)
+	clk := newClock(t0)
+	srv, c := standIn(t, clk, unleashtest.WithTokenLimit(2), unleashtest.WithTokens(unleashtest.Token{TokenName: "a", Type: "client", SeenAt: &t0}))
+	r := audit(t, c, hygiene.AuditOptions{Now: clk.Now})
+	var got []string
+	for _, req := range srv.Requests() {
+		got = append(got, req.Method+" "+req.Path)
+		if req.Header.Get("Authorization") != srv.AdminKey() {
+			t.Errorf("%s %s sent without the key", req.Method, req.Path)
+		}
+	}
+	if want := []string{"GET /api/admin/api-tokens", "GET /api/admin/ui-config"}; !slices.Equal(got, want) {
+		t.Errorf("requests %q, want %q", got, want)
 	}
 	if r.Tokens != 2 || r.Limit != 2 || !r.NearLimit() || !r.At.Equal(t0) {
 		t.Errorf("report %v", r)
 	}
 }
 
-// TestAuditWithoutUIConfig: a server without GET /api/admin/ui-config (the
-// stand-in today) leaves the limit unknown: no warning, "limit": null.
+// TestAuditWithoutUIConfig: a server without GET /api/admin/ui-config
+// (a 404) leaves the limit unknown: no warning, "limit": null.
 func TestAuditWithoutUIConfig(t *testing.T) {
 	t.Parallel()
-	clk := newClock(t0)
-	_, c := standIn(t, clk, unleashtest.WithTokenLimit(1))
-	r := audit(t, c, hygiene.AuditOptions{Now: clk.Now})
+	f := newFake(t)
+	f.tokens[0].SeenAt = &t0
+	r := audit(t, f.client(), hygiene.AuditOptions{Now: func() time.Time { return t0 }})
 	if r.Tokens != 1 || r.Limit != 0 || r.NearLimit() {
 		t.Errorf("report %v", r)
 	}
@@ -365,18 +373,24 @@ func TestAuditErrors(t *testing.T) {
 	}
 }
 
-// TestReportJSON: the documented shape, secrets redacted, findings of a
-// secure token shown by selector.
+// TestReportJSON: the documented shape, secrets redacted, the finding of
+// a token in secure storage shown by its selector.
 func TestReportJSON(t *testing.T) {
 	t.Parallel()
-	sel := "AbCdEfGhIjKlMnOpQrStUv"
-	full := tok("svc", t0.Add(-40*day), seen(t0.Add(-31*day)), expires(t0.Add(day)))
-	secure := tok("sec", t0.Add(-2*day), typed("backend"), projects("*"))
-	secure.Secret, secure.Secure = sel, true
-	f := newFake(t, full, secure)
-	f.limit = 2000
-	f.tokens[len(f.tokens)-1].SeenAt = &t0
-	r := audit(t, f.client(), hygiene.AuditOptions{Now: func() time.Time { return t0 }})
+	clk := newClock(t0)
+	legacy := secret("default", "development")
+	srv, c := standIn(t, clk, unleashtest.WithSecureTokens(), unleashtest.WithTokens(
+		unleashtest.Token{TokenName: "svc", Type: "client", Secret: legacy, Projects: []string{"default"},
+			CreatedAt: t0.Add(-40 * day), SeenAt: unleashadmin.Ptr(t0.Add(-31 * day)), ExpiresAt: unleashadmin.Ptr(t0.Add(day))},
+		unleashtest.Token{TokenName: "sec", Type: "backend", CreatedAt: t0.Add(-2 * day)},
+	))
+	var sel string
+	for _, tk := range srv.Tokens() {
+		if tk.TokenName == "sec" {
+			sel = tk.Selector
+		}
+	}
+	r := audit(t, c, hygiene.AuditOptions{Now: clk.Now})
 	b, err := json.Marshal(r)
 	if err != nil {
 		t.Fatal(err)
@@ -404,12 +418,19 @@ func TestReportJSON(t *testing.T) {
 			}
 		}
 	}
-	if got.Findings[0]["secret"] != sel || got.Findings[1]["secret"] != unleashadmin.RedactSecret(full.Secret) {
+	if got.Findings[0]["secret"] != sel || got.Findings[1]["secret"] != unleashadmin.RedactSecret(legacy) || sel == "" {
 		t.Errorf("secrets %v, %v", got.Findings[0]["secret"], got.Findings[1]["secret"])
 	}
-	if strings.Contains(string(b), full.Secret[len(full.Secret)-20:]) {
+	if strings.Contains(string(b), randomOf(legacy)) || strings.Contains(string(b), randomOf(srv.AdminKey())) {
 		t.Errorf("JSON holds a secret: %s", b)
 	}
+}
+
+// randomOf is a secret's random part, less the four characters its
+// redacted form shows.
+func randomOf(secret string) string {
+	_, r, _ := strings.Cut(secret, ".")
+	return r[min(4, len(r)):]
 }
 
 func TestParseKind(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/seed8b9e94f4/unleashadmin"
 	"github.com/seed8b9e94f4/unleashadmin/hygiene"
+	"github.com/seed8b9e94f4/unleashadmin/unleashtest"
 )
 
 func keyless(t *testing.T, url string) *unleashadmin.Client {
@@ -25,7 +26,8 @@ func keyless(t *testing.T, url string) *unleashadmin.Client {
 	return c
 }
 
-// liveness returns "live type env projects" or "dead" for each result.
+// liveness returns "live type env projects" or "dead" for each result,
+// projects sorted (Unleash gives them in no set order).
 func liveness(r *hygiene.CheckReport) []string {
 	var out []string
 	for _, c := range r.Results {
@@ -33,44 +35,68 @@ func liveness(r *hygiene.CheckReport) []string {
 			out = append(out, "dead")
 			continue
 		}
-		out = append(out, strings.Join([]string{"live", string(c.Type), c.Environment, strings.Join(c.Projects, ",")}, " "))
+		out = append(out, strings.Join([]string{"live", string(c.Type), c.Environment, strings.Join(slices.Sorted(slices.Values(c.Projects)), ",")}, " "))
 	}
 	return out
 }
 
-// TestCheck: order kept, a repeated secret answered each time, garbage and
-// expired tokens not live, backend reported as client; no key sent.
+// TestCheck: order kept, a repeated secret answered each time, garbage,
+// expired and deleted tokens not live, backend reported as client (as
+// backend under secure token storage, where a selector is not live); no
+// key sent.
 func TestCheck(t *testing.T) {
 	t.Parallel()
-	backend := tok("b", t0, typed("backend"), env("production"), projects("a", "b"))
-	front := tok("f", t0, typed("frontend"), projects("*"))
-	dead := tok("d", t0, expires(time.Now().Add(-time.Minute)))
-	f := newFake(t, backend, front, dead)
-	secrets := []string{front.Secret, "garbage", backend.Secret, dead.Secret, front.Secret, secret("default", "development")}
+	for _, mode := range []string{"legacy", "secure"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			clk := newClock(t0)
+			opts := []unleashtest.Option{unleashtest.WithProjects("default", "a", "b"), unleashtest.WithEnvironments("development", "production")}
+			backendAs := "client"
+			if mode == "secure" {
+				opts, backendAs = append(opts, unleashtest.WithSecureTokens()), "backend"
+			}
+			srv, c := standIn(t, clk, opts...)
+			backend := create(t, c, unleashadmin.CreateAPITokenRequest{Type: "backend", TokenName: "b", Environment: "production", Projects: []string{"b", "a"}})
+			front := create(t, c, unleashadmin.CreateAPITokenRequest{Type: "frontend", TokenName: "f"})
+			dead := create(t, c, unleashadmin.CreateAPITokenRequest{Type: "client", TokenName: "d", ExpiresAt: unleashadmin.Ptr(t0.Add(time.Hour))})
+			gone := create(t, c, unleashadmin.CreateAPITokenRequest{Type: "client", TokenName: "g"})
+			if err := c.DeleteAPIToken(context.Background(), gone.Secret); err != nil {
+				t.Fatal(err)
+			}
+			clk.Set(t0.Add(time.Hour))
+			secrets := []string{front.Secret, "garbage", backend.Secret, dead.Secret, front.Secret, gone.Secret, secret("default", "development")}
+			want := []string{"live frontend development *", "dead", "live " + backendAs + " production a,b", "dead", "live frontend development *", "dead", "dead"}
+			if mode == "secure" {
+				secrets = append(secrets, srv.Tokens()[1].Selector) // backend's
+				want = append(want, "dead")
+			}
+			before := srv.RequestCount()
 
-	r, err := hygiene.Check(context.Background(), keyless(t, f.srv.URL), secrets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"live frontend development *", "dead", "live client production a,b", "dead", "live frontend development *", "dead"}
-	if got := liveness(r); !slices.Equal(got, want) {
-		t.Errorf("results %q, want %q", got, want)
-	}
-	for i, c := range r.Results {
-		if c.Secret != secrets[i] {
-			t.Errorf("result %d is for another secret", i)
-		}
-	}
-	if r.AllLive() || len(r.NotLive()) != 3 {
-		t.Errorf("AllLive %t, %d not live", r.AllLive(), len(r.NotLive()))
-	}
-	if got := f.methods("POST"); !slices.Equal(got, []string{"POST /edge/validate"}) || f.auth[0] != "" {
-		t.Errorf("sent %q with Authorization %q", got, f.auth)
-	}
+			r, err := hygiene.Check(context.Background(), keyless(t, srv.URL()), secrets)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := liveness(r); !slices.Equal(got, want) {
+				t.Errorf("results %q, want %q", got, want)
+			}
+			for i, c := range r.Results {
+				if c.Secret != secrets[i] {
+					t.Errorf("result %d is for another secret", i)
+				}
+			}
+			if r.AllLive() || len(r.NotLive()) != len(want)-3 {
+				t.Errorf("AllLive %t, %d not live", r.AllLive(), len(r.NotLive()))
+			}
+			reqs := srv.Requests()[before:]
+			if len(reqs) != 1 || reqs[0].Method != "POST" || reqs[0].Path != "/edge/validate" || reqs[0].Header.Get("Authorization") != "" {
+				t.Errorf("sent %+v", reqs)
+			}
 
-	r, err = hygiene.Check(context.Background(), keyless(t, f.srv.URL), []string{backend.Secret, front.Secret})
-	if err != nil || !r.AllLive() || len(r.NotLive()) != 0 {
-		t.Errorf("all live: %v, %v", r, err)
+			r, err = hygiene.Check(context.Background(), keyless(t, srv.URL()), []string{backend.Secret, front.Secret})
+			if err != nil || !r.AllLive() || len(r.NotLive()) != 0 {
+				t.Errorf("all live: %v, %v", r, err)
+			}
+		})
 	}
 }
 
@@ -78,10 +104,10 @@ func TestCheck(t *testing.T) {
 // secret that is not live.
 func TestCheckJSON(t *testing.T) {
 	t.Parallel()
-	live := tok("l", t0)
-	f := newFake(t, live)
+	srv, c := standIn(t, newClock(t0))
+	live := create(t, c, unleashadmin.CreateAPITokenRequest{Type: "client", TokenName: "l", Projects: []string{"default"}})
 	garbage := "*:development." + strings.Repeat("f", 56)
-	r, err := hygiene.Check(context.Background(), keyless(t, f.srv.URL), []string{live.Secret, garbage})
+	r, err := hygiene.Check(context.Background(), keyless(t, srv.URL()), []string{live.Secret, garbage})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,11 +6,8 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -37,24 +34,6 @@ func exampleServer(t time.Time) (*unleashtest.Server, *unleashadmin.Client, func
 		log.Fatal(err)
 	}
 	return srv, c, clk.Set
-}
-
-// edgeValidate stands in for Unleash's POST /edge/validate, which
-// unleashtest does not serve yet: it answers that the given secrets are
-// live client tokens for project default in production.
-func edgeValidate(live ...string) *httptest.Server {
-	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req struct{ Tokens []string }
-		_ = json.NewDecoder(r.Body).Decode(&req)
-		out := []map[string]any{}
-		for _, s := range req.Tokens {
-			if slices.Contains(live, s) {
-				out = append(out, map[string]any{"token": s, "type": "client", "environment": "production", "projects": []string{"default"}})
-			}
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"tokens": out})
-	}))
 }
 
 func ExampleAudit() {
@@ -130,16 +109,18 @@ func ExamplePrune() {
 }
 
 func ExampleCheck() {
-	live := "default:production.5f0e4c1b2a39d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7"
-	edge := edgeValidate(live) // use your Unleash's URL
-	defer edge.Close()
+	srv, c, _ := exampleServer(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	defer srv.Close()
+	tok, _ := c.CreateAPIToken(context.Background(), unleashadmin.CreateAPITokenRequest{
+		Type: "client", TokenName: "checkout", Environment: "production", Projects: []string{"default"},
+	})
 
 	// Checking needs no API key.
-	c, err := unleashadmin.NewClientWithoutKey(edge.URL)
+	kc, err := unleashadmin.NewClientWithoutKey(srv.URL())
 	if err != nil {
 		log.Fatal(err)
 	}
-	r, err := hygiene.Check(context.Background(), c, []string{live, exampleSecret})
+	r, err := hygiene.Check(context.Background(), kc, []string{tok.Secret, exampleSecret})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -148,11 +129,11 @@ func ExampleCheck() {
 			fmt.Println(unleashadmin.RedactSecret(res.Secret), "not live")
 			continue
 		}
-		fmt.Println(unleashadmin.RedactSecret(res.Secret), "live", res.Type, res.Environment, res.Projects)
+		fmt.Println(res.Live, res.Type, res.Environment, res.Projects)
 	}
 	fmt.Println("all live:", r.AllLive())
 	// Output:
-	// default:production.5f0e*** live client production [default]
+	// true client production [default]
 	// default:production.d17f*** not live
 	// all live: false
 }

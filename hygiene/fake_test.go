@@ -1,9 +1,11 @@
 package hygiene_test
 
-// This file holds what the tests need that unleashtest does not serve yet:
-// tokens with seenAt values, GET /api/admin/ui-config, POST /edge/validate,
-// deletes that fail or wait, and a count of concurrent requests. The shapes
-// are those of Unleash 8.2.0 (lists carry every field, nulls included).
+// This file holds a small server for what the stand-in (unleashtest) does
+// not do: deletes that fail for one secret or wait, a count of deletes in
+// flight, a server without GET /api/admin/ui-config, a listed key with an
+// alias or a selector, all on one server with POST /edge/validate for the
+// redaction test. The shapes are those of Unleash 8.2.0 (lists carry every
+// field, nulls included).
 
 import (
 	"crypto/rand"
@@ -223,7 +225,6 @@ func tok(name string, created time.Time, opts ...func(*fakeToken)) fakeToken {
 func seen(at time.Time) func(*fakeToken)    { return func(t *fakeToken) { t.SeenAt = &at } }
 func expires(at time.Time) func(*fakeToken) { return func(t *fakeToken) { t.ExpiresAt = &at } }
 func typed(typ string) func(*fakeToken)     { return func(t *fakeToken) { t.Type = typ } }
-func env(e string) func(*fakeToken)         { return func(t *fakeToken) { t.Environment = e } }
 func projects(p ...string) func(*fakeToken) {
 	return func(t *fakeToken) { t.Projects, t.Project = p, strings.Join(p, ",") }
 }

@@ -53,20 +53,23 @@ func TestPruneDryRun(t *testing.T) {
 }
 
 // TestPruneClasses: with Apply, only the classes asked for are deleted,
-// judged exactly at their thresholds, and NamePrefix narrows them.
+// judged exactly at their thresholds, and NamePrefix narrows them. The
+// stand-in is seeded with seenAt values.
 func TestPruneClasses(t *testing.T) {
 	t.Parallel()
 	now := t0
-	list := func() []fakeToken {
-		return []fakeToken{
-			tok("svc-expired", now.Add(-10*day), seen(now), expires(now)),
-			tok("svc-unused-90d-1ms", now.Add(-200*day), seen(now.Add(-90*day-time.Millisecond))),
-			tok("svc-unused-90d", now.Add(-200*day), seen(now.Add(-90*day))),
-			tok("svc-never-1d-1ms", now.Add(-day-time.Millisecond)),
-			tok("svc-never-1d", now.Add(-day)),
-			tok("svc-live", now.Add(-day), seen(now), expires(now.Add(time.Millisecond))),
-			tok("other-expired", now.Add(-10*day), seen(now), expires(now.Add(-day))),
-		}
+	seed := func(name string, created time.Time, seenAt, expiresAt *time.Time) unleashtest.Token {
+		return unleashtest.Token{TokenName: name, Type: "client", Projects: []string{"default"}, CreatedAt: created, SeenAt: seenAt, ExpiresAt: expiresAt}
+	}
+	p := unleashadmin.Ptr[time.Time]
+	seeds := []unleashtest.Token{
+		seed("svc-expired", now.Add(-10*day), p(now), p(now)),
+		seed("svc-unused-90d-1ms", now.Add(-200*day), p(now.Add(-90*day-time.Millisecond)), nil),
+		seed("svc-unused-90d", now.Add(-200*day), p(now.Add(-90*day)), nil),
+		seed("svc-never-1d-1ms", now.Add(-day-time.Millisecond), nil, nil),
+		seed("svc-never-1d", now.Add(-day), nil, nil),
+		seed("svc-live", now.Add(-day), p(now), p(now.Add(time.Millisecond))),
+		seed("other-expired", now.Add(-10*day), p(now), p(now.Add(-day))),
 	}
 	for _, tc := range []struct {
 		name string
@@ -81,25 +84,31 @@ func TestPruneClasses(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFake(t, list()...)
-			f.tokens[len(f.tokens)-1].SeenAt = &now // the key, in use
+			clk := newClock(now)
+			srv, c := standIn(t, clk, unleashtest.WithTokens(seeds...))
 			bySecret := map[string]string{}
-			for _, tk := range f.tokens {
+			for _, tk := range srv.Tokens() {
 				bySecret[tk.Secret] = tk.TokenName
 			}
 			opts := tc.opts
-			opts.Key, opts.Apply, opts.Now = fakeKey, true, func() time.Time { return now }
-			r, err := hygiene.Prune(context.Background(), f.client(), opts)
+			opts.Key, opts.Apply, opts.Now = srv.AdminKey(), true, clk.Now
+			r, err := hygiene.Prune(context.Background(), c, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
+			left := map[string]bool{}
+			for _, tk := range srv.Tokens() {
+				left[tk.TokenName] = true
+			}
 			var deleted []string
-			for _, s := range f.deletedSecrets() {
-				deleted = append(deleted, bySecret[s])
+			for _, tk := range seeds {
+				if !left[tk.TokenName] {
+					deleted = append(deleted, tk.TokenName)
+				}
 			}
 			slices.Sort(deleted)
-			if !slices.Equal(deleted, tc.want) {
-				t.Errorf("deleted %q, want %q", deleted, tc.want)
+			if !slices.Equal(deleted, tc.want) || !left["admin"] {
+				t.Errorf("deleted %q, want %q (admin key left: %t)", deleted, tc.want, left["admin"])
 			}
 			var retired []string
 			for _, res := range r.Results {
@@ -111,7 +120,36 @@ func TestPruneClasses(t *testing.T) {
 			if !slices.Equal(retired, tc.want) || r.Count(hygiene.OutcomeRetired) != len(tc.want) || r.DryRun {
 				t.Errorf("report %v", r)
 			}
+			dels := 0
+			for _, req := range srv.Requests() {
+				if req.Method == "DELETE" {
+					dels++
+				}
+			}
+			if dels != len(tc.want) {
+				t.Errorf("%d deletes sent for %d tokens", dels, len(tc.want))
+			}
 		})
+	}
+}
+
+// TestPruneSkipsKeyOnStandIn: the admin key is never seen on the stand-in;
+// two days on it matches --never-seen and is still left alone.
+func TestPruneSkipsKeyOnStandIn(t *testing.T) {
+	t.Parallel()
+	clk := newClock(t0)
+	srv, c := standIn(t, clk)
+	create(t, c, unleashadmin.CreateAPITokenRequest{Type: "client", TokenName: "quiet"})
+	clk.Set(t0.Add(2 * day))
+	r, err := hygiene.Prune(context.Background(), c, hygiene.PruneOptions{Key: srv.AdminKey(), NeverSeen: true, Apply: true, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := outcomes(r), []string{"skipped admin", "retired quiet"}; !slices.Equal(got, want) {
+		t.Errorf("results %q, want %q", got, want)
+	}
+	if toks := srv.Tokens(); len(toks) != 1 || toks[0].TokenName != "admin" {
+		t.Errorf("stand-in holds %v", toks)
 	}
 }
 
@@ -308,20 +346,27 @@ func TestPruneContextEnds(t *testing.T) {
 }
 
 // TestPruneSecureStorage: listed tokens hold selectors; the delete is sent
-// with the selector.
+// with the selector, and the stand-in no longer holds the token.
 func TestPruneSecureStorage(t *testing.T) {
 	t.Parallel()
-	const selector = "ZyXwVuTsRqPoNmLkJiHgFe"
-	x := tok("x", t0.Add(-10*day), expires(t0))
-	x.Secret, x.Secure = selector, true
-	f := newFake(t, x)
-	r, err := hygiene.Prune(context.Background(), f.client(), hygiene.PruneOptions{Key: fakeKey, Expired: true, Apply: true,
-		Now: func() time.Time { return t0 }})
+	clk := newClock(t0)
+	srv, c := standIn(t, clk, unleashtest.WithSecureTokens())
+	create(t, c, unleashadmin.CreateAPITokenRequest{Type: "client", TokenName: "x", ExpiresAt: unleashadmin.Ptr(t0.Add(time.Hour))})
+	sel := srv.Tokens()[1].Selector
+	clk.Set(t0.Add(time.Hour))
+	before := srv.RequestCount()
+	r, err := hygiene.Prune(context.Background(), c, hygiene.PruneOptions{Key: srv.AdminKey(), Expired: true, Apply: true, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := f.methods("DELETE"); !slices.Equal(got, []string{"DELETE /api/admin/api-tokens/" + selector}) || r.Count(hygiene.OutcomeRetired) != 1 {
-		t.Errorf("deletes %q, report %v", got, r)
+	var dels []string
+	for _, req := range srv.Requests()[before:] {
+		if req.Method == "DELETE" {
+			dels = append(dels, req.Path)
+		}
+	}
+	if !slices.Equal(dels, []string{"/api/admin/api-tokens/" + sel}) || r.Count(hygiene.OutcomeRetired) != 1 || len(srv.Tokens()) != 1 || sel == "" {
+		t.Errorf("deletes %q, report %v", dels, r)
 	}
 }
 

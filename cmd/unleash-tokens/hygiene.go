@@ -340,17 +340,21 @@ func setupCheck(fs *flag.FlagSet) runFunc {
 
 func (a *app) printCheck(r *hygiene.CheckReport, sources []string, withSource bool) error {
 	header := []string{"SECRET", "LIVE", "TYPE", "ENVIRONMENT", "PROJECTS"}
-	// A long (v2) secret is cut too when nothing else helps: the source
-	// or the type, environment and projects still tell the token.
-	shrink := []int{4, 3, 0}
+	shrink := []int{4, 3}
 	if withSource {
-		header, shrink = append([]string{"SOURCE"}, header...), []int{0, 5, 4, 1}
+		header, shrink = append([]string{"SOURCE"}, header...), []int{0, 5, 4}
 	}
 	rows := make([][]string, len(r.Results))
 	for i, c := range r.Results {
-		row := []string{unleashadmin.RedactSecret(c.Secret), "no", "", "", ""}
+		// A v2 secret shows as its selector, as list shows the token: the
+		// redacted secret would take half the width.
+		shown := unleashadmin.RedactSecret(c.Secret)
+		if sel, ok := unleashadmin.Selector(c.Secret); ok {
+			shown = sel
+		}
+		row := []string{shown, "no", "", "", ""}
 		if c.Live {
-			row = []string{unleashadmin.RedactSecret(c.Secret), "yes", string(c.Type), c.Environment, strings.Join(c.Projects, ",")}
+			row = []string{shown, "yes", string(c.Type), c.Environment, strings.Join(c.Projects, ",")}
 		}
 		if withSource {
 			row = append([]string{sources[i]}, row...)
