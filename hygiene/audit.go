@@ -333,17 +333,8 @@ func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // shownSecret is the secret of t as this package prints it: redacted, or
 // the selector of a token listed under secure token storage, which
-// identifies the token without being a credential (APIToken prints it the
-// same way).
-func shownSecret(t unleashadmin.APIToken) string {
-	if t.Secure && len(t.Secret) == selectorLen && !strings.ContainsAny(t.Secret, ".:") {
-		return t.Secret
-	}
-	return unleashadmin.RedactSecret(t.Secret)
-}
-
-// selectorLen is the length of a selector of secure token storage.
-const selectorLen = 22
+// identifies the token without being a credential.
+func shownSecret(t unleashadmin.APIToken) string { return t.Redacted().Secret }
 
 // findingJSON is the JSON form of a Finding.
 type findingJSON struct {
