@@ -79,7 +79,7 @@ func printActions(a *app, p *desired.Plan) error {
 	}
 	rows := make([][]string, len(p.Actions))
 	for i, act := range p.Actions {
-		rows[i] = []string{string(act.Kind), act.Name, shortSecret(act.Token), act.Reason}
+		rows[i] = []string{string(act.Kind), act.Name, shortSecretOf(act.Token), act.Reason}
 	}
 	if err := printTable(a.out, []string{"ACTION", "NAME", "TOKEN", "REASON"}, rows, 3, 1, 2); err != nil {
 		return err
@@ -107,14 +107,12 @@ func summarize(p *desired.Plan) string {
 	return fmt.Sprintf("Plan: %s, %d kept.", strings.Join(parts, ", "), counts[desired.Keep])
 }
 
-// shortSecret is a token's redacted secret without the prefix the other
-// columns repeat: "d17f***", or a selector in full.
-func shortSecret(t *unleashadmin.APIToken) string {
+// shortSecretOf is shortSecret of a token that may be missing ("-").
+func shortSecretOf(t *unleashadmin.APIToken) string {
 	if t == nil {
 		return "-"
 	}
-	s := t.Redacted().Secret
-	return s[strings.LastIndex(s, ".")+1:]
+	return shortSecret(*t)
 }
 
 func setupPlan(fs *flag.FlagSet) runFunc {
@@ -242,15 +240,15 @@ func detail(o desired.Outcome) string {
 	if o.New != nil {
 		switch {
 		case o.Delivered:
-			parts = append(parts, "new "+shortSecret(o.New)+" delivered")
+			parts = append(parts, "new "+shortSecretOf(o.New)+" delivered")
 		case o.Revoked:
 			parts = append(parts, "new token not delivered, deleted again")
 		default:
-			parts = append(parts, "new "+shortSecret(o.New)+" NOT delivered and still live")
+			parts = append(parts, "new "+shortSecretOf(o.New)+" NOT delivered and still live")
 		}
 	}
 	if o.Action.Token != nil && o.Action.Kind != desired.Keep {
-		old := shortSecret(o.Action.Token)
+		old := shortSecretOf(o.Action.Token)
 		switch {
 		case o.Deleted:
 			parts = append(parts, old+" deleted")

@@ -127,9 +127,18 @@ var commands = []command{
 	{"rotate", "SECRET|- [--grace DURATION] [--expires TIME]", "replace a token, print the new one, then retire the old", needKey, setupRotate},
 	{"events", "[--type created,updated,deleted] [--from DATE] [--to DATE] [--project ID] [--query TEXT] [--limit N]", "list API-token events, newest first", needKey, setupEvents},
 	{"server", "", "show the server's version and token limit", needKey, setupServer},
+	// The desired-state commands, in desired.go.
 	{"plan", "-f FILE [--grace DURATION] [--detailed-exitcode]", "show what apply would change to match a desired-state file", needKey, setupPlan},
 	{"apply", "-f FILE --deliver-dir DIR|--deliver-exec CMD [--grace DURATION] [--parallel N] [--dry-run]", "match a desired-state file, delivering new secrets first", needKey, setupApply},
+	// The hygiene commands, in hygiene.go.
+	{"audit", "[--unused-for 30d] [--expiring-within 14d] [--fail-on KIND,...]", "report unused, expiring, duplicate and all-projects tokens", needKey, setupAudit},
+	{"prune", "--expired | --unused-for D | --never-seen [--name-prefix P] [--yes] [--parallel N]", "retire expired or unused tokens (a dry run without --yes)", needKey, setupPrune},
+	{"check", "[SECRET...] [-] [--dir DIR]", "tell which secrets are live (needs no API token)", needServer, setupCheck},
 }
+
+// commandNotes holds more help for a command, which --help prints after
+// its flags.
+var commandNotes = map[string]string{}
 
 // usageError is a mistake in the command line.
 type usageError struct{ msg string }
@@ -376,6 +385,9 @@ func commandUsage(w io.Writer, cmd command, fs *flag.FlagSet) {
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
+	if note := commandNotes[cmd.name]; note != "" {
+		fmt.Fprintln(w, "\n"+note)
+	}
 	fmt.Fprintln(w, "\n"+exitCodes)
 }
 

@@ -40,8 +40,7 @@ func (a *app) printTokens(toks []unleashadmin.APIToken) error {
 	for i, t := range out {
 		secret := t.Secret
 		if !a.secrets {
-			// The prefix repeats the project and environment columns.
-			secret = secret[strings.LastIndexAny(secret, ".")+1:]
+			secret = shortSecret(toks[i])
 		}
 		rows[i] = []string{t.TokenName, string(t.Type), t.Environment, strings.Join(t.ProjectIDs(), ","), day(t.ExpiresAt), secret}
 	}
@@ -153,6 +152,14 @@ func (a *app) printEvents(events []unleashadmin.Event) error {
 			strings.TrimPrefix(string(e.Type), "api-token-"), e.CreatedBy, t.TokenName, string(t.Type), t.Environment, strings.Join(projects, ",")}
 	}
 	return printTable(a.out, []string{"TIME (UTC)", "EVENT", "BY", "TOKEN", "TYPE", "ENV", "PROJECTS"}, rows, 6, 2, 3, 5)
+}
+
+// shortSecret is the token's secret as a table shows it: the redacted
+// random part (the prefix repeats the project and environment columns),
+// or the selector of a token listed under secure token storage.
+func shortSecret(t unleashadmin.APIToken) string {
+	s := t.Redacted().Secret
+	return s[strings.LastIndexByte(s, '.')+1:]
 }
 
 func redactedCopy(t *unleashadmin.APIToken) *unleashadmin.APIToken {

@@ -1,0 +1,357 @@
+package main
+
+// The hygiene commands: audit, prune and check, on package hygiene.
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/seed8b9e94f4/unleashadmin"
+	"github.com/seed8b9e94f4/unleashadmin/hygiene"
+	"github.com/seed8b9e94f4/unleashadmin/internal/durations"
+)
+
+// nearLimit is the --fail-on name of the token-limit warning.
+const nearLimit = "near-limit"
+
+// cacheNote is what check's help says about Unleash's caches.
+const cacheNote = `Unleash caches the tokens it has looked up, for about a minute, so a token
+deleted or expired a moment ago may still be reported live. On Unleash 7
+and 8, POST /edge/validate keeps its own cache, which the server does not
+refresh: a token it once found live can be reported live until the server
+restarts. "not live" is reliable; "live" is not proof.`
+
+func init() {
+	commandNotes["audit"] = `kinds: never-seen (seenAt null, created over a day ago), unused (last seen
+longer ago than --unused-for), expired, expiring (within --expiring-within),
+duplicate (live tokens of one name, type, environment and projects; backend
+and client count as one type), all-projects (client, backend and frontend
+tokens for "*"; admin tokens are not reported). --fail-on also takes
+near-limit: the instance holds 80 % of its token limit or more.
+Unleash writes seenAt every few minutes (at each use under secure token
+storage); check does not count as a use.`
+	commandNotes["prune"] = `Without --yes nothing is deleted: the tokens that would be are listed.
+--expired, --unused-for and --never-seen choose what audit reports as
+expired, unused (judged with this --unused-for, at least 1d) and never-seen.
+The token of the API key in use is never retired. Deletes go out --parallel
+at a time; a token is reported retired only when Unleash answered success.
+Progress goes to stderr when it is a terminal.`
+	commandNotes["check"] = `Secrets come from the arguments, from standard input with "-" (one a line),
+or with --dir from every regular file of DIR (one secret and a newline in
+each, as apply --deliver-dir writes them; dot-files are left out). Prefer
+- or --dir: arguments show in ps. Needs only UNLEASH_URL, no API token.
+
+` + cacheNote
+}
+
+// kindFlag collects --fail-on: finding kinds and near-limit.
+type kindFlag []string
+
+func (k *kindFlag) String() string { return strings.Join(*k, ",") }
+
+func (k *kindFlag) Set(v string) error {
+	for _, part := range strings.Split(v, ",") {
+		part = strings.ToLower(strings.TrimSpace(part))
+		if part == "" {
+			continue
+		}
+		if part != nearLimit {
+			if _, err := hygiene.ParseKind(part); err != nil {
+				return fmt.Errorf("unknown kind %q (kinds: %s, %s)", part, kindNames(), nearLimit)
+			}
+		}
+		*k = append(*k, part)
+	}
+	return nil
+}
+
+func kindNames() string {
+	var names []string
+	for _, k := range hygiene.Kinds() {
+		names = append(names, string(k))
+	}
+	return strings.Join(names, ", ")
+}
+
+func setupAudit(fs *flag.FlagSet) runFunc {
+	unused := hygiene.DefaultUnusedFor
+	expiring := hygiene.DefaultExpiringWithin
+	fs.Var((*durationFlag)(&unused), "unused-for", "report tokens last seen longer ago than this")
+	fs.Var((*durationFlag)(&expiring), "expiring-within", "report tokens that expire within this")
+	var failOn kindFlag
+	fs.Var(&failOn, "fail-on", "exit 9 when there are findings of these kinds (comma-separated; see below)")
+	return func(ctx context.Context, a *app, args []string) error {
+		if len(args) > 0 {
+			return usagef("audit takes no arguments")
+		}
+		if unused <= 0 || expiring <= 0 {
+			return usagef("--unused-for and --expiring-within must be positive")
+		}
+		r, err := hygiene.Audit(ctx, a.client, hygiene.AuditOptions{UnusedFor: unused, ExpiringWithin: expiring})
+		if err != nil {
+			return err
+		}
+		if a.json {
+			err = a.printJSON(r)
+		} else {
+			err = a.printAudit(r, unused, expiring)
+		}
+		if err != nil {
+			return err
+		}
+		var hit []string
+		for _, k := range failOn {
+			if k == nearLimit && r.NearLimit() || k != nearLimit && r.Has(hygiene.Kind(k)) {
+				hit = append(hit, k)
+			}
+		}
+		if len(hit) > 0 {
+			return exitError{exitFindings, fmt.Errorf("found %s (--fail-on)", strings.Join(hit, ", "))}
+		}
+		return nil
+	}
+}
+
+// auditTitles say what each kind's table holds, and its date column.
+var auditTitles = map[hygiene.Kind]struct{ title, date string }{
+	hygiene.KindNeverSeen:   {"seenAt is null, created over a day ago", "CREATED"},
+	hygiene.KindUnused:      {"last seen over %s ago", "LAST SEEN"},
+	hygiene.KindExpired:     {"past their expiry, still counted against the limit", "EXPIRED"},
+	hygiene.KindExpiring:    {"expire within %s", "EXPIRES"},
+	hygiene.KindDuplicate:   {"live tokens sharing name, type, environment and projects", "CREATED"},
+	hygiene.KindAllProjects: {"client, backend or frontend tokens for all projects", "CREATED"},
+}
+
+func (a *app) printAudit(r *hygiene.Report, unused, expiring time.Duration) error {
+	var b strings.Builder
+	switch {
+	case r.Limit == 0:
+		fmt.Fprintf(&b, "tokens: %d (the server does not say its limit); dates in UTC\n", r.Tokens)
+	case r.Counted != r.Tokens:
+		fmt.Fprintf(&b, "tokens: %d, of which %d count against the limit of %d (%d %%); dates in UTC\n", r.Tokens, r.Counted, r.Limit, r.Counted*100/r.Limit)
+	default:
+		fmt.Fprintf(&b, "tokens: %d of %d (%d %%); dates in UTC\n", r.Tokens, r.Limit, r.Tokens*100/r.Limit)
+		if r.NearLimit() {
+			fmt.Fprintf(&b, "warning: %d %% or more of the token limit is used; Unleash refuses new tokens at the limit\n", hygiene.LimitWarningPercent)
+		}
+	}
+	if len(r.Findings) == 0 {
+		b.WriteString("no findings\n")
+	}
+	if _, err := fmt.Fprint(a.out, b.String()); err != nil {
+		return err
+	}
+	for _, k := range hygiene.Kinds() {
+		fs := r.Of(k)
+		if len(fs) == 0 {
+			continue
+		}
+		t := auditTitles[k]
+		title := t.title
+		switch k {
+		case hygiene.KindUnused:
+			title = fmt.Sprintf(title, durations.Format(unused))
+		case hygiene.KindExpiring:
+			title = fmt.Sprintf(title, durations.Format(expiring))
+		}
+		if _, err := fmt.Fprintf(a.out, "\n%s (%d): %s\n", k, len(fs), title); err != nil {
+			return err
+		}
+		rows := make([][]string, len(fs))
+		for i, f := range fs {
+			tok := f.Token
+			date := tok.CreatedAt
+			switch k {
+			case hygiene.KindUnused:
+				date = *tok.SeenAt
+			case hygiene.KindExpired, hygiene.KindExpiring:
+				date = *tok.ExpiresAt
+			}
+			// The day is enough for thresholds of days; -o json has the
+			// exact times.
+			rows[i] = []string{tok.TokenName, string(tok.Type), tok.Environment, strings.Join(tok.ProjectIDs(), ","),
+				shortSecret(tok), date.UTC().Format(time.DateOnly)}
+		}
+		if err := printTable(a.out, []string{"NAME", "TYPE", "ENVIRONMENT", "PROJECTS", "SECRET", t.date}, rows, 0, 3, 2); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func setupPrune(fs *flag.FlagSet) runFunc {
+	expired := fs.Bool("expired", false, "retire expired tokens")
+	var unused time.Duration
+	fs.Var((*durationFlag)(&unused), "unused-for", "retire tokens last seen longer ago than this, such as 90d (at least 1d)")
+	neverSeen := fs.Bool("never-seen", false, "retire tokens never seen and created over a day ago")
+	prefix := fs.String("name-prefix", "", "only tokens whose name starts with this")
+	yes := fs.Bool("yes", false, "delete for real (without it, a dry run)")
+	parallel := fs.Int("parallel", hygiene.DefaultParallel, fmt.Sprintf("deletes sent at once, 1 to %d", hygiene.MaxParallel))
+	return func(ctx context.Context, a *app, args []string) error {
+		switch {
+		case len(args) > 0:
+			return usagef("prune takes no arguments")
+		case !*expired && unused == 0 && !*neverSeen:
+			return usagef("nothing to prune: give --expired, --unused-for or --never-seen")
+		case unused < 0 || unused != 0 && unused < hygiene.MinPruneUnusedFor:
+			return usagef("--unused-for %s is shorter than a day: Unleash records use only every few minutes (did you mean days, such as 90d?)", durations.Format(unused))
+		case *parallel < 1 || *parallel > hygiene.MaxParallel:
+			return usagef("--parallel must be 1 to %d", hygiene.MaxParallel)
+		}
+		opts := hygiene.PruneOptions{Key: a.key, Expired: *expired, UnusedFor: unused, NeverSeen: *neverSeen,
+			NamePrefix: *prefix, Apply: *yes, Parallel: *parallel}
+		if a.progress && *yes {
+			var mu sync.Mutex
+			n := 0
+			opts.Progress = func(r hygiene.PruneResult) {
+				mu.Lock()
+				defer mu.Unlock()
+				n++
+				fmt.Fprintf(a.errOut, "%d: %s %s (%s)\n", n, r.Outcome, r.Token.TokenName, shortSecret(r.Token))
+			}
+		}
+		r, err := hygiene.Prune(ctx, a.client, opts)
+		if r == nil {
+			return err
+		}
+		var perr error
+		if a.json {
+			perr = a.printJSON(r)
+		} else {
+			perr = a.printPrune(r)
+		}
+		if errors.Is(err, hygiene.ErrPruneIncomplete) {
+			for _, res := range r.Results {
+				if res.Outcome == hygiene.OutcomeFailed {
+					fmt.Fprintf(a.errOut, "unleash-tokens prune: not retired: %s (%s): %s\n", res.Token.TokenName, shortSecret(res.Token),
+						strings.ReplaceAll(res.Err.Error(), "\n", " "))
+				}
+			}
+			return exitError{exitPartial, fmt.Errorf("%d of %d tokens not retired (named above); %d retired",
+				r.Count(hygiene.OutcomeFailed), r.Count(hygiene.OutcomeFailed)+r.Count(hygiene.OutcomeRetired), r.Count(hygiene.OutcomeRetired))}
+		}
+		if err != nil {
+			return err
+		}
+		return perr
+	}
+}
+
+func (a *app) printPrune(r *hygiene.PruneReport) error {
+	if len(r.Results) > 0 {
+		rows := make([][]string, len(r.Results))
+		for i, res := range r.Results {
+			var kinds []string
+			for _, k := range res.Kinds {
+				kinds = append(kinds, string(k))
+			}
+			what := strings.Join(kinds, ",")
+			if res.Outcome == hygiene.OutcomeSkipped {
+				what += ": " + strings.SplitN(res.Reason, ";", 2)[0]
+			}
+			rows[i] = []string{string(res.Outcome), res.Token.TokenName, string(res.Token.Type), res.Token.Environment, shortSecret(res.Token), what}
+		}
+		if err := printTable(a.out, []string{"OUTCOME", "NAME", "TYPE", "ENVIRONMENT", "SECRET", "WHY"}, rows, 5, 1, 3); err != nil {
+			return err
+		}
+	}
+	var summary string
+	if r.DryRun {
+		summary = fmt.Sprintf("dry run: would retire %d, skipped %d\n", r.Count(hygiene.OutcomeWouldRetire), r.Count(hygiene.OutcomeSkipped))
+		if r.Count(hygiene.OutcomeWouldRetire) > 0 {
+			summary = strings.TrimSuffix(summary, "\n") + "; give --yes to retire them\n"
+		}
+	} else {
+		summary = fmt.Sprintf("retired %d, failed %d, skipped %d\n",
+			r.Count(hygiene.OutcomeRetired), r.Count(hygiene.OutcomeFailed), r.Count(hygiene.OutcomeSkipped))
+	}
+	_, err := fmt.Fprint(a.out, summary)
+	return err
+}
+
+func setupCheck(fs *flag.FlagSet) runFunc {
+	dir := fs.String("dir", "", "check the secret in every regular file of this directory")
+	return func(ctx context.Context, a *app, args []string) error {
+		var secrets, sources []string
+		for i, arg := range args {
+			if arg != "-" {
+				secrets, sources = append(secrets, arg), append(sources, fmt.Sprintf("argument %d", i+1))
+				continue
+			}
+			if a.stdinUsed {
+				return usagef("standard input (-) can be read once")
+			}
+			a.stdinUsed = true
+			lines, err := hygiene.ReadSecrets(a.in)
+			if err != nil {
+				return fmt.Errorf("standard input: %w", err)
+			}
+			for n, s := range lines {
+				secrets, sources = append(secrets, s), append(sources, fmt.Sprintf("stdin %d", n+1))
+			}
+		}
+		if *dir != "" {
+			files, err := hygiene.ReadSecretDir(*dir)
+			if err != nil {
+				// Nothing was sent: a bad --dir is a bad argument.
+				return usagef("--dir: %v", err)
+			}
+			if len(files) == 0 {
+				return usagef("--dir %s holds no secret files", *dir)
+			}
+			for _, f := range files {
+				secrets, sources = append(secrets, f.Secret), append(sources, f.Name)
+			}
+		}
+		if len(secrets) == 0 {
+			return usagef("no secrets: give SECRET arguments, - to read them from standard input, or --dir DIR")
+		}
+		r, err := hygiene.Check(ctx, a.client, secrets)
+		if err != nil {
+			return err
+		}
+		if a.json {
+			err = a.printJSON(r)
+		} else {
+			err = a.printCheck(r, sources, *dir != "")
+		}
+		if err != nil {
+			return err
+		}
+		if dead := len(r.NotLive()); dead > 0 {
+			return exitError{exitFindings, fmt.Errorf("%d of %d secrets not live", dead, len(r.Results))}
+		}
+		return nil
+	}
+}
+
+func (a *app) printCheck(r *hygiene.CheckReport, sources []string, withSource bool) error {
+	header := []string{"SECRET", "LIVE", "TYPE", "ENVIRONMENT", "PROJECTS"}
+	shrink := []int{4, 3}
+	if withSource {
+		header, shrink = append([]string{"SOURCE"}, header...), []int{0, 5, 4}
+	}
+	rows := make([][]string, len(r.Results))
+	for i, c := range r.Results {
+		// A v2 secret shows as its selector, as list shows the token: the
+		// redacted secret would take half the width.
+		shown := unleashadmin.RedactSecret(c.Secret)
+		if sel, ok := unleashadmin.Selector(c.Secret); ok {
+			shown = sel
+		}
+		row := []string{shown, "no", "", "", ""}
+		if c.Live {
+			row = []string{shown, "yes", string(c.Type), c.Environment, strings.Join(c.Projects, ",")}
+		}
+		if withSource {
+			row = append([]string{sources[i]}, row...)
+		}
+		rows[i] = row
+	}
+	return printTable(a.out, header, rows, shrink...)
+}

@@ -1,0 +1,392 @@
+package hygiene
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/seed8b9e94f4/unleashadmin"
+)
+
+// Defaults and bounds of Prune.
+const (
+	// DefaultParallel is how many deletes Prune sends at once when
+	// PruneOptions.Parallel is zero.
+	DefaultParallel = 4
+	// MaxParallel is the most deletes Prune sends at once.
+	MaxParallel = 64
+	// MinPruneUnusedFor is the shortest PruneOptions.UnusedFor Prune
+	// accepts. Unleash writes seenAt only every few minutes, and a
+	// duration in minutes or hours where days were meant ("90m" for "90d")
+	// would retire tokens that are in use.
+	MinPruneUnusedFor = 24 * time.Hour
+)
+
+// ErrPruneIncomplete is matched by errors.Is when Prune could not retire
+// every token it set out to: the PruneReport returned with it says which
+// failed and why.
+var ErrPruneIncomplete = errors.New("hygiene: some tokens were not retired")
+
+// Pruner is what Prune reads and deletes through: a *unleashadmin.Client
+// made with an admin API token satisfies it.
+type Pruner interface {
+	ListAPITokens(ctx context.Context) ([]unleashadmin.APIToken, error)
+	DeleteAPIToken(ctx context.Context, secret string) error
+}
+
+// PruneOptions says which tokens Prune retires. At least one of Expired,
+// UnusedFor and NeverSeen must be set, and Key always. Its printed form
+// (every fmt verb, and slog) redacts Key; its JSON form leaves it out.
+type PruneOptions struct {
+	// Key is the API key the Pruner sends. The token of this key is never
+	// retired, whatever it matches (APIToken.Matches decides, so a key
+	// given in full matches its listed selector under secure token
+	// storage). It is left out of the JSON form.
+	Key string `json:"-"`
+	// Expired retires the tokens whose expiry has passed (KindExpired).
+	Expired bool
+	// UnusedFor, when not zero, retires the tokens last seen more than
+	// this long ago (KindUnused judged with this duration). It must be at
+	// least MinPruneUnusedFor.
+	UnusedFor time.Duration
+	// NeverSeen retires the tokens whose seenAt is null and that were
+	// created more than NeverSeenAfter ago (KindNeverSeen).
+	NeverSeen bool
+	// NamePrefix, when not empty, limits Prune to tokens whose name starts
+	// with it.
+	NamePrefix string
+	// Apply makes Prune delete. Without it Prune is a dry run: it reports
+	// what it would retire (OutcomeWouldRetire) and sends no delete.
+	Apply bool
+	// Parallel is how many deletes are sent at once, 1 to MaxParallel;
+	// DefaultParallel when zero.
+	Parallel int
+	// Now reads the current time; time.Now when nil.
+	Now func() time.Time `json:"-"`
+	// Progress, when set, is called once for each token as soon as its
+	// outcome is known, from one goroutine at a time. It must not block for
+	// long: deletes wait for it.
+	Progress func(PruneResult) `json:"-"`
+}
+
+// Format prints the options with Key redacted, for every verb.
+func (o PruneOptions) Format(s fmt.State, _ rune) {
+	fmt.Fprintf(s, "{Key:%s Expired:%t UnusedFor:%s NeverSeen:%t NamePrefix:%q Apply:%t Parallel:%d}",
+		unleashadmin.RedactSecret(o.Key), o.Expired, o.UnusedFor, o.NeverSeen, o.NamePrefix, o.Apply, o.Parallel)
+}
+
+// LogValue logs the options with Key redacted.
+func (o PruneOptions) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("key", unleashadmin.RedactSecret(o.Key)),
+		slog.Bool("expired", o.Expired),
+		slog.Duration("unusedFor", o.UnusedFor),
+		slog.Bool("neverSeen", o.NeverSeen),
+		slog.String("namePrefix", o.NamePrefix),
+		slog.Bool("apply", o.Apply),
+		slog.Int("parallel", o.Parallel),
+	)
+}
+
+// Outcome is what Prune did with one token.
+type Outcome string
+
+// The outcomes of Prune.
+const (
+	// OutcomeRetired: Unleash answered success to the delete.
+	OutcomeRetired Outcome = "retired"
+	// OutcomeFailed: the delete failed or got no answer (PruneResult.Err
+	// says which), or was never sent because the context ended first. The
+	// token may still be live.
+	OutcomeFailed Outcome = "failed"
+	// OutcomeSkipped: the token matched but is left alone (the key Prune
+	// runs with, or a listed token without a secret to delete it by).
+	OutcomeSkipped Outcome = "skipped"
+	// OutcomeWouldRetire: a dry run; a delete would have been sent.
+	OutcomeWouldRetire Outcome = "would-retire"
+)
+
+// PruneResult is what Prune did with one token that matched.
+//
+// Its printed form (every fmt verb, and slog) and its JSON form show the
+// token's secret redacted; Token holds it as listed.
+type PruneResult struct {
+	Token unleashadmin.APIToken
+	// Kinds are the classes the token matched: KindExpired, KindUnused,
+	// KindNeverSeen.
+	Kinds   []Kind
+	Outcome Outcome
+	// Reason says why the token matched, and for a skipped one why it was
+	// skipped.
+	Reason string
+	// Err is why a delete failed (OutcomeFailed only).
+	Err error
+}
+
+// Format prints the result with the token's secret redacted, for every
+// verb.
+func (r PruneResult) Format(s fmt.State, _ rune) {
+	fmt.Fprintf(s, "{Token:%v Kinds:%v Outcome:%s Reason:%q", r.Token, r.Kinds, r.Outcome, r.Reason)
+	if r.Err != nil {
+		fmt.Fprintf(s, " Err:%q", r.Err.Error())
+	}
+	fmt.Fprint(s, "}")
+}
+
+// LogValue logs the result with the token's secret redacted.
+func (r PruneResult) LogValue() slog.Value {
+	attrs := []slog.Attr{
+		slog.Any("token", r.Token),
+		slog.Any("kinds", r.Kinds),
+		slog.String("outcome", string(r.Outcome)),
+		slog.String("reason", r.Reason),
+	}
+	if r.Err != nil {
+		attrs = append(attrs, slog.String("err", r.Err.Error()))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// MarshalJSON writes the result as {"name","secret","type","environment",
+// "projects","kinds","outcome","reason","error"}, with the secret
+// redacted.
+func (r PruneResult) MarshalJSON() ([]byte, error) {
+	var msg string
+	if r.Err != nil {
+		msg = r.Err.Error()
+	}
+	return json.Marshal(struct {
+		Name        string   `json:"name"`
+		Secret      string   `json:"secret"`
+		Type        string   `json:"type"`
+		Environment string   `json:"environment"`
+		Projects    []string `json:"projects"`
+		Kinds       []Kind   `json:"kinds"`
+		Outcome     Outcome  `json:"outcome"`
+		Reason      string   `json:"reason"`
+		Error       string   `json:"error,omitempty"`
+	}{r.Token.TokenName, shownSecret(r.Token), string(r.Token.Type), r.Token.Environment, r.Token.ProjectIDs(),
+		r.Kinds, r.Outcome, r.Reason, msg})
+}
+
+// PruneReport is what Prune did, one PruneResult per token that matched,
+// by token name and creation time.
+//
+// Its printed form (every fmt verb, and slog) and its JSON form,
+// {"dryRun":B,"retired":N,"failed":N,"skipped":N,"wouldRetire":N,
+// "results":[...]}, show every secret redacted.
+type PruneReport struct {
+	// DryRun is true when nothing was deleted because PruneOptions.Apply
+	// was not set.
+	DryRun  bool
+	Results []PruneResult
+}
+
+// Count returns how many results have outcome o.
+func (r PruneReport) Count(o Outcome) int {
+	n := 0
+	for _, res := range r.Results {
+		if res.Outcome == o {
+			n++
+		}
+	}
+	return n
+}
+
+// Format prints the report with every secret redacted, for every verb.
+func (r PruneReport) Format(s fmt.State, _ rune) {
+	fmt.Fprintf(s, "{DryRun:%t Results:[", r.DryRun)
+	for i, res := range r.Results {
+		if i > 0 {
+			fmt.Fprint(s, " ")
+		}
+		fmt.Fprintf(s, "%v", res)
+	}
+	fmt.Fprint(s, "]}")
+}
+
+// LogValue logs the report's counts, and no token.
+func (r PruneReport) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Bool("dryRun", r.DryRun),
+		slog.Int("retired", r.Count(OutcomeRetired)),
+		slog.Int("failed", r.Count(OutcomeFailed)),
+		slog.Int("skipped", r.Count(OutcomeSkipped)),
+		slog.Int("wouldRetire", r.Count(OutcomeWouldRetire)),
+	)
+}
+
+// MarshalJSON writes the report with its counts, every secret redacted.
+func (r PruneReport) MarshalJSON() ([]byte, error) {
+	results := r.Results
+	if results == nil {
+		results = []PruneResult{}
+	}
+	return json.Marshal(struct {
+		DryRun      bool          `json:"dryRun"`
+		Retired     int           `json:"retired"`
+		Failed      int           `json:"failed"`
+		Skipped     int           `json:"skipped"`
+		WouldRetire int           `json:"wouldRetire"`
+		Results     []PruneResult `json:"results"`
+	}{r.DryRun, r.Count(OutcomeRetired), r.Count(OutcomeFailed), r.Count(OutcomeSkipped), r.Count(OutcomeWouldRetire), results})
+}
+
+func (o PruneOptions) check() (PruneOptions, error) {
+	bad := func(format string, args ...any) (PruneOptions, error) {
+		return o, fmt.Errorf("hygiene: %w: %s", unleashadmin.ErrInvalidArgument, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case strings.TrimSpace(o.Key) == "":
+		return bad("PruneOptions.Key is empty: Prune must know the key it runs with, so as never to retire it")
+	case !o.Expired && o.UnusedFor == 0 && !o.NeverSeen:
+		return bad("nothing to prune: set Expired, UnusedFor or NeverSeen")
+	case o.UnusedFor != 0 && o.UnusedFor < MinPruneUnusedFor:
+		return bad("UnusedFor %s is shorter than a day: Unleash records use only every few minutes (did you mean days?)", o.UnusedFor)
+	case o.Parallel < 0 || o.Parallel > MaxParallel:
+		return bad("Parallel %d is not between 1 and %d", o.Parallel, MaxParallel)
+	}
+	if o.Parallel == 0 {
+		o.Parallel = DefaultParallel
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o, nil
+}
+
+// Prune lists the tokens once and retires those that match the classes
+// opts asks for (the tokens Audit reports as KindExpired, KindUnused judged
+// with opts.UnusedFor, KindNeverSeen), limited to opts.NamePrefix. It never
+// retires the token of opts.Key. Unless opts.Apply is set it is a dry run
+// and sends nothing but the list request.
+//
+// Deletes go out opts.Parallel at a time, each by the token's listed secret
+// (under secure token storage, its selector, which Unleash accepts). A
+// token is reported retired only when Unleash answered success to its
+// delete. When the context ends, no further delete is sent; the tokens not
+// attempted are reported failed with the context's error.
+//
+// Bad options are refused before anything is sent. A failed list is
+// returned as the error, with no report. When any delete failed, the report
+// comes back together with an error matching ErrPruneIncomplete.
+func Prune(ctx context.Context, p Pruner, opts PruneOptions) (*PruneReport, error) {
+	if p == nil {
+		return nil, fmt.Errorf("hygiene: %w: no Pruner", unleashadmin.ErrInvalidArgument)
+	}
+	opts, err := opts.check()
+	if err != nil {
+		return nil, err
+	}
+	toks, err := p.ListAPITokens(ctx)
+	if err != nil {
+		return nil, err
+	}
+	report := &PruneReport{DryRun: !opts.Apply, Results: candidates(toks, opts)}
+	var mu sync.Mutex
+	done := func(i int) {
+		if opts.Progress == nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		opts.Progress(report.Results[i])
+	}
+	var todo []int
+	for i := range report.Results {
+		if report.Results[i].Outcome == pending {
+			if opts.Apply {
+				todo = append(todo, i)
+				continue
+			}
+			report.Results[i].Outcome = OutcomeWouldRetire
+		}
+		done(i)
+	}
+	deleteAll(ctx, p, report.Results, todo, opts.Parallel, done)
+	for i := range report.Results {
+		if report.Results[i].Outcome == pending { // cannot happen; never say retired unasked
+			report.Results[i].Outcome, report.Results[i].Err = OutcomeFailed, errors.New("not attempted")
+		}
+	}
+	if n := report.Count(OutcomeFailed); n > 0 {
+		return report, fmt.Errorf("%w: %d of %d failed", ErrPruneIncomplete, n, len(todo))
+	}
+	return report, nil
+}
+
+// pending is the outcome of a token to be deleted until its delete has
+// been answered.
+const pending Outcome = ""
+
+// candidates picks the tokens Prune acts on: the findings of the classes
+// asked for. The three classes exclude each other (an expired token has no
+// other finding; never seen and unused differ in seenAt), so each token
+// comes once.
+func candidates(toks []unleashadmin.APIToken, opts PruneOptions) []PruneResult {
+	audit := AuditOptions{UnusedFor: opts.UnusedFor, Now: opts.Now}
+	audit, _ = audit.withDefaults()
+	var out []PruneResult
+	for _, f := range findings(toks, opts.Now(), audit) {
+		want := f.Kind == KindExpired && opts.Expired ||
+			f.Kind == KindUnused && opts.UnusedFor != 0 ||
+			f.Kind == KindNeverSeen && opts.NeverSeen
+		if !want || !strings.HasPrefix(f.Token.TokenName, opts.NamePrefix) {
+			continue
+		}
+		r := PruneResult{Token: f.Token, Kinds: []Kind{f.Kind}, Outcome: pending, Reason: f.Reason}
+		switch {
+		case isKey(f.Token, opts.Key):
+			r.Outcome, r.Reason = OutcomeSkipped, "the key Prune runs with; "+f.Reason
+		case f.Token.Secret == "":
+			r.Outcome, r.Reason = OutcomeSkipped, "listed without a secret or selector to delete it by; "+f.Reason
+		}
+		out = append(out, r)
+	}
+	slices.SortStableFunc(out, func(a, b PruneResult) int {
+		return cmp.Or(strings.Compare(a.Token.TokenName, b.Token.TokenName), a.Token.CreatedAt.Compare(b.Token.CreatedAt))
+	})
+	return out
+}
+
+// isKey tells whether t is the token of key: by its secret or selector, or
+// by its alias, which authenticates like the secret.
+func isKey(t unleashadmin.APIToken, key string) bool {
+	return t.Matches(key) || t.Alias != nil && *t.Alias == key
+}
+
+// deleteAll deletes results[i] for every i of todo, at most parallel at a
+// time, and records each outcome.
+func deleteAll(ctx context.Context, p Pruner, results []PruneResult, todo []int, parallel int, done func(int)) {
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(parallel, len(todo)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				r := &results[i]
+				if err := ctx.Err(); err != nil {
+					r.Outcome, r.Err = OutcomeFailed, fmt.Errorf("not attempted: %w", err)
+				} else if err := p.DeleteAPIToken(ctx, r.Token.Secret); err != nil {
+					r.Outcome, r.Err = OutcomeFailed, err
+				} else {
+					r.Outcome = OutcomeRetired
+				}
+				done(i)
+			}
+		}()
+	}
+	for _, i := range todo {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+}
