@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"log/slog"
+	"net/http"
+	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -187,4 +191,384 @@ func ExampleAPIError() {
 func ExampleRedactSecret() {
 	fmt.Println(unleashadmin.RedactSecret("default:production.5f3a9c0e1d2b4a6f8e7d9c0b1a2f3e4d5c6b7a8f9e0d1c2b3a4f5e6d"))
 	// Output: default:production.5f3a***
+}
+
+// seeded is the secret of a token put into the stand-in with
+// unleashtest.WithTokens, so that its redacted form is the same on every
+// run. A secret Unleash makes has a random part, of which RedactSecret shows
+// four characters.
+const seeded = "default:production.5f3a9c0e1d2b4a6f8e7d9c0b1a2f3e4d5c6b7a8f9e0d1c2b3a4f5e6d"
+
+// stdoutLogger logs as text to standard output, without the time and the
+// elapsed durations, which change from run to run.
+func stdoutLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		Level: slog.LevelDebug,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey && len(groups) == 0 || a.Key == "elapsed" {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+}
+
+func ExampleNewClientWithoutKey() {
+	srv := unleashtest.NewServer()
+	defer srv.Close()
+
+	// Checking which secrets are live needs no API key.
+	c, err := unleashadmin.NewClientWithoutKey(srv.URL())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	ctx := context.Background()
+	checks, err := c.ValidateTokens(ctx, []string{srv.AdminKey()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(checks[0].Live, checks[0].Type)
+
+	// Every other call is refused before anything is sent.
+	_, err = c.ListAPITokens(ctx)
+	fmt.Println(errors.Is(err, unleashadmin.ErrInvalidArgument), srv.RequestCount())
+	// Output:
+	// true admin
+	// true 1
+}
+
+func ExampleClient_ListAPITokens() {
+	srv := unleashtest.NewServer()
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey())
+	defer c.CloseIdleConnections()
+	ctx := context.Background()
+	for _, name := range []string{"web-shop", "checkout"} {
+		if _, err := c.CreateAPIToken(ctx, unleashadmin.CreateAPITokenRequest{Type: unleashadmin.TokenTypeFrontend, TokenName: name}); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	toks, err := c.ListAPITokens(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The order is Unleash's own: sort when it matters. The admin key is
+	// listed too.
+	slices.SortFunc(toks, func(a, b unleashadmin.APIToken) int { return strings.Compare(a.TokenName, b.TokenName) })
+	for _, t := range toks {
+		fmt.Println(t.TokenName, t.Type, t.Environment, t.ProjectIDs())
+	}
+	// Output:
+	// admin admin * [*]
+	// checkout frontend development [*]
+	// web-shop frontend development [*]
+}
+
+func ExampleClient_RotateAPIToken() {
+	srv := unleashtest.NewServer()
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey())
+	defer c.CloseIdleConnections()
+	ctx := context.Background()
+	old, err := c.CreateAPIToken(ctx, unleashadmin.CreateAPITokenRequest{Type: unleashadmin.TokenTypeBackend, TokenName: "checkout", Environment: "production"})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	vault := map[string]string{} // stands for your secret manager
+	r, err := c.RotateAPIToken(ctx, *old, unleashadmin.RotateOptions{
+		// Deliver runs after the new token exists and before the old one
+		// is touched.
+		Deliver: func(ctx context.Context, fresh unleashadmin.APIToken) error {
+			vault["checkout"] = fresh.Secret
+			return nil
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Without a grace period the old token is deleted at once.
+	fmt.Println(r.New.TokenName, r.New.Environment, r.OldDeleted, vault["checkout"] == r.New.Secret)
+	toks, _ := c.GetAPITokensByName(ctx, "checkout")
+	fmt.Println(len(toks), toks[0].Matches(r.New.Secret))
+	// Output:
+	// checkout production true true
+	// 1 true
+}
+
+func ExampleClient_RotateAPIToken_gracePeriod() {
+	srv := unleashtest.NewServer()
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey())
+	defer c.CloseIdleConnections()
+	ctx := context.Background()
+	old, _ := c.CreateProjectAPIToken(ctx, "default", unleashadmin.CreateProjectAPITokenRequest{Type: unleashadmin.TokenTypeClient, TokenName: "edge"})
+
+	// The old token keeps working for a day, so that services can switch.
+	r, err := c.RotateAPIToken(ctx, *old, unleashadmin.RotateOptions{GracePeriod: 24 * time.Hour})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(r.OldDeleted, time.Until(*r.OldExpiresAt).Round(time.Hour))
+
+	toks, _ := c.GetAPITokensByName(ctx, "edge")
+	for _, t := range toks {
+		fmt.Println(t.Matches(old.Secret), t.ExpiresAt != nil && t.ExpiresAt.Equal(*r.OldExpiresAt))
+	}
+	// Output:
+	// false 24h0m0s
+	// true true
+	// false false
+}
+
+func ExampleClient_RotateAPIToken_notDelivered() {
+	srv := unleashtest.NewServer()
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey())
+	defer c.CloseIdleConnections()
+	ctx := context.Background()
+	old, _ := c.CreateAPIToken(ctx, unleashadmin.CreateAPITokenRequest{Type: unleashadmin.TokenTypeClient, TokenName: "checkout"})
+
+	_, err := c.RotateAPIToken(ctx, *old, unleashadmin.RotateOptions{
+		Deliver: func(ctx context.Context, fresh unleashadmin.APIToken) error {
+			return errors.New("vault: permission denied")
+		},
+	})
+	// A secret that could not be stored is revoked again; the old token
+	// is left as it was.
+	fmt.Println(errors.Is(err, unleashadmin.ErrNotDelivered))
+	fmt.Println(err)
+	toks, _ := c.GetAPITokensByName(ctx, "checkout")
+	fmt.Println(len(toks), toks[0].Matches(old.Secret))
+	// Output:
+	// true
+	// unleashadmin: RotateAPIToken: the new token could not be delivered: vault: permission denied; the new token was deleted and the old one left as it was
+	// 1 true
+}
+
+func ExampleClient_RotateAPIToken_incomplete() {
+	srv := unleashtest.NewServer()
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey(), unleashadmin.WithRetryMax(0))
+	defer c.CloseIdleConnections()
+	ctx := context.Background()
+	old, _ := c.CreateAPIToken(ctx, unleashadmin.CreateAPITokenRequest{Type: unleashadmin.TokenTypeClient, TokenName: "checkout"})
+
+	vault := map[string]string{}
+	r, err := c.RotateAPIToken(ctx, *old, unleashadmin.RotateOptions{
+		Deliver: func(ctx context.Context, fresh unleashadmin.APIToken) error {
+			vault["checkout"] = fresh.Secret
+			// For this example: the stand-in refuses the delete that follows.
+			srv.FailNext(1, unleashtest.Fault{Status: http.StatusServiceUnavailable})
+			return nil
+		},
+	})
+	// Both tokens are live; the new one is returned with the error.
+	if errors.Is(err, unleashadmin.ErrRotationIncomplete) {
+		fmt.Println(r.New.Secret == vault["checkout"], r.OldDeleted)
+		// Retire the old token later, or by hand.
+		fmt.Println(c.DeleteAPIToken(ctx, old.Secret))
+	}
+	// Output:
+	// true false
+	// <nil>
+}
+
+func ExampleClient_ListTokenEvents() {
+	srv := unleashtest.NewServer()
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey())
+	defer c.CloseIdleConnections()
+	ctx := context.Background()
+	tok, _ := c.CreateAPIToken(ctx, unleashadmin.CreateAPITokenRequest{Type: unleashadmin.TokenTypeClient, TokenName: "edge"})
+	_ = c.UpdateAPITokenExpiry(ctx, tok.Secret, time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC))
+	_ = c.DeleteAPIToken(ctx, tok.Secret)
+
+	page, err := c.ListTokenEvents(ctx, unleashadmin.TokenEventsOptions{Limit: 2})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(page.Total, "events, newest first:")
+	for _, e := range page.Events {
+		fmt.Println(e.Type, e.Token().TokenName, e.CreatedBy)
+	}
+	// Output:
+	// 3 events, newest first:
+	// api-token-deleted edge admin
+	// api-token-updated edge admin
+}
+
+func ExampleClient_AllTokenEvents() {
+	srv := unleashtest.NewServer()
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey())
+	defer c.CloseIdleConnections()
+	ctx := context.Background()
+	for _, name := range []string{"checkout-eu", "checkout-us", "web-shop"} {
+		tok, _ := c.CreateAPIToken(ctx, unleashadmin.CreateAPITokenRequest{Type: unleashadmin.TokenTypeClient, TokenName: name})
+		_ = c.DeleteAPIToken(ctx, tok.Secret)
+	}
+
+	// Who deleted a checkout token? Pages are fetched as the loop goes.
+	opts := unleashadmin.TokenEventsOptions{Types: []unleashadmin.EventType{unleashadmin.EventAPITokenDeleted}, Query: "checkout"}
+	for e, err := range c.AllTokenEvents(ctx, opts) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(e.Token().TokenName, "deleted by", e.CreatedBy)
+	}
+	// Output:
+	// checkout-us deleted by admin
+	// checkout-eu deleted by admin
+}
+
+func ExampleEvent_Token() {
+	srv := unleashtest.NewServer()
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey())
+	defer c.CloseIdleConnections()
+	ctx := context.Background()
+	tok, _ := c.CreateAPIToken(ctx, unleashadmin.CreateAPITokenRequest{Type: unleashadmin.TokenTypeFrontend, TokenName: "web-shop", Environment: "production"})
+	_ = c.DeleteAPIToken(ctx, tok.Secret)
+
+	page, _ := c.ListTokenEvents(ctx, unleashadmin.TokenEventsOptions{})
+	for _, e := range page.Events {
+		// A delete has no Data; Token reads PreData then.
+		t := e.Token()
+		fmt.Println(e.Type, e.Data != nil, t.TokenName, t.Type, t.Environment)
+	}
+	// Output:
+	// api-token-deleted false web-shop frontend production
+	// api-token-created true web-shop frontend production
+}
+
+func ExampleClient_ServerInfo() {
+	srv := unleashtest.NewServer(unleashtest.WithTokenLimit(500), unleashtest.WithSecureTokens())
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey())
+	defer c.CloseIdleConnections()
+
+	info, err := c.ServerInfo(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(info.Version, info.TokenLimit, info.SecureTokens)
+	// Output: 8.2.0 500 true
+}
+
+// serverInfo asks a stand-in that reports version v for its ServerInfo.
+func serverInfo(v string) *unleashadmin.ServerInfo {
+	srv := unleashtest.NewServer(unleashtest.WithVersion(v))
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey())
+	defer c.CloseIdleConnections()
+	info, err := c.ServerInfo(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	return info
+}
+
+func ExampleServerInfo_AtLeast() {
+	for _, v := range []string{"8.2.0", "6.10.1", "main"} {
+		info := serverInfo(v)
+		// A version that does not parse (a development build) counts as
+		// the newest.
+		fmt.Println(info.Version, info.AtLeast(7, 0), info.AtLeast(6, 10))
+	}
+	// Output:
+	// 8.2.0 true true
+	// 6.10.1 false true
+	// main true true
+}
+
+func ExampleServerInfo_DefaultEnvironment() {
+	for _, v := range []string{"8.2.0", "6.10.1"} {
+		// The environment a token gets when its create names none.
+		fmt.Println(v, serverInfo(v).DefaultEnvironment())
+	}
+	// Output:
+	// 8.2.0 development
+	// 6.10.1 default
+}
+
+func ExampleServerInfo_HasBackendType() {
+	for _, v := range []string{"8.2.0", "6.10.1"} {
+		// Client grants what backend does; older servers know only client.
+		typ := unleashadmin.TokenTypeBackend
+		if !serverInfo(v).HasBackendType() {
+			typ = unleashadmin.TokenTypeClient
+		}
+		fmt.Println(v, typ)
+	}
+	// Output:
+	// 8.2.0 backend
+	// 6.10.1 client
+}
+
+func ExampleClient_ValidateTokens() {
+	srv := unleashtest.NewServer(unleashtest.WithTokens(unleashtest.Token{
+		Secret: seeded, TokenName: "checkout", Type: "backend", Projects: []string{"default"}, Environment: "production",
+	}))
+	defer srv.Close()
+	c, _ := unleashadmin.NewClientWithoutKey(srv.URL())
+	defer c.CloseIdleConnections()
+
+	checks, err := c.ValidateTokens(context.Background(), []string{seeded, "default:production.deleted-long-ago-0123456789"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, ch := range checks {
+		if !ch.Live {
+			fmt.Println(unleashadmin.RedactSecret(ch.Secret), "is not live")
+			continue
+		}
+		// Unleash reports a backend token as client here.
+		fmt.Println(unleashadmin.RedactSecret(ch.Secret), "is live:", ch.Type, ch.Environment, ch.Projects)
+	}
+	// Output:
+	// default:production.5f3a*** is live: client production [default]
+	// default:production.dele*** is not live
+}
+
+func ExampleClient_CloseIdleConnections() {
+	srv := unleashtest.NewServer()
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey())
+	// When done with a Client, for example at the end of a test that checks
+	// for leaked goroutines, close the connections it keeps.
+	defer c.CloseIdleConnections()
+
+	toks, err := c.ListAPITokens(context.Background())
+	fmt.Println(len(toks), err)
+	c.CloseIdleConnections()
+	// A later call opens a new connection.
+	toks, err = c.ListAPITokens(context.Background())
+	fmt.Println(len(toks), err)
+	// Output:
+	// 1 <nil>
+	// 1 <nil>
+}
+
+func ExampleClient_Format() {
+	c, err := unleashadmin.NewClient("https://ops:hunter2@unleash.example.com", "*:*.b5d1c0ffee4a2e6f8a9c7b3d1e5f0a2c", unleashadmin.WithBearerAuth())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(c)
+	fmt.Printf("%#v\n", c)
+	// Output:
+	// unleashadmin.Client{URL: https://ops:xxxxx@unleash.example.com, Auth: bearer, Key: [redacted]}
+	// unleashadmin.Client{URL: https://ops:xxxxx@unleash.example.com, Auth: bearer, Key: [redacted]}
+}
+
+func ExampleClient_LogValue() {
+	c, err := unleashadmin.NewClient("https://unleash.example.com", "*:*.b5d1c0ffee4a2e6f8a9c7b3d1e5f0a2c")
+	if err != nil {
+		log.Fatal(err)
+	}
+	stdoutLogger().Info("ready", "client", c)
+	// Output: level=INFO msg=ready client.url=https://unleash.example.com client.key=[redacted]
 }
