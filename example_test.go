@@ -2,6 +2,7 @@ package unleashadmin_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
@@ -571,4 +572,393 @@ func ExampleClient_LogValue() {
 	}
 	stdoutLogger().Info("ready", "client", c)
 	// Output: level=INFO msg=ready client.url=https://unleash.example.com client.key=[redacted]
+}
+
+func ExampleWithRetryMax() {
+	srv := unleashtest.NewServer()
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey(),
+		unleashadmin.WithRetryMax(2), unleashadmin.WithRetryWait(time.Millisecond, 10*time.Millisecond))
+	defer c.CloseIdleConnections()
+	ctx := context.Background()
+
+	// A proxy in front of Unleash answers 503 twice; the third try succeeds.
+	srv.FailNext(2, unleashtest.Fault{Status: http.StatusServiceUnavailable})
+	toks, err := c.ListAPITokens(ctx)
+	fmt.Println(len(toks), err, srv.RequestCount())
+
+	// A create is not re-sent after a 5xx: the token may exist already.
+	srv.FailNext(1, unleashtest.Fault{Status: http.StatusServiceUnavailable})
+	_, err = c.CreateAPIToken(ctx, unleashadmin.CreateAPITokenRequest{Type: unleashadmin.TokenTypeClient, TokenName: "edge"})
+	fmt.Println(err, srv.RequestCount())
+	// Output:
+	// 1 <nil> 3
+	// unleashadmin: POST /api/admin/api-tokens: 503 Service Unavailable (empty body) 4
+}
+
+func ExampleWithRetryWait() {
+	srv := unleashtest.NewServer()
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey(), unleashadmin.WithRetryWait(10*time.Millisecond, 2*time.Second))
+	defer c.CloseIdleConnections()
+	ctx := context.Background()
+
+	// A Retry-After within the longest wait is waited for...
+	srv.FailNext(1, unleashtest.Fault{Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"0"}}})
+	_, err := c.ListAPITokens(ctx)
+	fmt.Println(err, srv.RequestCount())
+
+	// ...a longer one is not: the call returns ErrRateLimited at once.
+	srv.FailNext(1, unleashtest.Fault{Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"600"}}})
+	start := time.Now()
+	_, err = c.ListAPITokens(ctx)
+	fmt.Println(errors.Is(err, unleashadmin.ErrRateLimited), srv.RequestCount(), time.Since(start) < time.Second)
+	// Output:
+	// <nil> 2
+	// true 3 true
+}
+
+func ExampleWithLogger() {
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		Level: slog.LevelDebug, // the Client logs at debug level
+		// Leave out what changes from run to run.
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey && len(groups) == 0 || a.Key == "elapsed" {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+	srv := unleashtest.NewServer(unleashtest.WithTokens(unleashtest.Token{Secret: seeded, TokenName: "checkout", Type: "client"}))
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey(), unleashadmin.WithLogger(logger))
+	defer c.CloseIdleConnections()
+
+	// The secret in the path is logged redacted.
+	if err := c.DeleteAPIToken(context.Background(), seeded); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// level=DEBUG msg="unleashadmin: sending request" method=DELETE path=/api/admin/api-tokens/default:production.5f3a*** attempt=1
+	// level=DEBUG msg="unleashadmin: response" method=DELETE path=/api/admin/api-tokens/default:production.5f3a*** status=200
+}
+
+func ExampleWithUserAgent() {
+	srv := unleashtest.NewServer()
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey(), unleashadmin.WithUserAgent("token-janitor/1.4 (platform team)"))
+	defer c.CloseIdleConnections()
+
+	if _, err := c.ListAPITokens(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(srv.Requests()[0].Header.Get("User-Agent"))
+	// Output: token-janitor/1.4 (platform team)
+}
+
+// gatewayHeader adds a header to every request, as a gateway in front of
+// Unleash may require.
+type gatewayHeader struct {
+	next        http.RoundTripper
+	name, value string
+}
+
+func (g gatewayHeader) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.Header.Set(g.name, g.value)
+	return g.next.RoundTrip(req)
+}
+
+func ExampleWithHTTPClient() {
+	srv := unleashtest.NewServer()
+	defer srv.Close()
+	hc := &http.Client{
+		Transport: gatewayHeader{next: http.DefaultTransport, name: "X-Gateway-Team", value: "platform"},
+		Timeout:   10 * time.Second, // applies to each attempt
+	}
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey(), unleashadmin.WithHTTPClient(hc))
+	defer c.CloseIdleConnections()
+
+	if _, err := c.ListAPITokens(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(srv.Requests()[0].Header.Get("X-Gateway-Team"))
+	// The Client uses a copy: hc keeps its own redirect policy.
+	fmt.Println(hc.CheckRedirect == nil)
+	// Output:
+	// platform
+	// true
+}
+
+func ExampleWithBearerAuth() {
+	srv := unleashtest.NewServer()
+	defer srv.Close()
+	ctx := context.Background()
+
+	// Unleash accepts the key plain or as a Bearer token.
+	for _, opts := range [][]unleashadmin.Option{nil, {unleashadmin.WithBearerAuth()}} {
+		c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey(), opts...)
+		_, err := c.ListAPITokens(ctx)
+		c.CloseIdleConnections()
+		reqs := srv.Requests()
+		auth := reqs[len(reqs)-1].Header.Get("Authorization")
+		fmt.Println(err, strings.HasPrefix(auth, "Bearer "))
+	}
+	// Output:
+	// <nil> false
+	// <nil> true
+}
+
+func ExampleAPIToken_IsType() {
+	srv := unleashtest.NewServer()
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey())
+	defer c.CloseIdleConnections()
+	ctx := context.Background()
+	if _, err := c.CreateAPIToken(ctx, unleashadmin.CreateAPITokenRequest{Type: unleashadmin.TokenTypeBackend, TokenName: "checkout"}); err != nil {
+		log.Fatal(err)
+	}
+
+	toks, _ := c.GetAPITokensByName(ctx, "checkout")
+	t := toks[0]
+	// Unleash lists a backend token as client: compare with IsType, not ==.
+	fmt.Println(t.Type, t.Type == unleashadmin.TokenTypeBackend)
+	fmt.Println(t.IsType(unleashadmin.TokenTypeBackend), t.IsType(unleashadmin.TokenTypeClient), t.IsType(unleashadmin.TokenTypeFrontend))
+	// Output:
+	// client false
+	// true true false
+}
+
+func ExampleAPIToken_ExpiredAt() {
+	now := time.Now()
+	srv := unleashtest.NewServer(unleashtest.WithTokens(
+		unleashtest.Token{TokenName: "nightly-import", Type: "client", ExpiresAt: unleashadmin.Ptr(now.Add(-time.Hour))},
+		unleashtest.Token{TokenName: "checkout", Type: "client", ExpiresAt: unleashadmin.Ptr(now.Add(72 * time.Hour))},
+		unleashtest.Token{TokenName: "web-shop", Type: "frontend"},
+	))
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey())
+	defer c.CloseIdleConnections()
+
+	// Unleash lists expired tokens too.
+	toks, _ := c.ListAPITokens(context.Background())
+	for _, t := range toks {
+		if t.ExpiredAt(now) {
+			fmt.Println(t.TokenName, "has expired")
+		}
+	}
+	// Output: nightly-import has expired
+}
+
+func ExampleAPIToken_ExpiresWithin() {
+	now := time.Now()
+	srv := unleashtest.NewServer(unleashtest.WithTokens(
+		unleashtest.Token{TokenName: "nightly-import", Type: "client", ExpiresAt: unleashadmin.Ptr(now.Add(-time.Hour))},
+		unleashtest.Token{TokenName: "checkout", Type: "client", ExpiresAt: unleashadmin.Ptr(now.Add(72 * time.Hour))},
+		unleashtest.Token{TokenName: "billing", Type: "client", ExpiresAt: unleashadmin.Ptr(now.Add(90 * 24 * time.Hour))},
+		unleashtest.Token{TokenName: "web-shop", Type: "frontend"},
+	))
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey())
+	defer c.CloseIdleConnections()
+
+	// Tokens to rotate this week, including those that stopped already.
+	toks, _ := c.ListAPITokens(context.Background())
+	for _, t := range toks {
+		if t.ExpiresWithin(now, 7*24*time.Hour) {
+			fmt.Println(t.TokenName, t.ExpiredAt(now))
+		}
+	}
+	// Output:
+	// nightly-import true
+	// checkout false
+}
+
+func ExampleAPIToken_InProject() {
+	srv := unleashtest.NewServer(
+		unleashtest.WithProjects("default", "payments"),
+		unleashtest.WithTokens(
+			unleashtest.Token{TokenName: "checkout", Type: "client", Projects: []string{"payments"}},
+			unleashtest.Token{TokenName: "reporting", Type: "client", Projects: []string{"default", "payments"}},
+			unleashtest.Token{TokenName: "edge", Type: "client"}, // all projects
+		))
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey())
+	defer c.CloseIdleConnections()
+
+	// An all-projects token is in no single project, an admin token in none.
+	toks, _ := c.ListAPITokens(context.Background())
+	for _, t := range toks {
+		fmt.Println(t.TokenName, t.InProject("payments"))
+	}
+	// Output:
+	// admin false
+	// checkout true
+	// reporting true
+	// edge false
+}
+
+func ExampleAPIToken_ProjectIDs() {
+	srv := unleashtest.NewServer(
+		unleashtest.WithProjects("default", "payments"),
+		unleashtest.WithTokens(
+			unleashtest.Token{TokenName: "checkout", Type: "client", Projects: []string{"payments"}},
+			unleashtest.Token{TokenName: "reporting", Type: "client", Projects: []string{"payments", "default"}},
+			unleashtest.Token{TokenName: "edge", Type: "client"},
+		))
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey())
+	defer c.CloseIdleConnections()
+
+	toks, _ := c.ListAPITokens(context.Background())
+	for _, t := range toks {
+		fmt.Printf("%s %q %v\n", t.TokenName, t.Project, t.ProjectIDs())
+	}
+	// Output:
+	// admin "*" [*]
+	// checkout "payments" [payments]
+	// reporting "payments,default" [default payments]
+	// edge "*" [*]
+}
+
+func ExampleAPIToken_Matches() {
+	srv := unleashtest.NewServer(unleashtest.WithSecureTokens())
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey())
+	defer c.CloseIdleConnections()
+	ctx := context.Background()
+	created, _ := c.CreateAPIToken(ctx, unleashadmin.CreateAPITokenRequest{Type: unleashadmin.TokenTypeBackend, TokenName: "checkout"})
+	other, _ := c.CreateAPIToken(ctx, unleashadmin.CreateAPITokenRequest{Type: unleashadmin.TokenTypeBackend, TokenName: "checkout"})
+
+	// Under secure token storage a list shows selectors, not secrets:
+	// Matches finds the token of a secret all the same.
+	toks, _ := c.GetAPITokensByName(ctx, "checkout")
+	for _, t := range toks {
+		fmt.Println(t.Secret == created.Secret, t.Secure, t.Matches(created.Secret), t.Matches(other.Secret))
+	}
+	// Output:
+	// false true true false
+	// false true false true
+}
+
+func ExampleSelector() {
+	srv := unleashtest.NewServer(unleashtest.WithSecureTokens())
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey())
+	defer c.CloseIdleConnections()
+	ctx := context.Background()
+	created, _ := c.CreateAPIToken(ctx, unleashadmin.CreateAPITokenRequest{Type: unleashadmin.TokenTypeClient, TokenName: "edge"})
+
+	sel, ok := unleashadmin.Selector(created.Secret)
+	toks, _ := c.GetAPITokensByName(ctx, "edge")
+	// The selector is what lists show; it identifies, but does not
+	// authenticate.
+	fmt.Println(ok, len(sel), toks[0].Secret == sel)
+
+	// A legacy secret has no selector.
+	_, ok = unleashadmin.Selector(seeded)
+	fmt.Println(ok)
+	// Output:
+	// true 22 true
+	// false
+}
+
+func ExamplePtr() {
+	req := unleashadmin.CreateAPITokenRequest{
+		Type:      unleashadmin.TokenTypeClient,
+		TokenName: "load-test",
+		// Optional fields are pointers.
+		ExpiresAt: unleashadmin.Ptr(time.Date(2030, 6, 1, 0, 0, 0, 0, time.UTC)),
+	}
+	fmt.Println(req.ExpiresAt.Format(time.DateOnly))
+	// Output: 2030-06-01
+}
+
+// listedSeeded returns the seeded token as the stand-in lists it.
+func listedSeeded() unleashadmin.APIToken {
+	srv := unleashtest.NewServer(unleashtest.WithTokens(unleashtest.Token{
+		Secret: seeded, TokenName: "checkout", Type: "backend", Projects: []string{"default"}, Environment: "production",
+		CreatedAt: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC),
+	}))
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey())
+	defer c.CloseIdleConnections()
+	toks, err := c.GetAPITokensByName(context.Background(), "checkout")
+	if err != nil {
+		log.Fatal(err)
+	}
+	return toks[0]
+}
+
+func ExampleAPIToken_Redacted() {
+	tok := listedSeeded()
+	// json.Marshal keeps the secret, for a program that stores it; the
+	// redacted copy is safe to write anywhere.
+	out, _ := json.Marshal(tok.Redacted())
+	fmt.Println(string(out))
+	fmt.Println(tok.Secret == seeded)
+	// Output:
+	// {"secret":"default:production.5f3a***","tokenName":"checkout","type":"client","environment":"production","project":"default","projects":["default"],"createdAt":"2030-01-02T03:04:05Z","secure":false}
+	// true
+}
+
+func ExampleAPIToken_Format() {
+	tok := listedSeeded()
+	// Every verb prints the secret redacted.
+	fmt.Printf("%v\n", tok)
+	fmt.Println(fmt.Sprintf("%+v", tok) == fmt.Sprintf("%#v", tok), fmt.Sprintf("%s", tok) == fmt.Sprint(tok))
+	// Output:
+	// {TokenName:"checkout" Type:client Environment:production Project:default Projects:[default] Secret:default:production.5f3a*** CreatedAt:2030-01-02T03:04:05Z Secure:false}
+	// true true
+}
+
+func ExampleAPIToken_LogValue() {
+	tok := listedSeeded()
+	stdoutLogger().Info("found", "token", tok)
+	// Output: level=INFO msg=found token.tokenName=checkout token.type=client token.environment=production token.project=default token.projects=[default] token.secret=default:production.5f3a***
+}
+
+func ExampleRotation_Format() {
+	// A Rotation as RotateAPIToken returns it, with its new secret.
+	r := unleashadmin.Rotation{
+		New: &unleashadmin.APIToken{Secret: seeded, TokenName: "checkout", Type: unleashadmin.TokenTypeBackend,
+			Environment: "production", Project: "default", Projects: []string{"default"}, CreatedAt: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)},
+		OldExpiresAt: unleashadmin.Ptr(time.Date(2030, 1, 3, 3, 4, 5, 0, time.UTC)),
+	}
+	fmt.Printf("rotated: %v\n", r)
+	// Output: rotated: {New:{TokenName:"checkout" Type:backend Environment:production Project:default Projects:[default] Secret:default:production.5f3a*** CreatedAt:2030-01-02T03:04:05Z Secure:false} OldDeleted:false OldExpiresAt:2030-01-03T03:04:05Z}
+}
+
+func ExampleRotation_LogValue() {
+	r := unleashadmin.Rotation{
+		New:        &unleashadmin.APIToken{Secret: seeded, TokenName: "checkout", Type: unleashadmin.TokenTypeBackend, Environment: "production", Project: "default", Projects: []string{"default"}},
+		OldDeleted: true,
+	}
+	stdoutLogger().Info("rotated", "rotation", r)
+	// Output: level=INFO msg=rotated rotation.oldDeleted=true rotation.new.tokenName=checkout rotation.new.type=backend rotation.new.environment=production rotation.new.project=default rotation.new.projects=[default] rotation.new.secret=default:production.5f3a***
+}
+
+// checkSeeded returns what ValidateTokens says about the seeded secret.
+func checkSeeded() unleashadmin.TokenCheck {
+	srv := unleashtest.NewServer(unleashtest.WithTokens(unleashtest.Token{
+		Secret: seeded, TokenName: "checkout", Type: "client", Projects: []string{"default"}, Environment: "production",
+	}))
+	defer srv.Close()
+	c, _ := unleashadmin.NewClientWithoutKey(srv.URL())
+	defer c.CloseIdleConnections()
+	checks, err := c.ValidateTokens(context.Background(), []string{seeded})
+	if err != nil {
+		log.Fatal(err)
+	}
+	return checks[0]
+}
+
+func ExampleTokenCheck_Format() {
+	fmt.Printf("%v\n", checkSeeded())
+	// Output: {Secret:default:production.5f3a*** Live:true Type:client Environment:production Projects:[default]}
+}
+
+func ExampleTokenCheck_LogValue() {
+	stdoutLogger().Info("checked", "check", checkSeeded())
+	// Output: level=INFO msg=checked check.secret=default:production.5f3a*** check.live=true check.type=client check.environment=production check.projects=[default]
 }
