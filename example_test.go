@@ -5,12 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/seed8b9e94f4/unleashadmin"
@@ -961,4 +965,102 @@ func ExampleTokenCheck_Format() {
 func ExampleTokenCheck_LogValue() {
 	stdoutLogger().Info("checked", "check", checkSeeded())
 	// Output: level=INFO msg=checked check.secret=default:production.5f3a*** check.live=true check.type=client check.environment=production check.projects=[default]
+}
+
+func ExampleAPIError_Error() {
+	srv := unleashtest.NewServer()
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey())
+	defer c.CloseIdleConnections()
+
+	_, err := c.CreateProjectAPIToken(context.Background(), "paymnets", unleashadmin.CreateProjectAPITokenRequest{
+		Type: unleashadmin.TokenTypeClient, TokenName: "checkout",
+	})
+	// Method, path, status and Unleash's own words.
+	fmt.Println(err)
+	// Output: unleashadmin: POST /api/admin/projects/paymnets/api-tokens: 404 Not Found: NotFoundError: No project found
+}
+
+// unleash5EventSearch is what Unleash 5.12.8 answers to GET
+// /api/admin/search/events: it has no such route (the body of
+// testdata/captures-5.12.8/441-events-search-created.txt).
+const unleash5EventSearch = `{"id":"695d25e2-bab1-4b00-9358-c27377ef02bc","name":"NotFoundError",` +
+	`"message":"The path you were looking for (/api/admin/search/events) is not available.",` +
+	`"details":[{"message":"The path you were looking for (/api/admin/search/events) is not available.",` +
+	`"description":"The path you were looking for (/api/admin/search/events) is not available."}]}`
+
+func ExampleAPIError_Is() {
+	ctx := context.Background()
+	// An Unleash 5, which has no event search (the stand-in answers like 8.2,
+	// whatever version it reports).
+	unleash5 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, unleash5EventSearch)
+	}))
+	defer unleash5.Close()
+	c, _ := unleashadmin.NewClient(unleash5.URL, unleashtest.DefaultAdminKey)
+	defer c.CloseIdleConnections()
+
+	_, err := c.ListTokenEvents(ctx, unleashadmin.TokenEventsOptions{})
+	fmt.Println(errors.Is(err, unleashadmin.ErrNotSupported), errors.Is(err, unleashadmin.ErrNotFound))
+
+	// A 404 for an unknown project is not found, and supported.
+	srv := unleashtest.NewServer()
+	defer srv.Close()
+	c8, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey())
+	defer c8.CloseIdleConnections()
+	_, err = c8.CreateProjectAPIToken(ctx, "nope", unleashadmin.CreateProjectAPITokenRequest{Type: unleashadmin.TokenTypeClient, TokenName: "x"})
+	fmt.Println(errors.Is(err, unleashadmin.ErrNotSupported), errors.Is(err, unleashadmin.ErrNotFound))
+	// Output:
+	// true true
+	// false true
+}
+
+func ExampleRedirectError() {
+	// The old address of an Unleash that moved; it redirects every request.
+	moved := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "https://unleash.example.com"+r.URL.RequestURI(), http.StatusMovedPermanently)
+	}))
+	defer moved.Close()
+	c, _ := unleashadmin.NewClient(moved.URL, unleashtest.DefaultAdminKey)
+	defer c.CloseIdleConnections()
+
+	// A DELETE is never re-sent to where a redirect points.
+	err := c.DeleteAPIToken(context.Background(), seeded)
+	var re *unleashadmin.RedirectError
+	if errors.As(err, &re) {
+		fmt.Println(re.Method, re.StatusCode, re.Location)
+		fmt.Println(re.Reason)
+		fmt.Println("use", re.SuggestedBaseURL)
+	}
+	// Output:
+	// DELETE 301 https://unleash.example.com/api/admin/api-tokens/default:production.5f3a***
+	// a DELETE is never re-sent to where a redirect points: it could be turned into a GET and reported as done
+	// use https://unleash.example.com
+}
+
+func ExampleRequestError() {
+	// A port where nothing listens.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	c, _ := unleashadmin.NewClient("http://"+addr, unleashtest.DefaultAdminKey, unleashadmin.WithRetryMax(0))
+	defer c.CloseIdleConnections()
+
+	_, err = c.ListAPITokens(context.Background())
+	var re *unleashadmin.RequestError
+	fmt.Println(errors.As(err, &re), re.Method, errors.Is(err, syscall.ECONNREFUSED))
+
+	// A context that ended is seen through the error too.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = c.ListAPITokens(ctx)
+	fmt.Println(errors.As(err, &re), errors.Is(err, context.Canceled))
+	// Output:
+	// true GET true
+	// true true
 }
