@@ -1040,27 +1040,69 @@ func ExampleRedirectError() {
 	// use https://unleash.example.com
 }
 
-func ExampleRequestError() {
-	// A port where nothing listens.
+func ExampleRedirectError_Error() {
+	moved := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "https://unleash.example.com"+r.URL.RequestURI(), http.StatusFound)
+	}))
+	defer moved.Close()
+	c, _ := unleashadmin.NewClient(moved.URL, unleashtest.DefaultAdminKey)
+	defer c.CloseIdleConnections()
+
+	err := c.UpdateAPITokenExpiry(context.Background(), seeded, time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC))
+	// The old address is a local port here, which changes from run to run.
+	fmt.Println(strings.ReplaceAll(err.Error(), moved.URL, "http://unleash.internal"))
+	// Output: unleashadmin: PUT http://unleash.internal/api/admin/api-tokens/default:production.5f3a***: 302 Found to https://unleash.example.com/api/admin/api-tokens/default:production.5f3a***, not followed: a PUT is never re-sent to where a redirect points: it could be turned into a GET and reported as done; if Unleash moved there, use the base URL https://unleash.example.com
+}
+
+// closedPort returns the base URL of a local port where nothing listens.
+func closedPort() string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		log.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
-	c, _ := unleashadmin.NewClient("http://"+addr, unleashtest.DefaultAdminKey, unleashadmin.WithRetryMax(0))
+	defer l.Close()
+	return "http://" + l.Addr().String()
+}
+
+func ExampleRequestError() {
+	base := closedPort()
+	c, _ := unleashadmin.NewClient(base, unleashtest.DefaultAdminKey, unleashadmin.WithRetryMax(0))
 	defer c.CloseIdleConnections()
 
-	_, err = c.ListAPITokens(context.Background())
+	// No response came: the connection was refused.
+	_, err := c.ListAPITokens(context.Background())
 	var re *unleashadmin.RequestError
-	fmt.Println(errors.As(err, &re), re.Method, errors.Is(err, syscall.ECONNREFUSED))
+	if errors.As(err, &re) {
+		fmt.Println(re.Method, strings.TrimPrefix(re.URL, base), errors.Is(re.Err, syscall.ECONNREFUSED))
+	}
+	// Output: GET /api/admin/api-tokens true
+}
 
-	// A context that ended is seen through the error too.
+func ExampleRequestError_Error() {
+	base := closedPort()
+	c, _ := unleashadmin.NewClient(base, unleashtest.DefaultAdminKey, unleashadmin.WithRetryMax(0))
+	defer c.CloseIdleConnections()
+
+	_, err := c.ListAPITokens(context.Background())
+	// The port changes from run to run; it is replaced here.
+	port := base[strings.LastIndexByte(base, ':'):]
+	fmt.Println(strings.ReplaceAll(err.Error(), port, ":4242"))
+	// Output: unleashadmin: GET http://127.0.0.1:4242/api/admin/api-tokens: dial tcp 127.0.0.1:4242: connect: connection refused
+}
+
+func ExampleRequestError_Unwrap() {
+	c, _ := unleashadmin.NewClient(closedPort(), unleashtest.DefaultAdminKey, unleashadmin.WithRetryMax(0))
+	defer c.CloseIdleConnections()
+
+	// errors.Is and errors.As see the cause through a RequestError.
+	_, err := c.ListAPITokens(context.Background())
+	fmt.Println(errors.Is(err, syscall.ECONNREFUSED))
+
 	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
+	cancel() // a signal ended the program's context, say
 	_, err = c.ListAPITokens(ctx)
-	fmt.Println(errors.As(err, &re), errors.Is(err, context.Canceled))
+	fmt.Println(errors.Is(err, context.Canceled))
 	// Output:
-	// true GET true
-	// true true
+	// true
+	// true
 }
