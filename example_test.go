@@ -521,6 +521,8 @@ func ExampleClient_ValidateTokens() {
 	c, _ := unleashadmin.NewClientWithoutKey(srv.URL())
 	defer c.CloseIdleConnections()
 
+	// "Not live" is reliable; a real server may still report a token it
+	// deleted a moment ago as live (its cache).
 	checks, err := c.ValidateTokens(context.Background(), []string{seeded, "default:production.deleted-long-ago-0123456789"})
 	if err != nil {
 		log.Fatal(err)
