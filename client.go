@@ -267,19 +267,24 @@ func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 
 // Format prints a Client without its API key, for every verb.
 func (c *Client) Format(f fmt.State, verb rune) {
-	auth := "plain"
-	switch {
-	case c.auth == "":
-		auth = "none"
-	case c.bearer:
-		auth = "bearer"
-	}
-	fmt.Fprintf(f, "unleashadmin.Client{URL: %s, Auth: %s, Key: [redacted]}", c.shownURL, auth)
+	fmt.Fprintf(f, "unleashadmin.Client{URL: %s, Auth: %s, Key: [redacted]}", c.shownURL, c.authMode())
 }
 
 // LogValue logs a Client without its API key.
 func (c *Client) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("url", c.shownURL), slog.String("key", "[redacted]"))
+	return slog.GroupValue(slog.String("url", c.shownURL), slog.String("auth", c.authMode()), slog.String("key", "[redacted]"))
+}
+
+// authMode is how the key is sent: "plain", "bearer", or "none" for a
+// Client without a key.
+func (c *Client) authMode() string {
+	switch {
+	case c.auth == "":
+		return "none"
+	case c.bearer:
+		return "bearer"
+	}
+	return "plain"
 }
 
 // apiPath is a request path, escaped for the wire, together with the form

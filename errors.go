@@ -249,10 +249,14 @@ type RequestError struct {
 	Err error
 }
 
+// Error reads like "unleashadmin: GET https://unleash.example.com/api/admin/api-tokens:
+// dial tcp ...: connection refused", with secrets redacted.
 func (e *RequestError) Error() string {
 	return fmt.Sprintf("unleashadmin: %s %s: %v", e.Method, e.URL, e.Err)
 }
 
+// Unwrap returns the cause, so that errors.Is sees a context's deadline or
+// a refused connection through a RequestError.
 func (e *RequestError) Unwrap() error { return e.Err }
 
 // RedirectError is a redirect the client did not follow: for a request
@@ -276,6 +280,8 @@ type RedirectError struct {
 	SuggestedBaseURL string
 }
 
+// Error says where the server pointed, why the redirect was not followed
+// and which base URL to use, with secrets redacted.
 func (e *RedirectError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "unleashadmin: %s %s: %d %s to %s, not followed: %s", e.Method, e.URL, e.StatusCode, http.StatusText(e.StatusCode), e.Location, e.Reason)

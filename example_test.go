@@ -1038,7 +1038,7 @@ func ExampleRedirectError() {
 	}
 	// Output:
 	// DELETE 301 https://unleash.example.com/api/admin/api-tokens/default:production.5f3a***
-	// a DELETE is never re-sent to where a redirect points: it could be turned into a GET and reported as done
+	// a DELETE is never re-sent to where a redirect points: net/http would send it as a GET, which Unleash would answer as if it were done
 	// use https://unleash.example.com
 }
 
@@ -1053,7 +1053,7 @@ func ExampleRedirectError_Error() {
 	err := c.UpdateAPITokenExpiry(context.Background(), seeded, time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC))
 	// The old address is a local port here, which changes from run to run.
 	fmt.Println(strings.ReplaceAll(err.Error(), moved.URL, "http://unleash.internal"))
-	// Output: unleashadmin: PUT http://unleash.internal/api/admin/api-tokens/default:production.5f3a***: 302 Found to https://unleash.example.com/api/admin/api-tokens/default:production.5f3a***, not followed: a PUT is never re-sent to where a redirect points: it could be turned into a GET and reported as done; if Unleash moved there, use the base URL https://unleash.example.com
+	// Output: unleashadmin: PUT http://unleash.internal/api/admin/api-tokens/default:production.5f3a***: 302 Found to https://unleash.example.com/api/admin/api-tokens/default:production.5f3a***, not followed: a PUT is never re-sent to where a redirect points: net/http would send it as a GET, which Unleash would answer as if it were done; if Unleash moved there, use the base URL https://unleash.example.com
 }
 
 // closedPort returns the base URL of a local port where nothing listens.

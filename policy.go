@@ -134,8 +134,14 @@ func (c *Client) checkRedirect(next func(*http.Request, []*http.Request) error) 
 		}
 		first := via[0]
 		switch {
+		case first.Method == http.MethodPost && req.Method == http.MethodPost:
+			return refuse("a POST is never re-sent to where a redirect points: a create sent twice could make two tokens")
+		case first.Method == http.MethodPost:
+			return refuse("a POST is never re-sent to where a redirect points: net/http would send it as a GET, and a create sent twice could make two tokens")
+		case first.Method != http.MethodGet && req.Method != first.Method:
+			return refuse("a " + first.Method + " is never re-sent to where a redirect points: net/http would send it as a " + req.Method + ", which Unleash would answer as if it were done")
 		case first.Method != http.MethodGet:
-			return refuse("a " + first.Method + " is never re-sent to where a redirect points: it could be turned into a GET and reported as done")
+			return refuse("a " + first.Method + " changes a token and is sent only to the base URL, never to where a redirect points")
 		case !sameOrigin(req.URL, c.base):
 			return refuse("it leads away from " + origin(c.base) + " and the request carries the API key")
 		case len(via) >= maxRedirects:

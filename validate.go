@@ -23,7 +23,7 @@ type TokenCheck struct {
 	// set only for a live secret.
 	Live bool `json:"live"`
 	// Type is the token's type; Unleash reports a backend token as client
-	// here.
+	// here, except under secure token storage, which keeps backend.
 	Type        TokenType `json:"type,omitempty"`
 	Environment string    `json:"environment,omitempty"`
 	// Projects is ["*"] for an all-projects token.

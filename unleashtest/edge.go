@@ -31,9 +31,9 @@ type validatedTokens struct {
 // among the legacy tokens only; either way the whole secret must match, so
 // a bare selector is not live. Types are as stored: a legacy backend
 // token is reported as client, one in secure storage as backend. Unlike
-// the real server, which caches lookups for about a minute (a token
-// deleted or expired a moment ago is still reported), the answer is
-// always current.
+// the real server, the answer is always current: Unleash 7 and 8 keep
+// reporting a token they once found live until the server restarts, even
+// after it was deleted (Unleash 6 for about a minute).
 func (s *Server) validateTokens(w http.ResponseWriter, doc *jsonValue) {
 	if details := validateSchema.validate(doc); details != nil {
 		writeSchemaError(w, details)
