@@ -577,7 +577,7 @@ func ExampleClient_LogValue() {
 		log.Fatal(err)
 	}
 	stdoutLogger().Info("ready", "client", c)
-	// Output: level=INFO msg=ready client.url=https://unleash.example.com client.key=[redacted]
+	// Output: level=INFO msg=ready client.url=https://unleash.example.com client.auth=plain client.key=[redacted]
 }
 
 func ExampleWithRetryMax() {
