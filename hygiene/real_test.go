@@ -108,12 +108,21 @@ func TestRealServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	live := []bool{true, false, false, true, true, true}
+	// Unleash 6 reports a token created already expired as live (its
+	// cache takes the new token without looking at the expiry: capture
+	// 465 of testdata/captures-6.10.1/matrix); only "not live" is reliable.
+	sixes := info.AtLeast(6, 0) && !info.AtLeast(7, 0)
 	for i, res := range cr.Results {
-		if res.Live != live[i] {
+		if res.Live != live[i] && !(sixes && i == 1) {
 			t.Errorf("result %d: live %t, want %t", i, res.Live, live[i])
 		}
 	}
-	if res := cr.Results[0]; !(unleashadmin.APIToken{Type: res.Type}).IsType(typ) || res.Environment != dup1.Environment || !slices.Equal(res.Projects, []string{"default"}) {
+	// Unleash 5 and 6 leave the environment out of the answer.
+	wantEnv := dup1.Environment
+	if !info.AtLeast(7, 0) {
+		wantEnv = ""
+	}
+	if res := cr.Results[0]; !(unleashadmin.APIToken{Type: res.Type}).IsType(typ) || res.Environment != wantEnv || !slices.Equal(res.Projects, []string{"default"}) {
 		t.Errorf("dup1 checked as %v", res)
 	}
 	if res := cr.Results[3]; res.Type != unleashadmin.TokenTypeFrontend || !slices.Equal(res.Projects, []string{"*"}) {

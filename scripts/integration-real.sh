@@ -21,7 +21,7 @@ set -uo pipefail
 
 cd "$(dirname "$0")/.."
 SERVERS=${UNLEASH_SERVERS:-"8.2.0 8.2.0-secure 7.6.5 6.10.1 5.12.8"}
-PACKAGES=${REAL_PACKAGES:-"./integration/ ./cmd/unleash-tokens/"}
+PACKAGES=${REAL_PACKAGES:-"./integration/ ./cmd/unleash-tokens/ ./hygiene/"}
 SOAK=${UNLEASH_SOAK-60s}
 GO=${GO:-go}
 LOG_DIR=${LOG_DIR:-${TMPDIR:-/tmp}/unleashadmin-integration}
