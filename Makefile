@@ -33,7 +33,7 @@ compat:
 # they keep working.
 unit:
 	env -u UNLEASH_URL -u UNLEASH_API_TOKEN $(GO) test -race -count=1 ./...
-	env -u UNLEASH_URL -u UNLEASH_API_TOKEN UNLEASH_STANDIN_SECURE=1 $(GO) test -race -count=1 ./integration/ ./cmd/unleash-tokens/
+	env -u UNLEASH_URL -u UNLEASH_API_TOKEN UNLEASH_STANDIN_SECURE=1 $(GO) test -race -count=1 ./integration/ ./cmd/unleash-tokens/ ./hygiene/
 	env -u UNLEASH_URL -u UNLEASH_API_TOKEN $(GO) test -run '^$$' -bench . -benchtime=1x ./...
 
 # start-unleash begins a recipe that needs the script's Unleash: it starts it
