@@ -252,21 +252,35 @@ func listCLI(t *testing.T, p *process) map[string]cliToken {
 	return byName
 }
 
-// check asks the stand-in through the core's ValidateTokens, with no key.
+// check asks the stand-in which secrets are live through `unleash-tokens
+// check -o json`, with no API key (check needs none); exit 9 means some
+// are not.
 func check(t *testing.T, p *process, secrets ...string) []unleashadmin.TokenCheck {
 	t.Helper()
-	c, err := unleashadmin.NewClientWithoutKey(p.url)
-	if err != nil {
-		t.Fatal(err)
+	_, bin := binaries(t)
+	cmd := exec.Command(bin, append([]string{"check", "-o", "json"}, secrets...)...)
+	cmd.Env = append(cleanEnv(), "UNLEASH_URL="+p.url)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exitErr *exec.ExitError
+	if err != nil && !(errors.As(err, &exitErr) && exitErr.ExitCode() == 9) {
+		t.Fatalf("unleash-tokens check: %v; stderr: %s", err, errOut.String())
 	}
-	defer c.CloseIdleConnections()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	res, err := c.ValidateTokens(ctx, secrets)
-	if err != nil {
-		t.Fatal(err)
+	var res struct {
+		Results []unleashadmin.TokenCheck `json:"results"`
 	}
-	return res
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil || len(res.Results) != len(secrets) {
+		t.Fatalf("unleash-tokens check printed %q (%v)", out.String(), err)
+	}
+	allLive := true
+	for _, r := range res.Results {
+		allLive = allLive && r.Live
+	}
+	if (err == nil) != allLive {
+		t.Errorf("check exit %v with results %v", err, res.Results)
+	}
+	return res.Results
 }
 
 // A create, list, check and delete through unleash-tokens, then a clean

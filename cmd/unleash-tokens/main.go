@@ -138,7 +138,25 @@ var commands = []command{
 
 // commandNotes holds more help for a command, which --help prints after
 // its flags.
-var commandNotes = map[string]string{}
+var commandNotes = map[string]string{
+	"create": `The new token, secret included, goes to stdout (-o json: jq -r .secret). A
+stdout that goes nowhere (closed, /dev/null) is refused before anything is
+created; if writing it fails, the token is deleted again (exit 7).`,
+	"rotate": `SECRET is the token's secret, or under secure token storage the selector
+that list shows. The new token is written to stdout first, as create prints it,
+with "old" saying what happens to the old one; only then is the old token
+retired (deleted, or with --grace its expiry moved). A stdout that goes
+nowhere is refused before anything is created, a failed write deletes the
+new token and leaves the old (exit 7), a retire that fails leaves both live
+(exit 6). A signal ends the retire, not the delivery.`,
+	"delete": `SECRET is the token's secret, or under secure token storage the selector
+that list shows. The token is looked up first: Unleash answers success for a
+secret it does not hold, so an unknown one exits 4 (0 with
+--ignore-not-found).`,
+	"expire": `SECRET is the token's secret, or under secure token storage the selector
+that list shows. The token is looked up first: an unknown one exits 4 (0 with
+--ignore-not-found). SDKs may go on using it for up to about a minute.`,
+}
 
 // usageError is a mistake in the command line.
 type usageError struct{ msg string }
@@ -204,7 +222,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fs.Var((*durationFlag)(&timeout), "timeout", "time limit for the whole command, such as 90s or 5m")
 	}
 	if cmd.needs == needKey {
-		token = fs.String("token", "", "admin API token or personal access token (default $UNLEASH_API_TOKEN; prefer it or --token-file: arguments show in ps)")
+		token = fs.String("token", "", "admin API token or personal access token (default $UNLEASH_API_TOKEN, which, like --token-file, keeps it out of ps)")
 		tokenFile = fs.String("token-file", "", "read the API token from this file")
 		bearer = fs.Bool("bearer", false, "send the token as \"Bearer <token>\"")
 	}
@@ -381,14 +399,43 @@ describes one command; "unleash-tokens --version" prints the version.`)
 }
 
 func commandUsage(w io.Writer, cmd command, fs *flag.FlagSet) {
-	fmt.Fprintf(w, "usage: unleash-tokens %s %s\n\n%s.\n\nflags:\n", cmd.name, cmd.args, cmd.summary)
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
+	fmt.Fprintf(w, "%s\n\n%s.\n\nflags:\n", wrap("usage: unleash-tokens "+cmd.name+" "+cmd.args, "    "), cmd.summary)
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		line := "  -" + f.Name
+		if name != "" {
+			line += " " + name
+		}
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+			usage += " (default " + f.DefValue + ")"
+		}
+		fmt.Fprintf(w, "%s\n%s\n", line, wrap("      "+strings.ReplaceAll(usage, "\n\t", " "), "      "))
+	})
 	if note := commandNotes[cmd.name]; note != "" {
 		fmt.Fprintln(w, "\n"+note)
 	}
 	fmt.Fprintln(w, "\n"+exitCodes)
+}
+
+// wrap breaks text into lines of at most tableWidth columns at spaces; the
+// lines after the first start with indent.
+func wrap(text, indent string) string {
+	var b strings.Builder
+	lead := text[:len(text)-len(strings.TrimLeft(text, " "))]
+	line := ""
+	for _, word := range strings.Fields(text) {
+		switch {
+		case line == "":
+			line = lead + word
+		case len(line)+1+len(word) > tableWidth:
+			b.WriteString(line + "\n")
+			line = indent + word
+		default:
+			line += " " + word
+		}
+	}
+	b.WriteString(line)
+	return b.String()
 }
 
 // secretArg returns the one SECRET argument of a command, read from

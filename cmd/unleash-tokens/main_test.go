@@ -265,8 +265,19 @@ func testCommand(t *testing.T, r runner, key string, info unleashadmin.ServerInf
 		t.Errorf("after rotate %d tokens named %s, want old and new", len(listed), tokName)
 	}
 
-	// rotate the new one at once, in table form: it is deleted.
-	out, errOut, code = r(t, "", "rotate", rot.Secret)
+	// rotate the new one at once, by what a list shows of it (under
+	// secure token storage its selector), in table form: it is deleted.
+	listedID := ""
+	_ = json.Unmarshal([]byte(mustRun(t, r, "", "get", tokName, "--show-secrets", "-o", "json")), &listed)
+	for _, tok := range listed {
+		if tok.Matches(rot.Secret) {
+			listedID = tok.Secret
+		}
+	}
+	if listedID == "" {
+		t.Fatalf("the rotated token is not listed")
+	}
+	out, errOut, code = r(t, "", "rotate", listedID)
 	if code != 0 || !strings.Contains(errOut, "deleted") || !strings.Contains(out, "name:         "+tokName) {
 		t.Errorf("rotate table output %q, stderr %q, exit %d", out, errOut, code)
 	}
