@@ -61,7 +61,8 @@ stop-unleash:
 	scripts/unleash.sh stop
 
 # Benchmarks of the SDK against the same calls made with plain net/http and
-# encoding/json (BENCHMARKS.md): BENCH_ROUNDS runs of the in-process ones,
+# encoding/json (BENCHMARKS.md), and of package desired: BENCH_ROUNDS runs of
+# the in-process ones,
 # BENCH_REAL_ROUNDS of the ones against a real Unleash (the one in
 # UNLEASH_URL, else one started with scripts/unleash.sh and stopped again
 # only when this target started it; skipped when none can be started), then
@@ -75,6 +76,10 @@ bench:
 	@dir='$(BENCH_DIR)'; rm -rf "$$dir"; mkdir -p "$$dir"; \
 	$(GO) test -c -o "$$dir/inprocess.test" . ; \
 	$(GO) test -c -o "$$dir/real.test" ./benchreal; \
+	$(GO) test -c -o "$$dir/desired.test" ./desired; \
+	echo "bench: desired, planning in-process"; \
+	env -u UNLEASH_URL -u UNLEASH_API_TOKEN "$$dir/desired.test" -test.run '^$$' -test.bench 'Plan' \
+	  -test.benchmem -test.count $(BENCH_ROUNDS) > "$$dir/desired-plan.txt"; \
 	for i in $$(seq $(BENCH_ROUNDS)); do \
 	  echo "bench: in-process round $$i of $(BENCH_ROUNDS)"; \
 	  env -u UNLEASH_URL -u UNLEASH_API_TOKEN "$$dir/inprocess.test" -test.run '^$$' -test.bench . \
@@ -93,7 +98,11 @@ bench:
 	    "$$dir/real.test" -test.run '^$$' -test.bench . -test.benchmem \
 	      -test.benchtime $(BENCH_REAL_TIME) >> "$$dir/real.txt" || echo "bench: real-server round $$i failed"; \
 	  done; \
+	  echo "bench: desired, 100 creates with Parallel 4 beside one by one against $$UNLEASH_URL"; \
+	  "$$dir/desired.test" -test.run '^$$' -test.bench 'RealApply100' -test.benchtime 10x -test.count 3 -test.v \
+	    > "$$dir/desired-real.txt" || echo "bench: the desired real-server benchmark failed"; \
 	fi; \
+	grep -h '^Benchmark' "$$dir"/desired-*.txt || true; \
 	head -n 4 "$$dir/inprocess.txt"; \
 	$(GO) run ./benchreal/ratios "$$dir"/inprocess.txt $$(ls "$$dir"/real.txt 2>/dev/null) | tee "$$dir/ratios.md"
 

@@ -200,7 +200,8 @@ var v2Secret = regexp.MustCompile(`^(.*[.:]v2_[A-Za-z0-9_-]{22}_)([A-Za-z0-9_-]{
 
 // secretModel splits a secret as the documentation of RedactSecret says:
 // a v2 secret after its selector, else after the last dot, else after the
-// last colon (a personal access token), else not at all.
+// last colon (a personal access token), else not at all (no random part
+// to show four characters of).
 func secretModel(secret string) (prefix, random string) {
 	if m := v2Secret.FindStringSubmatch(secret); m != nil {
 		return m[1], m[2]
@@ -211,7 +212,7 @@ func secretModel(secret string) (prefix, random string) {
 	if i := strings.LastIndexByte(secret, ':'); i >= 0 {
 		return secret[:i+1], secret[i+1:]
 	}
-	return "", secret
+	return "", "" // no shape: shown as "***" whatever its length
 }
 
 // showsRun reports the first run of 12 characters of secret that text
