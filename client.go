@@ -69,7 +69,7 @@ type Client struct {
 	shownURL  string   // baseURL without any user:password, for reports
 	auth      string   // the Authorization header value; a credential ("" without a key)
 	bearer    bool
-	keyCreds  *credSet // the API key's forms, to find its echoes
+	keyCreds  []*credSet // the API key's forms, to find its echoes
 	userAgent string
 	logger    *slog.Logger
 	// hc is the Client's own copy of the http.Client, with the redirect
@@ -180,7 +180,7 @@ func newClient(op, baseURL, apiKey string, opts []Option) (*Client, error) {
 		shownURL:     strings.TrimSuffix(base.Redacted(), "/"),
 		auth:         apiKey,
 		bearer:       o.bearer,
-		keyCreds:     newCredSet(apiKey),
+		keyCreds:     []*credSet{newCredSet(apiKey)},
 		userAgent:    o.userAgent,
 		logger:       o.logger,
 		retryWaitMax: o.retryWaitMax,
@@ -446,9 +446,14 @@ func (c *Client) do(ctx context.Context, method string, p apiPath, in, out any) 
 		return e
 	}
 	if out == nil {
-		return cleanErr(c.credSets(p), checkNoBody(method, p.shown, resp))
+		err = checkNoBody(method, p.shown, resp)
+	} else {
+		err = decodeBody(method, p.shown, resp, out)
 	}
-	return cleanErr(c.credSets(p), decodeBody(method, p.shown, resp, out))
+	if err != nil {
+		return cleanErr(c.credSets(p), err)
+	}
+	return nil
 }
 
 // credSets returns the credentials of a request: the API key's and those
@@ -456,9 +461,9 @@ func (c *Client) do(ctx context.Context, method string, p apiPath, in, out any) 
 // of an error, so that a successful call pays nothing.
 func (c *Client) credSets(p apiPath) []*credSet {
 	if len(p.creds) == 0 {
-		return []*credSet{c.keyCreds}
+		return c.keyCreds
 	}
-	return []*credSet{c.keyCreds, newCredSet(p.creds...)}
+	return append(slices.Clip(c.keyCreds), newCredSet(p.creds...))
 }
 
 // requestFailed turns what the engine returned without a response into the

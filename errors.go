@@ -166,7 +166,9 @@ func (e *APIError) routeMissing() bool {
 // newAPIError reads a bounded part of an error response and parses what it
 // can. It never fails: an unreadable or non-JSON body leaves the fields empty.
 func newAPIError(method, baseURL, path string, resp *http.Response) *APIError {
-	e := &APIError{StatusCode: resp.StatusCode, Method: method, URL: baseURL + path, path: path, Header: resp.Header.Clone()}
+	// The response is the client's alone and is not read again: its
+	// header map is taken as it is.
+	e := &APIError{StatusCode: resp.StatusCode, Method: method, URL: baseURL + path, path: path, Header: resp.Header}
 	e.Header.Del("Set-Cookie")
 	// A longer body is cut; the caller drains and closes the rest.
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBodyBytes))
@@ -205,8 +207,13 @@ func newAPIError(method, baseURL, path string, resp *http.Response) *APIError {
 }
 
 // clean hides the request's credentials wherever the response repeated
-// them, and drops a text where they cannot be hidden safely.
+// them, and drops a text where they cannot be hidden safely. Every text but
+// the headers comes from the body, and the check undoes JSON's escapes, so
+// a body and headers that show no credential need nothing more.
 func (e *APIError) clean(sets []*credSet) {
+	if !echoedIn(sets, e.Body) && !e.headerEchoes(sets) {
+		return
+	}
 	text := func(s *string) {
 		if cleaned, ok := clean(sets, *s); !ok {
 			*s, e.dropped = droppedText, true
@@ -237,6 +244,18 @@ func (e *APIError) clean(sets []*credSet) {
 			}
 		}
 	}
+}
+
+// headerEchoes reports whether a header of e shows a credential of sets.
+func (e *APIError) headerEchoes(sets []*credSet) bool {
+	for k, vs := range e.Header {
+		for _, v := range vs {
+			if echoed(sets, k, v) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // RequestError is a request that got no HTTP response: the connection failed,

@@ -146,6 +146,16 @@ func newCredSet(creds ...string) *credSet {
 	return s
 }
 
+// echoedIn reports whether body shows a credential of sets.
+func echoedIn(sets []*credSet, body []byte) bool {
+	for _, s := range sets {
+		if s != nil && !s.runs.empty() && foundIn(&s.runs, body) {
+			return true
+		}
+	}
+	return false
+}
+
 // echoed reports whether any of texts shows a credential of sets.
 func echoed(sets []*credSet, texts ...string) bool {
 	for _, s := range sets {
@@ -238,9 +248,11 @@ func (e *redactedError) Is(target error) bool { return errors.Is(e.orig, target)
 
 func (e *redactedError) As(target any) bool { return errors.As(e.orig, target) }
 
-// runSet is a set of normalised echoRun-long strings with a bit filter in
+// runSet is a set of normalised echoRun-long strings with a filter in
 // front, so that checking a text costs a few nanoseconds a byte and no
-// allocation unless the text holds escapes.
+// allocation unless the text holds escapes. The filter holds every 4-byte
+// piece of the runs: only where echoRun-3 pieces in a row pass it can a
+// run end, and only there is the set itself asked.
 type runSet struct {
 	filter *[filterBits / 64]uint64
 	runs   map[string]struct{}
@@ -254,7 +266,8 @@ const filterBits = 1 << 16
 func (r *runSet) empty() bool { return len(r.runs) == 0 && len(r.short) == 0 }
 
 // add adds every echoRun-long run of random, normalised. A random part
-// shorter than echoRun adds its whole self, when at least minRedacted long.
+// shorter than echoRun is kept to be looked for whole, when at least
+// minRedacted long.
 func (r *runSet) add(random string) {
 	n := []byte(normalize(random))
 	if len(n) < minRedacted {
@@ -269,81 +282,90 @@ func (r *runSet) add(random string) {
 		r.filter = new([filterBits / 64]uint64)
 	}
 	for i := 0; i+echoRun <= len(n); i++ {
-		run := n[i : i+echoRun]
-		r.runs[string(run)] = struct{}{}
-		h := runHash(run)
-		r.filter[h%filterBits/64] |= 1 << (h % 64)
+		r.runs[string(n[i:i+echoRun])] = struct{}{}
+	}
+	for i := 0; i+4 <= len(n); i++ {
+		slot := pieceSlot(uint32(n[i])<<24 | uint32(n[i+1])<<16 | uint32(n[i+2])<<8 | uint32(n[i+3]))
+		r.filter[slot/64] |= 1 << (slot % 64)
 	}
 }
 
-// runHash is a polynomial hash of one run; rolling updates in foundIn give
-// the same value.
-func runHash(run []byte) uint64 {
-	var h uint64
-	for _, b := range run {
-		h = h*hashBase + uint64(b)
-	}
-	return h
-}
-
-const hashBase = 1099511628211
-
-// hashTop is hashBase to the power echoRun-1: the weight of the byte that
-// leaves the window.
-var hashTop = func() uint64 {
-	p := uint64(1)
-	for range echoRun - 1 {
-		p *= hashBase
-	}
-	return p
-}()
+// pieceSlot is the filter bit of a 4-byte piece.
+func pieceSlot(piece uint32) uint32 { return (piece * 2654435761) >> (32 - 16) }
 
 // foundIn reports whether text, normalised, holds a run of the set.
-func (r *runSet) foundIn(text string) bool {
-	if r.empty() || text == "" {
+func (r *runSet) foundIn(text string) bool { return foundIn(r, text) }
+
+// foundIn is runSet.foundIn for a string or a byte slice (an error body,
+// which is then not copied).
+func foundIn[T string | []byte](r *runSet, text T) bool {
+	// Normalising only shortens a text: one shorter than a run cannot
+	// hold one (a credential too short for runs must appear whole).
+	if r.empty() || len(text) < echoRun && (len(r.short) == 0 || len(text) < minRedacted) {
 		return false
 	}
-	fold := true
-	if strings.ContainsAny(text, `%\&`) || len(r.short) > 0 {
-		text, fold = normalize(text), false
+	if len(r.short) > 0 || hasEscape(text) {
+		// The slow path, for texts with escapes: undo them first.
+		t := normalize(string(text))
+		if r.runs != nil && scan(r, t, false) {
+			return true
+		}
+		for _, s := range r.short {
+			if strings.Contains(t, s) {
+				return true
+			}
+		}
+		return false
 	}
-	if r.runs != nil && r.scan(text, fold) {
-		return true
-	}
-	for _, s := range r.short {
-		if strings.Contains(text, s) {
+	return r.runs != nil && scan(r, text, true)
+}
+
+// hasEscape reports whether text holds a character that starts an escape
+// normalize undoes.
+func hasEscape[T string | []byte](text T) bool {
+	for i := 0; i < len(text); i++ {
+		if c := text[i]; c == '%' || c == '\\' || c == '&' {
 			return true
 		}
 	}
 	return false
 }
 
-// scan slides a window of echoRun bytes over text, folding case and
-// skipping white space on the fly when fold is set (text is already
-// normalised otherwise).
-func (r *runSet) scan(text string, fold bool) bool {
-	var win [echoRun]byte
-	var h uint64
-	n := 0
+// scan slides over text, folding case and skipping white space on the
+// fly when fold is set (text is already normalised otherwise). It keeps the
+// last echoRun bytes in a ring and counts how many 4-byte pieces in a row
+// passed the filter; from echoRun-3 on, the window may be a run, and the
+// set is asked.
+func scan[T string | []byte](r *runSet, text T, fold bool) bool {
+	var ring, run [echoRun]byte
+	var piece uint32
+	n, slot, streak := 0, 0, 0
 	for i := 0; i < len(text); i++ {
 		b := text[i]
 		if fold {
-			if isSpace(b) {
+			if b <= ' ' && isSpace(b) {
 				continue
 			}
-			b = lower(b)
+			if b-'A' < 26 {
+				b += 'a' - 'A'
+			}
 		}
-		if n < echoRun {
-			win[n] = b
-			h = h*hashBase + uint64(b)
-			n++
-		} else {
-			h = (h-uint64(win[0])*hashTop)*hashBase + uint64(b)
-			copy(win[:], win[1:])
-			win[echoRun-1] = b
+		ring[slot] = b
+		if slot++; slot == echoRun {
+			slot = 0
 		}
-		if n == echoRun && r.filter[h%filterBits/64]&(1<<(h%64)) != 0 {
-			if _, ok := r.runs[string(win[:])]; ok {
+		piece = piece<<8 | uint32(b)
+		if n++; n < 4 {
+			continue
+		}
+		if s := pieceSlot(piece); r.filter[s/64]&(1<<(s%64)) == 0 {
+			streak = 0
+			continue
+		}
+		if streak++; streak >= echoRun-3 {
+			copy(run[:], ring[slot:])
+			copy(run[echoRun-slot:], ring[:slot])
+			if _, ok := r.runs[string(run[:])]; ok {
 				return true
 			}
 		}
