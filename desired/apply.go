@@ -586,20 +586,30 @@ func (x *applier) retire(ctx context.Context, o *Outcome, t *unleashadmin.APITok
 	o.Retired, o.Deleted = true, true
 }
 
-// redactIn keeps a secret out of an error a sink returned.
+// redactIn keeps a secret out of an error a sink returned: the whole
+// secret, and its random part alone, are replaced by the redacted form.
 func redactIn(err error, secret string) error {
-	if err == nil || secret == "" || !strings.Contains(err.Error(), secret) {
+	if err == nil || secret == "" {
 		return err
 	}
-	return redactedErr{err: err, msg: strings.ReplaceAll(err.Error(), secret, unleashadmin.RedactSecret(secret))}
+	msg := strings.ReplaceAll(err.Error(), secret, unleashadmin.RedactSecret(secret))
+	if i := strings.LastIndexAny(secret, "._:"); i >= 0 && len(secret)-i-1 >= 12 {
+		msg = strings.ReplaceAll(msg, secret[i+1:], "***")
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return redactedErr{err: err, msg: msg}
 }
 
-// redactedErr is an error whose text had a secret taken out; errors.Is and
-// errors.As still see the original.
+// redactedErr is an error whose text had a secret taken out. errors.Is and
+// errors.As see the original, but it does not unwrap to it: code that walks
+// the chain, such as an error reporter, would print the original's text.
 type redactedErr struct {
 	err error
 	msg string
 }
 
-func (e redactedErr) Error() string { return e.msg }
-func (e redactedErr) Unwrap() error { return e.err }
+func (e redactedErr) Error() string        { return e.msg }
+func (e redactedErr) Is(target error) bool { return errors.Is(e.err, target) }
+func (e redactedErr) As(target any) bool   { return errors.As(e.err, target) }
