@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -82,9 +81,11 @@ prune: {namePrefix: svc-}
 	for _, s := range steps {
 		values = append(values, s, &s)
 	}
-	errs := []error{err, res.Err()}
-	for _, o := range res.Failed() {
-		errs = append(errs, o.Err, errors.Unwrap(o.Err))
+	// Every error, and everything its chain holds: an error reporter
+	// walks the chain and prints each link.
+	var errs []error
+	for _, e := range append([]error{err, res.Err()}, failedErrs(res)...) {
+		errs = append(errs, chain(e)...)
 	}
 	var out bytes.Buffer
 	for _, v := range values {
@@ -154,4 +155,30 @@ func TestPlanJSONShape(t *testing.T) {
 	if string(b) != `{"actions":[]}` {
 		t.Errorf("empty plan: %s", b)
 	}
+}
+
+func failedErrs(res *desired.Result) []error {
+	var out []error
+	for _, o := range res.Failed() {
+		out = append(out, o.Err)
+	}
+	return out
+}
+
+// chain returns err and every error it wraps, through Unwrap() error and
+// Unwrap() []error.
+func chain(err error) []error {
+	if err == nil {
+		return nil
+	}
+	out := []error{err}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		out = append(out, chain(u.Unwrap())...)
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			out = append(out, chain(e)...)
+		}
+	}
+	return out
 }
