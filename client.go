@@ -177,7 +177,7 @@ func newClient(op, baseURL, apiKey string, opts []Option) (*Client, error) {
 	c := &Client{
 		base:         base,
 		baseURL:      strings.TrimSuffix(base.String(), "/"),
-		shownURL:     strings.TrimSuffix(base.Redacted(), "/"),
+		shownURL:     shownBase(base),
 		auth:         apiKey,
 		bearer:       o.bearer,
 		keyCreds:     []*credSet{newCredSet(apiKey)},
@@ -195,6 +195,14 @@ func newClient(op, baseURL, apiKey string, opts []Option) (*Client, error) {
 	c.http = c.engine(o, true)
 	c.createHTTP = c.engine(o, false)
 	return c, nil
+}
+
+// shownBase is the base URL as reports show it: without any user name or
+// password, and without a trailing slash.
+func shownBase(base *url.URL) string {
+	u := *base
+	u.User = nil
+	return strings.TrimSuffix(u.String(), "/")
 }
 
 // hasControl reports whether s holds a control character, which no HTTP
@@ -617,19 +625,24 @@ func decodeBody(method, path string, resp *http.Response, out any) error {
 }
 
 // checkNoBody checks the success response of a call that needs no body.
-// Unleash sends none; a non-JSON page in its place (a proxy's login page
-// answered with 200) means the request never reached Unleash.
+// Unleash sends none, on every version; a body in its place (a proxy's
+// login page answered with 200, whatever its Content-Type) means the
+// request may never have reached Unleash. Such a body is closed unread.
 func checkNoBody(method, path string, resp *http.Response) error {
-	ct := resp.Header.Get("Content-Type")
-	if ct == "" || isJSON(ct) || resp.ContentLength == 0 {
+	if resp.ContentLength == 0 {
 		return nil
 	}
 	var first [1]byte
 	if n, _ := io.ReadFull(resp.Body, first[:]); n == 0 {
 		return nil
 	}
-	return fmt.Errorf("unleashadmin: %s %s: %d response: %w: expected no body, got %q (is a proxy or login page in front of Unleash?)",
-		method, path, resp.StatusCode, ErrUnexpectedResponse, mediaType(ct))
+	_ = resp.Body.Close()
+	what := "a body"
+	if ct := resp.Header.Get("Content-Type"); ct != "" {
+		what = fmt.Sprintf("a %q body", mediaType(ct))
+	}
+	return fmt.Errorf("unleashadmin: %s %s: %d response: %w: expected no body, got %s (is a proxy or login page in front of Unleash?)",
+		method, path, resp.StatusCode, ErrUnexpectedResponse, what)
 }
 
 var errTooLarge = errors.New("body is larger than the limit")

@@ -357,7 +357,11 @@ func TestPathEscaping(t *testing.T) {
 		{func(c *Client) error { return c.DeleteProjectAPIToken(context.Background(), "a/b", "s;t") }, "/api/admin/projects/a%2Fb/api-tokens/s%3Bt"},
 	}
 	for _, tt := range tests {
-		c, m := newTestClient(t, []reply{jsonReply(200, `{"tokens":[]}`)})
+		answer := jsonReply(200, `{"tokens":[]}`)
+		if strings.Contains(tt.want, "%2F..%2F..%2Fprojects%2Fdefault") || strings.Contains(tt.want, "s%3Bt") {
+			answer = jsonReply(200, "") // a delete's answer has no body
+		}
+		c, m := newTestClient(t, []reply{answer})
 		if err := tt.call(c); err != nil {
 			t.Fatal(err)
 		}

@@ -567,8 +567,8 @@ func ExampleClient_Format() {
 	fmt.Println(c)
 	fmt.Printf("%#v\n", c)
 	// Output:
-	// unleashadmin.Client{URL: https://ops:xxxxx@unleash.example.com, Auth: bearer, Key: [redacted]}
-	// unleashadmin.Client{URL: https://ops:xxxxx@unleash.example.com, Auth: bearer, Key: [redacted]}
+	// unleashadmin.Client{URL: https://unleash.example.com, Auth: bearer, Key: [redacted]}
+	// unleashadmin.Client{URL: https://unleash.example.com, Auth: bearer, Key: [redacted]}
 }
 
 func ExampleClient_LogValue() {
@@ -599,7 +599,7 @@ func ExampleWithRetryMax() {
 	fmt.Println(err, srv.RequestCount())
 	// Output:
 	// 1 <nil> 3
-	// unleashadmin: POST /api/admin/api-tokens: 503 Service Unavailable (empty body) 4
+	// unleashadmin: POST /api/admin/api-tokens: 503 Service Unavailable (empty body) (a token named "edge" may have been created: look for it with GetAPITokensByName) 4
 }
 
 func ExampleWithRetryWait() {

@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -424,4 +426,123 @@ func TestRotateDelivers(t *testing.T) {
 			t.Fatalf("%v, %v: want the new token back with the error", r, err)
 		}
 	})
+}
+
+// A rotation whose create answer held the new secret but was otherwise odd
+// delivers and returns the new token, and retires nothing (found by the
+// red-team pass: the token was thrown away).
+func TestRotateKeepsASecretThatArrived(t *testing.T) {
+	t.Parallel()
+	const secret = "default:development.0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5"
+	odd := `{"tokenName":"p-backend","type":"client","environment":"development","projects":["default"],"project":"default","secret":"` + secret + `","createdAt":"yesterday"}`
+	c, m := newTestClient(t, []reply{jsonReply(201, odd)})
+	old := APIToken{Secret: secretA, TokenName: "p-backend", Type: TokenTypeClient, Environment: "development", Project: "default", Projects: []string{"default"}}
+	delivered := ""
+	r, err := c.RotateAPIToken(context.Background(), old, RotateOptions{Deliver: func(_ context.Context, fresh APIToken) error {
+		delivered = fresh.Secret
+		return nil
+	}})
+	if r == nil || r.New.Secret != secret || delivered != secret || r.OldDeleted || r.OldExpiresAt != nil {
+		t.Fatalf("rotation %v, delivered %q: want the new token delivered and the old one kept", r, RedactSecret(delivered))
+	}
+	if !errors.Is(err, ErrRotationIncomplete) || !errors.Is(err, ErrUnexpectedResponse) || strings.Contains(err.Error(), randomOf(secret)) {
+		t.Errorf("err = %v", err)
+	}
+	if reqs := m.sent(); len(reqs) != 1 {
+		t.Errorf("%d requests, want the create alone", len(reqs))
+	}
+}
+
+// A create's answer that arrives as the context ends is used: its secret is
+// a live token's (found by the red-team pass: it was drained).
+func TestCreateAnswerAtTheDeadline(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	hc := &http.Client{Transport: roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		_, _ = io.Copy(io.Discard, req.Body)
+		cancel() // the context ends just as the answer comes
+		return &http.Response{StatusCode: 201, Header: http.Header{"Content-Type": {jsonCT}},
+			Body: io.NopCloser(strings.NewReader(createdBackend)), ContentLength: int64(len(createdBackend)), Request: req}, nil
+	})}
+	c, err := NewClient(testBase, testKey, WithHTTPClient(hc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := c.CreateAPIToken(ctx, CreateAPITokenRequest{Type: TokenTypeBackend, TokenName: "t-backend-full"})
+	if tok == nil || tok.Secret == "" {
+		t.Fatalf("token %v, err %v: the secret that arrived was dropped", tok, err)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// A create that failed after it may have reached the server says that a
+// token may exist; one that was refused or never sent does not.
+func TestCreateSaysWhenATokenMayExist(t *testing.T) {
+	t.Parallel()
+	const note = `a token named "svc" may have been created`
+	for _, tt := range []struct {
+		name  string
+		reply reply
+		want  bool
+	}{
+		{"502 from a proxy", reply{status: 502, body: "bad gateway", ctype: "text/plain"}, true},
+		{"500 from Unleash", jsonReply(500, `{"name":"UnknownError","message":"boom"}`), true},
+		{"reset", reply{err: syscall.ECONNRESET}, true},
+		{"400", jsonReply(400, `{"name":"BadDataError","message":"no"}`), false},
+		{"refused", reply{err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}, false},
+	} {
+		c, _ := newTestClient(t, []reply{tt.reply}, WithRetryMax(0))
+		_, err := c.CreateAPIToken(context.Background(), CreateAPITokenRequest{Type: TokenTypeClient, TokenName: "svc"})
+		if err == nil || strings.Contains(err.Error(), note) != tt.want {
+			t.Errorf("%s: %v (note wanted: %t)", tt.name, err, tt.want)
+		}
+	}
+}
+
+// A delete or update answered 200 with a body (Unleash sends none, on every
+// version) is not reported done, whatever the body's Content-Type.
+func TestNoBodyMeansNoBody(t *testing.T) {
+	t.Parallel()
+	page := `<html><body>Please sign in</body></html>`
+	for _, ct := range []string{"", jsonCT, "text/html"} {
+		c, _ := newTestClient(t, []reply{{status: 200, body: page, ctype: ct}})
+		if err := c.DeleteAPIToken(context.Background(), secretA); !errors.Is(err, ErrUnexpectedResponse) {
+			t.Errorf("Content-Type %q: DeleteAPIToken = %v", ct, err)
+		}
+	}
+	c, _ := newTestClient(t, []reply{{status: 200}})
+	if err := c.DeleteAPIToken(context.Background(), secretA); err != nil {
+		t.Errorf("Unleash's empty 200: %v", err)
+	}
+}
+
+// A create's error that quotes the new secret (a field that did not decode
+// is named with its value) does not show it.
+func TestCreateErrorHidesTheNewSecret(t *testing.T) {
+	t.Parallel()
+	const secret = "default:development.0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5"
+	body := `{"tokenName":"svc","type":"client","secret":"` + secret + `","createdAt":"` + secret + `"}`
+	c, _ := newTestClient(t, []reply{jsonReply(201, body)})
+	tok, err := c.CreateAPIToken(context.Background(), CreateAPITokenRequest{Type: TokenTypeClient, TokenName: "svc"})
+	if tok == nil || err == nil {
+		t.Fatalf("%v, %v", tok, err)
+	}
+	if run, ok := showsRun(err.Error(), randomOf(secret)); ok {
+		t.Errorf("the error shows %q: %v", run, err)
+	}
+}
+
+// Reports show the base URL without its user information.
+func TestShownURLHasNoUser(t *testing.T) {
+	t.Parallel()
+	c, err := NewClient("https://0123456789abcdef0123456789abcdef@unleash.example.com/unleash", testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := fmt.Sprint(c); strings.Contains(s, "0123456789abcdef") || !strings.Contains(s, "https://unleash.example.com/unleash") {
+		t.Errorf("Client prints %s", s)
+	}
 }

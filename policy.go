@@ -30,6 +30,11 @@ const maxRedirects = 10
 func (c *Client) retryPolicy(idempotent bool) retryablehttp.CheckRetry {
 	return func(ctx context.Context, resp *http.Response, err error) (bool, error) {
 		if ctxErr := ctx.Err(); ctxErr != nil {
+			if err == nil && resp != nil {
+				// The answer arrived as the context ended: it is used (a
+				// create's answer holds a live token's secret), not retried.
+				return false, nil
+			}
 			return false, ctxErr
 		}
 		if err != nil {

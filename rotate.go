@@ -63,8 +63,12 @@ type Rotation struct {
 // returned. If retiring the old token fails, the Rotation with the new
 // token is returned together with an error matching ErrRotationIncomplete:
 // the new secret is never lost, and two live tokens are never left without
-// an error saying so. Unleash lists backend tokens as client tokens; a token
-// read from a list is rotated as a client token, which is the same thing.
+// an error saying so. The same holds when the create's answer held the new
+// secret but was otherwise odd (ErrUnexpectedResponse too): the new token is
+// delivered and returned, and the old one is not retired. Unleash 7 and 8
+// list backend tokens as client tokens, except under secure token storage;
+// a token read from such a list is rotated as a client token, which grants
+// the same.
 func (c *Client) RotateAPIToken(ctx context.Context, old APIToken, opts RotateOptions) (*Rotation, error) {
 	const op = "RotateAPIToken"
 	if err := required(op, "old.Secret", old.Secret, "old.TokenName", old.TokenName, "old.Type", string(old.Type)); err != nil {
@@ -90,7 +94,7 @@ func (c *Client) RotateAPIToken(ctx context.Context, old APIToken, opts RotateOp
 			Type: old.Type, TokenName: old.TokenName, Environment: old.Environment, Projects: old.Projects, ExpiresAt: opts.ExpiresAt,
 		})
 	}
-	if err != nil {
+	if fresh == nil {
 		return nil, err
 	}
 	r := &Rotation{New: fresh}
@@ -98,6 +102,12 @@ func (c *Client) RotateAPIToken(ctx context.Context, old APIToken, opts RotateOp
 		if derr := opts.Deliver(ctx, *fresh); derr != nil {
 			return revokeUndelivered(ctx, c, r, derr)
 		}
+	}
+	if err != nil {
+		// The create's answer held the secret but was otherwise odd: the
+		// new token is live, but what it is cannot be trusted, so the old
+		// one is not retired.
+		return r, fmt.Errorf("unleashadmin: %s: %w, because the new token's answer was odd: %w", op, ErrRotationIncomplete, err)
 	}
 	if opts.GracePeriod == 0 {
 		if single {

@@ -100,12 +100,14 @@ func (c *Client) create(ctx context.Context, p apiPath, body any, typ TokenType,
 	case err == nil:
 		return &got.tok, nil
 	case got.tok.Secret != "" && errors.Is(err, ErrUnexpectedResponse):
-		return &got.tok, err
-	case errors.Is(err, ErrUnexpectedResponse):
+		// The error may quote the new secret (a field that did not decode
+		// is named with its value).
+		return &got.tok, cleanErr([]*credSet{newCredSet(got.tok.Secret)}, err)
+	case mayHaveCreated(err):
 		return nil, fmt.Errorf("%w (a token named %q may have been created: look for it with GetAPITokensByName)", err, name)
 	}
 	var apiErr *APIError
-	if errors.As(err, &apiErr) && kindOf(typ) == TokenTypeClient && strings.EqualFold(string(typ), string(TokenTypeBackend)) &&
+	if errors.As(err, &apiErr) && strings.EqualFold(string(typ), string(TokenTypeBackend)) &&
 		apiErr.StatusCode == http.StatusBadRequest && slices.ContainsFunc(apiErr.Details, func(d ErrorDetail) bool { return d.Path == "/body/type" || d.Path == "type" }) {
 		// Servers before 7.1 refuse the type at the schema ("/body/type";
 		// "type" on Unleash 5): they know only client and frontend.
@@ -113,6 +115,25 @@ func (c *Client) create(ctx context.Context, p apiPath, body any, typ TokenType,
 		apiErr.hint = "this Unleash knows only the client and frontend token types; backend came with Unleash 7.1: ask for client, which grants the same"
 	}
 	return nil, err
+}
+
+// mayHaveCreated reports whether a create that failed with err may still
+// have made a token: its answer was not Unleash's, or a 5xx, or none came
+// after the request could have been sent (a timeout, a reset, a context
+// that ended). A refusal (4xx), a redirect that was not followed, bad input
+// and a connection that could not be made did not.
+func mayHaveCreated(err error) bool {
+	var apiErr *APIError
+	var reqErr *RequestError
+	switch {
+	case errors.Is(err, ErrUnexpectedResponse):
+		return true
+	case errors.As(err, &apiErr):
+		return apiErr.StatusCode >= 500
+	case errors.As(err, &reqErr):
+		return !notSent(reqErr.Err)
+	}
+	return false
 }
 
 // created is a create response being decoded. A strict decode comes first;
