@@ -169,7 +169,12 @@ func newAPIError(method, baseURL, path string, resp *http.Response) *APIError {
 	// The response is the client's alone and is not read again: its
 	// header map is taken as it is.
 	e := &APIError{StatusCode: resp.StatusCode, Method: method, URL: baseURL + path, path: path, Header: resp.Header}
-	e.Header.Del("Set-Cookie")
+	for k := range e.Header {
+		// Any spelling of the name: a transport may hand keys as sent.
+		if strings.EqualFold(k, "Set-Cookie") {
+			delete(e.Header, k)
+		}
+	}
 	// A longer body is cut; the caller drains and closes the rest.
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBodyBytes))
 	if len(body) > 0 {
@@ -238,7 +243,7 @@ func (e *APIError) clean(sets []*credSet) {
 	for k, vs := range e.Header {
 		for _, v := range vs {
 			if echoed(sets, k, v) {
-				e.Header.Del(k)
+				delete(e.Header, k) // the key as it is, canonical or not
 				e.dropped = true
 				break
 			}

@@ -224,5 +224,10 @@ func eventsPath(opts TokenEventsOptions) (apiPath, error) {
 	// The free text may hold anything a caller searches for, a secret
 	// included: errors and logs show the rest of the query without it.
 	// Unleash 5 has no event search.
-	return route("/api/admin/search/events").notInEveryVersion().query(values, "query"), nil
+	p := route("/api/admin/search/events").notInEveryVersion().query(values, "query")
+	if opts.Query != "" {
+		// What a server or proxy echoes of the search text is cleaned too.
+		p = p.carrying(opts.Query)
+	}
+	return p, nil
 }

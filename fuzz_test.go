@@ -216,22 +216,19 @@ func secretModel(secret string) (prefix, random string) {
 }
 
 // showsRun reports the first run of 12 characters of secret that text
-// holds in any letter case, raw, percent-escaped, JSON-escaped (\uXXXX) or
-// split by white space.
+// holds in any letter case, raw or escaped (percent, \uXXXX, \u{X}, octal,
+// HTML numeric references with or without ';', several times over), split
+// by white space or by invisible characters.
 func showsRun(text, secret string) (string, bool) {
 	unescaped := text
-	for range 2 {
-		unescaped = jsonEscape.ReplaceAllStringFunc(unescaped, func(m string) string {
-			v, _ := strconv.ParseUint(m[2:], 16, 32)
-			return string(rune(v))
-		})
-		unescaped = percentEscape.ReplaceAllStringFunc(unescaped, func(m string) string {
-			v, _ := strconv.ParseUint(m[1:], 16, 8)
-			return string([]byte{byte(v)})
-		})
+	for range 6 {
+		for _, e := range testEscapes {
+			unescaped = e.re.ReplaceAllStringFunc(unescaped, e.decode)
+		}
 	}
+	invisible := strings.NewReplacer("\u00a0", "", "\u200b", "", "\u200c", "", "\u200d", "", "\u2060", "", "\ufeff", "", "\u00ad", "")
 	ls := strings.ToLower(secret)
-	for _, form := range []string{text, unescaped, strings.Join(strings.Fields(unescaped), ""), strings.ReplaceAll(unescaped, `\n`, "")} {
+	for _, form := range []string{text, unescaped, strings.Join(strings.Fields(invisible.Replace(unescaped)), ""), strings.ReplaceAll(unescaped, `\n`, "")} {
 		lt := strings.ToLower(form)
 		for i := 0; i+12 <= len(ls); i++ {
 			if strings.Contains(lt, ls[i:i+12]) {
@@ -242,10 +239,28 @@ func showsRun(text, secret string) (string, bool) {
 	return "", false
 }
 
-var (
-	jsonEscape    = regexp.MustCompile(`\\u[0-9a-fA-F]{4}`)
-	percentEscape = regexp.MustCompile(`%[0-9a-fA-F]{2}`)
-)
+// testEscapes are the escapes showsRun undoes, written independently of
+// the code under test.
+var testEscapes = []struct {
+	re     *regexp.Regexp
+	decode func(string) string
+}{
+	{regexp.MustCompile(`\\u[0-9a-fA-F]{4}`), func(m string) string { return codePoint(m[2:], 16) }},
+	{regexp.MustCompile(`\\u\{[0-9a-fA-F]+\}`), func(m string) string { return codePoint(m[3:len(m)-1], 16) }},
+	{regexp.MustCompile(`\\[0-7]{1,3}`), func(m string) string { v, _ := strconv.ParseUint(m[1:], 8, 8); return string([]byte{byte(v)}) }},
+	{regexp.MustCompile(`%[0-9a-fA-F]{2}`), func(m string) string { v, _ := strconv.ParseUint(m[1:], 16, 8); return string([]byte{byte(v)}) }},
+	{regexp.MustCompile(`&#[xX][0-9a-fA-F]+;?`), func(m string) string { return codePoint(strings.TrimSuffix(m[3:], ";"), 16) }},
+	{regexp.MustCompile(`&#[0-9]+;?`), func(m string) string { return codePoint(strings.TrimSuffix(m[2:], ";"), 10) }},
+	{regexp.MustCompile(`&nbsp;`), func(string) string { return "" }},
+}
+
+func codePoint(digits string, base int) string {
+	v, err := strconv.ParseUint(digits, base, 32)
+	if err != nil || v > 0x10ffff {
+		return "\ufffd"
+	}
+	return string(rune(v))
+}
 
 // checkSegments parses the wire path as the request URL would be parsed and
 // checks that it splits into want, each segment decoding to its value.

@@ -150,13 +150,20 @@ func TestAlteredEchoesAreRemoved(t *testing.T) {
 			random = strings.TrimPrefix(key, "user:")
 		}
 		for name, echo := range map[string]string{
-			"upper case":         strings.ToUpper(key),
-			"first 48":           key[:min(48, len(key))],
-			"JSON-escaped":       jsonEscaped(key),
-			"split by a newline": key[:20] + `\n` + key[20:],
-			"random part alone":  random,
-			"percent-escaped":    strings.ReplaceAll(random, "a", "%61"),
-			"secret, mixed case": "DeFaUlT:DeVeLoPmEnT." + strings.ToUpper(randomOf(secretA)[:30]) + randomOf(secretA)[30:],
+			"upper case":          strings.ToUpper(key),
+			"first 48":            key[:min(48, len(key))],
+			"JSON-escaped":        jsonEscaped(key),
+			"split by a newline":  key[:20] + `\n` + key[20:],
+			"random part alone":   random,
+			"percent-escaped":     strings.ReplaceAll(random, "a", "%61"),
+			"percent, four times": strings.ReplaceAll(random, "a", "%25252561"),
+			"HTML, no ';'":        htmlRefs(random, "&#%d"),
+			"HTML, 7 digits":      htmlRefs(random, "&#%07d;"),
+			"&nbsp; between":      strings.Join(strings.Split(random, ""), "&nbsp;"),
+			"zero-width between":  strings.Join(strings.Split(random, ""), "\u200b"),
+			"octal":               octal(random),
+			"JS code points":      htmlRefs(random, `\\u{%x}`),
+			"secret, mixed case":  "DeFaUlT:DeVeLoPmEnT." + strings.ToUpper(randomOf(secretA)[:30]) + randomOf(secretA)[30:],
 		} {
 			body := `{"name":"BadDataError","message":"bad ` + echo + `","details":[{"message":"you sent ` + echo + `","path":"/body/` + echo + `"}]}`
 			c, _ := newTestClient(t, []reply{{status: 400, body: body, ctype: jsonCT, header: http.Header{"X-Echo": {echo}, "X-Request-Id": {"abc-123"}}}},
@@ -180,6 +187,24 @@ func TestAlteredEchoesAreRemoved(t *testing.T) {
 			}
 		}
 	}
+}
+
+// htmlRefs writes each character of s with format, given its code point.
+func htmlRefs(s, format string) string {
+	var b strings.Builder
+	for _, r := range s {
+		fmt.Fprintf(&b, format, r)
+	}
+	return b.String()
+}
+
+// octal writes each character of s as a backslash and three octal digits.
+func octal(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		fmt.Fprintf(&b, `\\%03o`, r)
+	}
+	return b.String()
 }
 
 func newPATClient(t *testing.T, body, echo string) (*Client, *mock) {

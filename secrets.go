@@ -11,6 +11,7 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // minRandom is the shortest part after the prefix that is taken for the
@@ -320,11 +321,13 @@ func foundIn[T string | []byte](r *runSet, text T) bool {
 	return r.runs != nil && scan(r, text, true)
 }
 
-// hasEscape reports whether text holds a character that starts an escape
-// normalize undoes.
+// hasEscape reports whether text holds something normalize undoes: the
+// start of an escape, or a character past ASCII.
 func hasEscape[T string | []byte](text T) bool {
 	for i := 0; i < len(text); i++ {
-		if c := text[i]; c == '%' || c == '\\' || c == '&' {
+		// Any byte past ASCII too: an invisible character (a no-break or
+		// zero-width space) may split an echo, and normalize drops it.
+		if c := text[i]; c == '%' || c == '\\' || c == '&' || c >= utf8.RuneSelf {
 			return true
 		}
 	}
@@ -383,10 +386,11 @@ func lower(b byte) byte {
 }
 
 // normalize undoes the escapes a credential may be echoed in (percent
-// escapes, JSON's \uXXXX and \x escapes, HTML's &#NN; entities), repeatedly
-// for doubly escaped text, then folds case and drops white space.
+// escapes, JSON's \uXXXX and \x escapes, HTML's &#NN; references),
+// repeatedly for text escaped several times over, then folds case and
+// drops white space and the invisible characters that may split an echo.
 func normalize(s string) string {
-	for range 3 {
+	for range maxUnescape {
 		u := unescapeOnce(s)
 		if u == s {
 			break
@@ -395,12 +399,31 @@ func normalize(s string) string {
 	}
 	var b strings.Builder
 	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		if !isSpace(s[i]) {
-			b.WriteByte(lower(s[i]))
+	for _, r := range s {
+		switch {
+		case r < utf8.RuneSelf && isSpace(byte(r)), r == '\f', r == '\v', invisible(r):
+		case r < utf8.RuneSelf:
+			b.WriteByte(lower(byte(r)))
+		default:
+			b.WriteRune(r)
 		}
 	}
 	return b.String()
+}
+
+// maxUnescape bounds the rounds of unescaping: each round shortens the
+// text, so a text needs at most this many to be plain in practice, and a
+// hostile one cannot make the check run long.
+const maxUnescape = 8
+
+// invisible reports whether r shows nothing: a no-break or zero-width space
+// and the like, which a page may put between the characters of an echo.
+func invisible(r rune) bool {
+	switch r {
+	case 0xa0, 0xad, 0x200b, 0x200c, 0x200d, 0x2060, 0xfeff, 0x2028, 0x2029, 0x85:
+		return true
+	}
+	return false
 }
 
 func unescapeOnce(s string) string {
@@ -422,6 +445,28 @@ func unescapeOnce(s string) string {
 		case c == '\\' && i+3 < len(s) && s[i+1] == 'x' && isHex(s[i+2]) && isHex(s[i+3]):
 			b.WriteByte(unhex(s[i+2])<<4 | unhex(s[i+3]))
 			i += 3
+		case c == '\\' && i+3 < len(s) && s[i+1] == 'u' && s[i+2] == '{':
+			// \u{39}, as JavaScript writes code points.
+			v, k := 0, i+3
+			for k < len(s) && isHex(s[k]) {
+				v = min(v*16+int(unhex(s[k])), utf8.MaxRune+1)
+				k++
+			}
+			if k < len(s) && s[k] == '}' && k > i+3 {
+				b.WriteRune(rune(v))
+				i = k
+			} else {
+				b.WriteByte(c)
+			}
+		case c == '\\' && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '7':
+			// Octal: \71 is '9'.
+			v, k := 0, i+1
+			for k < len(s) && k < i+4 && s[k] >= '0' && s[k] <= '7' {
+				v = v*8 + int(s[k]-'0')
+				k++
+			}
+			b.WriteByte(byte(v))
+			i = k - 1
 		case c == '\\' && i+1 < len(s):
 			// \/, \", \\ and the letter escapes: keep the escaped byte;
 			// \n and \t become white space, which normalize drops.
@@ -432,6 +477,9 @@ func unescapeOnce(s string) string {
 				b.WriteByte(n)
 			}
 			i++
+		case c == '&' && strings.HasPrefix(s[i:], "&nbsp;"):
+			b.WriteRune(0xa0) // dropped with the other invisible characters
+			i += len("&nbsp;") - 1
 		case c == '&' && i+3 < len(s) && s[i+1] == '#':
 			j := i + 2
 			hex := j < len(s) && (s[j] == 'x' || s[j] == 'X')
@@ -439,19 +487,25 @@ func unescapeOnce(s string) string {
 				j++
 			}
 			v, k := 0, j
-			for k < len(s) && k-j < 6 && (hex && isHex(s[k]) || !hex && s[k] >= '0' && s[k] <= '9') {
+			for k < len(s) && (hex && isHex(s[k]) || !hex && s[k] >= '0' && s[k] <= '9') {
 				if hex {
 					v = v*16 + int(unhex(s[k]))
 				} else {
 					v = v*10 + int(s[k]-'0')
 				}
+				v = min(v, utf8.MaxRune+1) // many digits: no overflow
 				k++
 			}
-			if k > j && k < len(s) && s[k] == ';' {
+			switch {
+			case k == j:
+				b.WriteByte(c)
+			case k < len(s) && s[k] == ';':
 				b.WriteRune(rune(v))
 				i = k
-			} else {
-				b.WriteByte(c)
+			default:
+				// Browsers read a reference without its ';' too.
+				b.WriteRune(rune(v))
+				i = k - 1
 			}
 		default:
 			b.WriteByte(c)
