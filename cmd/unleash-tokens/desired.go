@@ -279,7 +279,7 @@ func applyError(a *app, res *desired.Result) error {
 	}
 	code := exitNotDelivered
 	for _, o := range failed {
-		fmt.Fprintf(a.errOut, "unleash-tokens apply: %s\n", strings.ReplaceAll(o.Err.Error(), "\n", " "))
+		fmt.Fprintf(a.errOut, "unleash-tokens apply: %s\n", printable(o.Err.Error()))
 		if !errors.Is(o.Err, unleashadmin.ErrNotDelivered) || errors.Is(o.Err, desired.ErrUndeliveredLive) {
 			code = exitPartial
 		}

@@ -136,9 +136,9 @@ func (a *app) printAudit(r *hygiene.Report, unused, expiring time.Duration) erro
 		fmt.Fprintf(&b, "tokens: %d, of which %d count against the limit of %d (%d %%); dates in UTC\n", r.Tokens, r.Counted, r.Limit, r.Counted*100/r.Limit)
 	default:
 		fmt.Fprintf(&b, "tokens: %d of %d (%d %%); dates in UTC\n", r.Tokens, r.Limit, r.Tokens*100/r.Limit)
-		if r.NearLimit() {
-			fmt.Fprintf(&b, "warning: %d %% or more of the token limit is used; Unleash refuses new tokens at the limit\n", hygiene.LimitWarningPercent)
-		}
+	}
+	if r.NearLimit() {
+		fmt.Fprintf(&b, "warning: %d %% or more of the token limit is used; Unleash refuses new tokens at the limit\n", hygiene.LimitWarningPercent)
 	}
 	if len(r.Findings) == 0 {
 		b.WriteString("no findings\n")
@@ -212,7 +212,7 @@ func setupPrune(fs *flag.FlagSet) runFunc {
 				mu.Lock()
 				defer mu.Unlock()
 				n++
-				fmt.Fprintf(a.errOut, "%d: %s %s (%s)\n", n, r.Outcome, r.Token.TokenName, shortSecret(r.Token))
+				fmt.Fprintf(a.errOut, "%d: %s %s (%s)\n", n, r.Outcome, printable(r.Token.TokenName), shortSecret(r.Token))
 			}
 		}
 		r, err := hygiene.Prune(ctx, a.client, opts)
@@ -228,7 +228,7 @@ func setupPrune(fs *flag.FlagSet) runFunc {
 		if errors.Is(err, hygiene.ErrPruneIncomplete) {
 			for _, res := range r.Results {
 				if res.Outcome == hygiene.OutcomeFailed {
-					fmt.Fprintf(a.errOut, "unleash-tokens prune: not retired: %s (%s): %s\n", res.Token.TokenName, shortSecret(res.Token),
+					fmt.Fprintf(a.errOut, "unleash-tokens prune: not retired: %s (%s): %s\n", printable(res.Token.TokenName), shortSecret(res.Token),
 						strings.ReplaceAll(res.Err.Error(), "\n", " "))
 				}
 			}

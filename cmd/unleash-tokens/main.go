@@ -59,7 +59,9 @@ const (
 	// that found a secret that is not live.
 	exitFindings = 9
 	// exitPartial is an apply or prune in which some actions failed (each
-	// is named on stderr) and the others were done.
+	// is named on stderr) and the others were done; or a create or rotate
+	// whose new secret could not be delivered and whose token could not be
+	// deleted either.
 	exitPartial = 10
 )
 
@@ -78,12 +80,17 @@ const exitCodes = `exit codes:
      sink for apply): its token was deleted again, the old one left alone
   8  plan --detailed-exitcode: the plan has changes
   9  audit --fail-on found such findings, or check found a secret not live
-  10 apply or prune: some actions failed (named on stderr), the rest done`
+  10 apply or prune: some actions failed (named on stderr), the rest done;
+     create or rotate: the new secret could not be delivered, nor its token
+     deleted: it is live (named on stderr)`
 
 func main() {
 	// A signal ends the context (every request in flight is cancelled)
 	// instead of the process, so that a new secret that has arrived is
-	// still delivered or revoked.
+	// still delivered or revoked. A stdout whose reader has gone must give
+	// a write error (which revokes an undelivered token), not kill the
+	// process with SIGPIPE.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()
@@ -126,7 +133,7 @@ var commands = []command{
 	{"delete", "SECRET|- [--project ID] [--ignore-not-found]", "delete a token (through its project with --project)", needKey, setupDelete},
 	{"rotate", "SECRET|- [--grace DURATION] [--expires TIME]", "replace a token, print the new one, then retire the old", needKey, setupRotate},
 	{"events", "[--type created,updated,deleted] [--from DATE] [--to DATE] [--project ID] [--query TEXT] [--limit N]", "list API-token events, newest first", needKey, setupEvents},
-	{"server", "", "show the server's version and token limit", needKey, setupServer},
+	{"server", "", "show the server's version, token limit and defaults", needKey, setupServer},
 	// The desired-state commands, in desired.go.
 	{"plan", "-f FILE [--grace DURATION] [--detailed-exitcode]", "show what apply would change to match a desired-state file", needKey, setupPlan},
 	{"apply", "-f FILE --deliver-dir DIR|--deliver-exec CMD [--grace DURATION] [--parallel N] [--dry-run]", "match a desired-state file, delivering new secrets first", needKey, setupApply},
@@ -237,6 +244,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err == nil && *output != "table" && *output != "json" {
 		err = usagef("-o must be table or json, not %q", *output)
 	}
+	if err == nil && timeout <= 0 {
+		err = usagef("--timeout must be longer than 0")
+	}
 	a := &app{in: stdin, out: stdout, errOut: stderr, json: *output == "json", progress: isTerminal(stderr)}
 	if showSecrets != nil {
 		a.secrets = showSecrets.Value.String() == "true"
@@ -328,7 +338,7 @@ func fail(stderr io.Writer, name string, err error, args []string) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "unleash-tokens %s: %s\n", name, strings.ReplaceAll(sanitize(err.Error(), args), "\n", " "))
+	fmt.Fprintf(stderr, "unleash-tokens %s: %s\n", name, printable(sanitize(err.Error(), args)))
 	var apiErr *unleashadmin.APIError
 	var usage usageError
 	var coded exitError
@@ -351,6 +361,40 @@ func fail(stderr io.Writer, name string, err error, args []string) int {
 		return exitAPI
 	}
 	return exitFailure
+}
+
+// printable makes text safe to print as one line of a terminal: control
+// characters (a carriage return or an escape sequence could overwrite what
+// was printed) and Unicode's line and paragraph separators are shown as Go
+// escapes, a line break as a space.
+func printable(text string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' {
+			return ' '
+		}
+		return r
+	}, escapeControls(text))
+}
+
+// escapeControls writes every control character of text but the line
+// break as a \x or \u escape.
+func escapeControls(text string) string {
+	if !strings.ContainsFunc(text, isControl) {
+		return text
+	}
+	var b strings.Builder
+	for _, r := range text {
+		if isControl(r) {
+			fmt.Fprintf(&b, "%+q", string(r))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool {
+	return r != '\n' && (r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 || r == 0x2028 || r == 0x2029)
 }
 
 // sanitize replaces, in a message about the command line, every argument
@@ -532,7 +576,7 @@ func setupCreate(fs *flag.FlagSet) runFunc {
 		}
 		// A token whose answer was odd is still live: print its secret,
 		// then report what was odd.
-		if derr := a.deliver(ctx, *tok, nil); derr != nil {
+		if derr := a.deliver(ctx, *tok); derr != nil {
 			return derr
 		}
 		return err
@@ -566,29 +610,37 @@ func (a *app) canDeliver() error {
 	return nil
 }
 
-// deliver writes a new token, secret included, to standard output and
-// makes sure it is there: a failed write deletes the token again, on a
-// context of its own so that an ended context does not leave it live.
-// extra holds more keys for the JSON form (rotate's "old").
-func (a *app) deliver(ctx context.Context, tok unleashadmin.APIToken, extra map[string]any) error {
-	err := a.printNew(tok, extra)
-	if err == nil {
-		if f, ok := a.out.(*os.File); ok {
-			if fi, serr := f.Stat(); serr == nil && fi.Mode().IsRegular() {
-				err = f.Sync()
+// writeNew writes a new token, secret included, to standard output and
+// makes sure it is there: a regular file is synced too.
+func (a *app) writeNew(tok unleashadmin.APIToken, extra map[string]any) error {
+	if err := a.printNew(tok, extra); err != nil {
+		return fmt.Errorf("writing the new token to standard output: %w", err)
+	}
+	if f, ok := a.out.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			if err := f.Sync(); err != nil {
+				return fmt.Errorf("writing the new token to standard output: %w", err)
 			}
 		}
 	}
+	return nil
+}
+
+// deliver writes a new token to standard output (writeNew); a failed write
+// deletes the token again, on a context of its own so that an ended
+// context does not leave it live.
+func (a *app) deliver(ctx context.Context, tok unleashadmin.APIToken) error {
+	err := a.writeNew(tok, nil)
 	if err == nil {
 		return nil
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if derr := a.client.DeleteAPIToken(rctx, tok.Secret); derr != nil {
-		return exitError{exitNotDelivered, fmt.Errorf("writing the new token to standard output failed (%v), and deleting it failed too, so token %q (%s) is live: delete it: %w",
+		return exitError{exitPartial, fmt.Errorf("%v, and deleting the new token failed too, so token %q (%s) is live: delete it: %w",
 			err, tok.TokenName, tok.Redacted().Secret, derr)}
 	}
-	return exitError{exitNotDelivered, fmt.Errorf("writing the new token to standard output failed (%v): it was deleted again; nothing else changed", err)}
+	return exitError{exitNotDelivered, fmt.Errorf("%v: the new token was deleted again; nothing else changed", err)}
 }
 
 func setupList(fs *flag.FlagSet) runFunc {
@@ -722,14 +774,16 @@ func setupRotate(fs *flag.FlagSet) runFunc {
 			if grace > 0 {
 				plan = "expires in " + durations.Format(grace)
 			}
-			if err := a.printNew(fresh, map[string]any{"old": oldInfo{Secret: old.Redacted().Secret, Retire: plan}}); err != nil {
-				return fmt.Errorf("writing the new token to standard output: %w", err)
-			}
-			return nil
+			return a.writeNew(fresh, map[string]any{"old": oldInfo{Secret: old.Redacted().Secret, Retire: plan}})
 		}
 		r, err := a.client.RotateAPIToken(ctx, *old, opts)
 		if r == nil {
 			return err
+		}
+		if errors.Is(err, unleashadmin.ErrNotDelivered) {
+			// Not delivered, and the new token could not be deleted: it is
+			// live, and its secret is nowhere.
+			return exitError{exitPartial, fmt.Errorf("%w; delete the new token %s", err, r.New.Redacted().Secret)}
 		}
 		// What happened to the old token, on stderr: stdout holds the new
 		// token alone, already written.
@@ -804,13 +858,8 @@ func setupServer(*flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		toks, err := a.client.ListAPITokens(ctx)
-		if err != nil {
-			return err
-		}
-		secure := info.SecureTokens || slices.ContainsFunc(toks, func(t unleashadmin.APIToken) bool { return t.Secure })
-		return a.printServer(serverInfo{Version: info.Version, TokenLimit: info.TokenLimit, Tokens: len(toks),
-			DefaultEnvironment: info.DefaultEnvironment(), BackendType: info.HasBackendType(), SecureTokens: secure})
+		return a.printServer(serverInfo{Version: info.Version, TokenLimit: info.TokenLimit,
+			DefaultEnvironment: info.DefaultEnvironment(), BackendType: info.HasBackendType(), SecureTokens: info.SecureTokens})
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -720,5 +721,88 @@ func TestLooksLikeCredential(t *testing.T) {
 		if got := looksLikeCredential(s); got != want {
 			t.Errorf("looksLikeCredential(%q) = %t", s, got)
 		}
+	}
+}
+
+// TestBrokenPipe: a stdout whose reader has gone gives a write error, not
+// SIGPIPE: the new token is deleted again and the old one left (exit 7).
+// Found by the red-team pass: the process died with the token live.
+func TestBrokenPipe(t *testing.T) {
+	url, key := server(t)
+	bin := binaryPath(t)
+	r := inProcess(url, key)
+	old := createToken(t, r, uniqueName(t))
+	defer r(t, "", "delete", "--ignore-not-found", old.Secret)
+	for _, args := range [][]string{{"rotate", old.Secret}, {"create", "--type", "client", "--name", uniqueName(t)}} {
+		before := tokenStates(t, url, key)
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = pr.Close() // nobody reads: a write gets EPIPE
+		cmd := exec.Command(bin, args...)
+		cmd.Env = binaryEnv(url, key)
+		cmd.Stdout = pw
+		var errOut bytes.Buffer
+		cmd.Stderr = &errOut
+		code := exitCode(t, cmd.Run())
+		_ = pw.Close()
+		if code != exitNotDelivered || !strings.Contains(errOut.String(), "broken pipe") {
+			t.Errorf("%s: exit %d, stderr %q", args[0], code, errOut.String())
+		}
+		if after := tokenStates(t, url, key); !maps.Equal(before, after) {
+			t.Errorf("%s: the tokens changed: %d before, %d after", args[0], len(before), len(after))
+		}
+	}
+}
+
+// TestUndeliveredAndNotDeleted: when the new secret cannot be written and
+// its token cannot be deleted either, the exit says the token is live (10),
+// not that it was deleted (7).
+func TestUndeliveredAndNotDeleted(t *testing.T) {
+	srv := unleashtest.NewTestServer(t)
+	url := proxyTo(t, srv.URL(), func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodDelete {
+			http.Error(w, `{"message":"down"}`, http.StatusServiceUnavailable)
+			return true
+		}
+		return false
+	})
+	old := createToken(t, inProcess(srv.URL(), srv.AdminKey()), "x7")
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full on this machine")
+	}
+	for _, args := range [][]string{{"create", "--type", "client", "--name", "x7"}, {"rotate", old.Secret}} {
+		cmd := exec.Command("sh", append([]string{"-c", `exec "$0" "$@" >/dev/full`, binaryPath(t)}, args...)...)
+		cmd.Env = binaryEnv(url, srv.AdminKey())
+		var errOut bytes.Buffer
+		cmd.Stderr = &errOut
+		if code := exitCode(t, cmd.Run()); code != exitPartial || !strings.Contains(errOut.String(), "live") {
+			t.Errorf("%s: exit %d, stderr %q; want %d", args[0], code, errOut.String(), exitPartial)
+		}
+	}
+}
+
+// TestErrorsStayOneLine: a server's message with control characters or
+// line separators cannot add lines to stderr or move the cursor, and a
+// token name with a line break cannot add a row to a table.
+func TestErrorsStayOneLine(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"name":"BadDataError","message":"nope\r\u001b[2Kdeleted checkout (ok)\u2028second line\nthird"}`)
+	}))
+	defer srv.Close()
+	_, errOut, code := inProcess(srv.URL, "*:*.0123456789abcdef0123456789abcdef")(t, "", "list")
+	if code != exitAPI || strings.Count(errOut, "\n") != 1 || strings.ContainsAny(errOut, "\r\x1b\u2028") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	var out bytes.Buffer
+	a := &app{out: &out}
+	if err := a.printTokens([]unleashadmin.APIToken{{TokenName: "a\nfake  row", Type: "client"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out.String(), "\n"); n != 2 {
+		t.Errorf("%d lines for one token:\n%s", n, out.String())
 	}
 }

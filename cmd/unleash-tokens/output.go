@@ -106,11 +106,13 @@ func (a *app) printResult(v any, format string, args ...any) error {
 	return err
 }
 
-// serverInfo is what the server command prints.
+// serverInfo is what the server command prints: what the server says of
+// itself (ServerInfo). How many tokens count against the limit is audit's
+// business.
 type serverInfo struct {
-	Version            string `json:"version"`
+	Version string `json:"version"`
+	// TokenLimit is 0 when the server does not say (Unleash 5 has none).
 	TokenLimit         int    `json:"tokenLimit"`
-	Tokens             int    `json:"tokens"`
 	DefaultEnvironment string `json:"defaultEnvironment"`
 	BackendType        bool   `json:"backendType"`
 	SecureTokens       bool   `json:"secureTokens"`
@@ -120,8 +122,12 @@ func (a *app) printServer(s serverInfo) error {
 	if a.json {
 		return a.printJSON(s)
 	}
-	_, err := fmt.Fprintf(a.out, "version:              %s\ntokens:               %d of %d\ndefault environment:  %s\nbackend type:         %t\nsecure token storage: %t\n",
-		s.Version, s.Tokens, s.TokenLimit, s.DefaultEnvironment, s.BackendType, s.SecureTokens)
+	limit := "none given"
+	if s.TokenLimit > 0 {
+		limit = fmt.Sprint(s.TokenLimit)
+	}
+	_, err := fmt.Fprintf(a.out, "version:              %s\ntoken limit:          %s\ndefault environment:  %s\nbackend type:         %t\nsecure token storage: %t\n",
+		s.Version, limit, s.DefaultEnvironment, s.BackendType, s.SecureTokens)
 	return err
 }
 
@@ -189,6 +195,12 @@ func day(t *time.Time) string {
 // and so on. The other columns are never cut.
 func printTable(w io.Writer, header []string, rows [][]string, shrink ...int) error {
 	const gap, minCell = 2, 6
+	// A server's text cannot add a row or move the cursor.
+	for _, r := range rows {
+		for i := range r {
+			r[i] = printable(r[i])
+		}
+	}
 	widths := make([]int, len(header))
 	for _, r := range append([][]string{header}, rows...) {
 		for i, c := range r {
