@@ -517,11 +517,18 @@ func (x *applier) create(ctx context.Context, e *Entry, typ unleashadmin.TokenTy
 	})
 }
 
+// sweepRecheck is how long sweep waits before it looks a second time: a
+// create the client gave up on may still be running on the server (behind
+// a slow proxy, say). A variable for the tests.
+var sweepRecheck = 5 * time.Second
+
 // sweep runs after a create that failed in a way that may have reached
 // the server (no answer, a 5xx, an answer that is not Unleash's): a token
 // it made would be live with a secret nobody holds, and the next plan would
 // keep it as the newest. It deletes the tokens of the entry's name and scope
-// that the re-read did not list, and says what it found.
+// that the re-read did not list, looking once at once and once more after
+// sweepRecheck, and says what it found. Finding nothing is no proof: the
+// message says so.
 func (x *applier) sweep(ctx context.Context, a Action, cerr error) string {
 	var apiErr *unleashadmin.APIError
 	if errors.As(cerr, &apiErr) && apiErr.StatusCode < 500 || errors.Is(cerr, unleashadmin.ErrInvalidArgument) {
@@ -533,21 +540,34 @@ func (x *applier) sweep(ctx context.Context, a Action, cerr error) string {
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
 	defer cancel()
-	toks, err := x.p.client.GetAPITokensByName(sctx, a.Name)
-	if err != nil {
-		return fmt.Sprintf("; it may have made a token, and looking for it failed: %v", err)
-	}
 	var deleted, failed []string
-	for i := range toks {
-		t := &toks[i]
-		if x.known[t.Secret] || !matches(a.Entry, a.Environment, t) {
-			continue
+	seen := map[string]bool{} // x.known is shared by the units: read only
+	for look := 0; look < 2; look++ {
+		if look == 1 {
+			select {
+			case <-time.After(sweepRecheck):
+			case <-sctx.Done():
+			}
 		}
-		x.observe(ctx, StepRevoke, a, t)
-		if err := x.p.client.DeleteAPIToken(sctx, t.Secret); err != nil {
-			failed = append(failed, shownSecret(*t)+" ("+err.Error()+")")
-		} else {
-			deleted = append(deleted, shownSecret(*t))
+		toks, err := x.p.client.GetAPITokensByName(sctx, a.Name)
+		if err != nil {
+			return fmt.Sprintf("; it may have made a token, and looking for it failed: %v", err)
+		}
+		for i := range toks {
+			t := &toks[i]
+			if x.known[t.Secret] || seen[t.Secret] || !matches(a.Entry, a.Environment, t) {
+				continue
+			}
+			seen[t.Secret] = true
+			x.observe(ctx, StepRevoke, a, t)
+			if err := x.p.client.DeleteAPIToken(sctx, t.Secret); err != nil {
+				failed = append(failed, shownSecret(*t)+" ("+err.Error()+")")
+			} else {
+				deleted = append(deleted, shownSecret(*t))
+			}
+		}
+		if len(deleted)+len(failed) > 0 {
+			break
 		}
 	}
 	switch {
@@ -556,7 +576,8 @@ func (x *applier) sweep(ctx context.Context, a Action, cerr error) string {
 	case len(deleted) > 0:
 		return fmt.Sprintf("; it had made a token nobody holds, which was deleted: %s", strings.Join(deleted, ", "))
 	}
-	return "; the server holds no token it made"
+	return fmt.Sprintf("; no token it made was found, looking twice %s apart, but one may still appear: "+
+		"a token of this name and scope that nobody was given is then live, and the next apply would keep it as the newest; delete it", sweepRecheck)
 }
 
 // retire deletes t, or with a grace period moves its expiry to now + grace

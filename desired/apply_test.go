@@ -890,3 +890,59 @@ func TestCreateAnswerCutShortAfterTheSecret(t *testing.T) {
 		t.Fatalf("%v", o)
 	}
 }
+
+// A token that the server makes after the client gave up on its create (a
+// slow proxy) is found by the sweep's second look and deleted. Found by the
+// red-team pass: the sweep looked once, said the server held none, and the
+// next apply kept the undelivered token and retired the delivered one.
+func TestSweepLooksAgain(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.seed("x", unleashadmin.TokenTypeClient, "development", nil, time.Hour)
+	var mu sync.Mutex
+	var ghost unleashadmin.APIToken
+	failed := false
+	hooked := &http.Client{Transport: roundTrip(func(req *http.Request) (*http.Response, error) {
+		resp, err := f.srv.Client().Transport.RoundTrip(req)
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case req.Method == http.MethodPost && !failed:
+			failed = true // this answer is the 502 queued below
+		case req.Method == http.MethodGet && failed && ghost.Secret == "" && strings.HasPrefix(req.URL.Path, "/api/admin/api-tokens/x"):
+			// The sweep's first look has its answer; now the slow create
+			// lands on the server.
+			ghost = f.seed("x", unleashadmin.TokenTypeClient, "development", nil, 0)
+		}
+		return resp, err
+	})}
+	c, err := unleashadmin.NewClient(f.srv.URL(), f.srv.AdminKey(), unleashadmin.WithRetryMax(0), unleashadmin.WithHTTPClient(hooked))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := desired.NewPlan(context.Background(), c, f.parse("tokens: [{name: x, type: client, renewBefore: 2h}]"), f.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	observer := func(_ context.Context, s desired.Step) {
+		if s.Kind == desired.StepCreate {
+			f.srv.FailNext(1, unleashtest.Fault{Status: http.StatusBadGateway, Body: []byte("<html>bad gateway</html>")})
+		}
+	}
+	_, err = p.Apply(context.Background(), desired.ApplyOptions{Sink: &recorder{}, Observer: observer})
+	if err == nil || !strings.Contains(err.Error(), "it had made a token nobody holds, which was deleted") {
+		t.Fatalf("got %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if ghost.Secret == "" {
+		t.Fatal("the test's hook never ran")
+	}
+	if _, ok := f.has(ghost.Secret); ok {
+		t.Fatal("the token made after the client gave up is live")
+	}
+}
+
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }

@@ -398,3 +398,27 @@ func ExampleExecSink_Deliver() {
 	// checkout client production default 75
 	// desired: ExecSink: the command failed: exit status 3
 }
+
+func ExampleOptions_Format() {
+	opts := desired.Options{OwnKey: "*:*.0123456789abcdef0123456789abcdef", GracePeriod: 24 * time.Hour}
+	fmt.Println(opts)
+	// Output: {OwnKey:*:*.0123*** GracePeriod:24h0m0s DefaultEnvironment:""}
+}
+
+func ExampleOptions_LogValue() {
+	opts := desired.Options{OwnKey: "*:*.0123456789abcdef0123456789abcdef", DefaultEnvironment: "production"}
+	noTime := &slog.HandlerOptions{ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey && len(groups) == 0 {
+			return slog.Attr{}
+		}
+		return a
+	}}
+	slog.New(slog.NewTextHandler(os.Stdout, noTime)).Info("planning", "opts", opts)
+	// Output: level=INFO msg=planning opts.ownKey=*:*.0123*** opts.gracePeriod=0s opts.defaultEnvironment=production
+}
+
+func ExampleOptions_MarshalJSON() {
+	b, _ := json.Marshal(desired.Options{OwnKey: "*:*.0123456789abcdef0123456789abcdef", GracePeriod: time.Hour})
+	fmt.Println(string(b))
+	// Output: {"gracePeriod":"1h0m0s"}
+}

@@ -190,6 +190,25 @@ type Options struct {
 	Clock func() time.Time
 }
 
+// Format prints the options with OwnKey redacted, for every verb.
+func (o Options) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "{OwnKey:%s GracePeriod:%s DefaultEnvironment:%q}", unleashadmin.RedactSecret(o.OwnKey), o.GracePeriod, o.DefaultEnvironment)
+}
+
+// LogValue logs the options with OwnKey redacted.
+func (o Options) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("ownKey", unleashadmin.RedactSecret(o.OwnKey)),
+		slog.Duration("gracePeriod", o.GracePeriod), slog.String("defaultEnvironment", o.DefaultEnvironment))
+}
+
+// MarshalJSON leaves OwnKey out.
+func (o Options) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		GracePeriod        string `json:"gracePeriod,omitempty"`
+		DefaultEnvironment string `json:"defaultEnvironment,omitempty"`
+	}{o.GracePeriod.String(), o.DefaultEnvironment})
+}
+
 // Changes returns how many actions change something (all but Keep).
 func (p *Plan) Changes() int {
 	n := 0

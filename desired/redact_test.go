@@ -68,7 +68,7 @@ prune: {namePrefix: svc-}
 	}
 	mustEqual(t, "plan", summary(p), []string{"rotate rot", "keep dup", "retire dup", "replace moved", "create new", "create leaky", "retire svc-old"})
 
-	values := []any{p, *p, res, *res}
+	values := []any{p, *p, res, *res, opts, &opts}
 	for _, a := range p.Actions {
 		values = append(values, a, &a)
 	}
