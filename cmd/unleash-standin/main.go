@@ -74,6 +74,8 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -235,6 +237,10 @@ type seedToken struct {
 
 // readSeeds reads a seed file. Its errors never quote the file's content,
 // which holds secrets.
+// fieldName is what a key of a seed file that may be named in an error
+// looks like.
+var fieldName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,31}$`)
+
 func readSeeds(name string) ([]unleashtest.Token, error) {
 	f, err := os.Open(name)
 	if err != nil {
@@ -256,7 +262,21 @@ func readSeeds(name string) ([]unleashtest.Token, error) {
 		if errors.As(err, &syn) {
 			return nil, fmt.Errorf("not JSON: %s (at byte %d)", syn.Error(), syn.Offset)
 		}
-		return nil, fmt.Errorf("not a JSON list of tokens: %v", err)
+		// The decoder's own words may quote a value (a secret) or an
+		// unknown key: name the position and the field only.
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) {
+			return nil, fmt.Errorf("not a JSON list of tokens: field %q (at byte %d) must be %s, not %s", typ.Field, typ.Offset, typ.Type, typ.Value)
+		}
+		if key, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			// A key is named when it reads like one; a long or odd one
+			// may be a secret put in the wrong place.
+			if k, err := strconv.Unquote(key); err == nil && fieldName.MatchString(k) {
+				return nil, fmt.Errorf("not a JSON list of tokens: unknown field %q", k)
+			}
+			return nil, fmt.Errorf("not a JSON list of tokens: a key that is not a token's field (at byte %d)", dec.InputOffset())
+		}
+		return nil, fmt.Errorf("not a JSON list of tokens: a value that does not read (at byte %d; times are RFC 3339)", dec.InputOffset())
 	}
 	if dec.More() {
 		return nil, errors.New("more than one JSON value")

@@ -432,6 +432,9 @@ func TestBadInvocations(t *testing.T) {
 		{[]string{"-seed", write("bad.json", `[{"secret":"`+secret+`"`)}, nil, 2, "not a JSON list of tokens"},
 		{[]string{"-seed", write("obj.json", `{"secret":"`+secret+`"}`)}, nil, 2, "not a JSON list of tokens"},
 		{[]string{"-seed", write("field.json", `[{"secret":"`+secret+`","name":"x"}]`)}, nil, 2, `unknown field "name"`},
+		// A secret in the wrong place is not repeated in the error.
+		{[]string{"-seed", write("secret-key.json", `[{"`+secret+`":"x"}]`)}, nil, 2, "a key that is not a token's field"},
+		{[]string{"-seed", write("secret-time.json", `[{"tokenName":"x","type":"client","createdAt":"`+secret+`"}]`)}, nil, 2, "does not read"},
 		{[]string{"-seed", write("two.json", `[] []`)}, nil, 2, "more than one JSON value"},
 		{[]string{"-seed", write("rule.json", `[{"secret":"`+secret+`","tokenName":"x","type":"client","projects":["nope"]}]`)}, nil, 2,
 			`token 1 ("x"): project "nope" does not exist`},
