@@ -1,17 +1,24 @@
 // Package unleashadmin is a client for the API-token endpoints of Unleash's
-// Admin API: create, list, look up, expire and delete the tokens that Unleash
-// SDKs, Edge and frontends use.
+// Admin API: create, list, look up, expire, rotate and delete the tokens
+// that Unleash SDKs, Edge and frontends use, read the token event log, read
+// the server's version and limits ([Client.ServerInfo]), and ask which
+// secrets are live ([Client.ValidateTokens], which needs no key). It works
+// with Unleash 5 to 8, with or without secure token storage.
 //
 // Every call takes a context, returns typed values and reports every failure
 // as an error value: [*APIError] for a response Unleash (or a proxy in front
 // of it) refused, matched by errors.Is against [ErrUnauthorized],
 // [ErrForbidden], [ErrUnsupportedMediaType], [ErrBadRequest], [ErrNotFound]
-// and [ErrRateLimited]; [ErrInvalidArgument] for bad input, caught before any
-// request is sent; [ErrUnexpectedResponse] for a success response that is not
-// what Unleash sends.
+// and [ErrRateLimited], and [ErrNotSupported] where the server lacks what the
+// call needs; [ErrInvalidArgument] for bad input, caught before any request
+// is sent; [ErrUnexpectedResponse] for an answer that is not what Unleash
+// sends; [*RedirectError] for a redirect that was not followed;
+// [*RequestError] when no answer came; [ErrRotationIncomplete] and
+// [ErrNotDelivered] from [Client.RotateAPIToken].
 //
-// The API key and token secrets are kept out of error strings, log lines,
-// reported URLs and the printed form of every type in this package.
+// The API key and token secrets are sent only to the base URL's scheme,
+// host and port, and are kept out of error strings, log lines, reported
+// URLs and the printed form of every type in this package.
 package unleashadmin
 
 import (

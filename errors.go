@@ -12,7 +12,8 @@ import (
 // Sentinels matched by errors.Is against an *APIError with that status.
 var (
 	// ErrBadRequest is a 400: the body or a value was refused, for example
-	// an unknown environment or project, or the token type "admin".
+	// an unknown environment or project, or the token type "admin" (on
+	// Unleash 7 and 8).
 	ErrBadRequest = errors.New("unleashadmin: bad request")
 	// ErrUnauthorized is a 401: no key, or a key Unleash does not know.
 	ErrUnauthorized = errors.New("unleashadmin: unauthorized")

@@ -12,8 +12,11 @@ import (
 type TokenType string
 
 // The token types Unleash knows. Unleash 7 and later refuse to create admin
-// tokens through these endpoints (400) but still list the ones that exist.
-// A token created as backend is listed as client afterwards.
+// tokens through these endpoints (400; Unleash 6 answers 403, Unleash 5
+// makes one) but still list the ones that exist. Backend came with Unleash
+// 7.1; a token created as backend is listed as client afterwards on 7 and
+// 8, except under secure token storage, which lists it as backend.
+// APIToken.IsType counts the two as one.
 const (
 	TokenTypeClient   TokenType = "client"
 	TokenTypeBackend  TokenType = "backend"

@@ -78,7 +78,8 @@ const exitCodes = `exit codes:
      both are live
   7  a new secret could not be delivered (stdout for create and rotate, the
      sink for apply): its token was deleted again, the old one left alone
-  8  plan --detailed-exitcode: the plan has changes
+  8  plan --detailed-exitcode (or apply --dry-run --detailed-exitcode): the
+     plan has changes
   9  audit --fail-on found such findings, or check found a secret not live
   10 apply or prune: some actions failed (named on stderr), the rest done;
      create or rotate: the new secret could not be delivered, nor its token
