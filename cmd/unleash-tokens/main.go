@@ -110,9 +110,6 @@ const (
 	needKey needs = iota
 	// needServer: --url, --timeout, -o; no key (check).
 	needServer
-	// needNothing: -o only (plan of a file may still need the server: it
-	// takes needKey).
-	needNothing
 )
 
 // command is one subcommand: its name, usage line, what it does, which
@@ -221,14 +218,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.SetOutput(io.Discard)
 	// The defaults come from the environment after parsing, so that --help
 	// never prints them: the URL may hold a password, the token is one.
-	var url, token, tokenFile *string
+	var token, tokenFile *string
 	var bearer *bool
 	timeout := 60 * time.Second
 	output := fs.String("o", "table", "output: table or json")
-	if cmd.needs != needNothing {
-		url = fs.String("url", "", "Unleash base URL (default $UNLEASH_URL)")
-		fs.Var((*durationFlag)(&timeout), "timeout", "time limit for the whole command, such as 90s or 5m")
-	}
+	url := fs.String("url", "", "Unleash base URL (default $UNLEASH_URL)")
+	fs.Var((*durationFlag)(&timeout), "timeout", "time limit for the whole command, such as 90s or 5m")
 	if cmd.needs == needKey {
 		token = fs.String("token", "", "admin API token or personal access token (default $UNLEASH_API_TOKEN, which, like --token-file, keeps it out of ps)")
 		tokenFile = fs.String("token-file", "", "read the API token from this file")
@@ -253,7 +248,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		a.secrets = showSecrets.Value.String() == "true"
 	}
 	var opts []unleashadmin.Option
-	if err == nil && url != nil {
+	if err == nil {
 		if *url == "" {
 			*url = getenv("UNLEASH_URL")
 		}
@@ -271,18 +266,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "unleash-tokens %s: %s\nusage: unleash-tokens %s %s\n", name, sanitize(err.Error(), append(args, a.key)), name, cmd.args)
 		return exitUsage
 	}
-	if url != nil {
-		opts = append(opts, unleashadmin.WithUserAgent("unleash-tokens/"+unleashadmin.Version))
-		if cmd.needs == needKey {
-			a.client, err = unleashadmin.NewClient(*url, a.key, opts...)
-		} else {
-			a.client, err = unleashadmin.NewClientWithoutKey(*url, opts...)
-		}
-		if err != nil {
-			return fail(stderr, name, err, args)
-		}
-		defer a.client.CloseIdleConnections()
+	opts = append(opts, unleashadmin.WithUserAgent("unleash-tokens/"+unleashadmin.Version))
+	if cmd.needs == needKey {
+		a.client, err = unleashadmin.NewClient(*url, a.key, opts...)
+	} else {
+		a.client, err = unleashadmin.NewClientWithoutKey(*url, opts...)
 	}
+	if err != nil {
+		return fail(stderr, name, err, args)
+	}
+	defer a.client.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	return fail(stderr, name, exec(ctx, a, positional), args)
@@ -605,7 +598,7 @@ func (a *app) canDeliver() error {
 	if err != nil {
 		return exitError{exitNotDelivered, fmt.Errorf("standard output cannot take the new secret (%v); nothing was changed", err)}
 	}
-	if null, err := os.Stat(os.DevNull); err == nil && os.SameFile(mine, null) {
+	if sameAsDevNull(mine) {
 		return exitError{exitNotDelivered, errors.New("standard output goes nowhere (closed or /dev/null): the new secret would be lost; nothing was changed")}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -348,7 +349,17 @@ func checkWidth(t *testing.T, args []string, out string) {
 // errors, and that nothing is sent for a usage error.
 func TestExitCodes(t *testing.T) {
 	url, key := server(t)
-	r := inProcess(url, key)
+	for name, r := range map[string]runner{"in-process": inProcess(url, key), "binary": binary(t, url, key)} {
+		t.Run(name, func(t *testing.T) { testExitCodes(t, r, key) })
+	}
+	// A missing server or key is a usage error.
+	var errOut bytes.Buffer
+	if code := run(context.Background(), []string{"list"}, strings.NewReader(""), &bytes.Buffer{}, &errOut, func(string) string { return "" }); code != exitUsage || !strings.Contains(errOut.String(), "UNLEASH_URL is not set") {
+		t.Errorf("no env: exit %d, %q", code, errOut.String())
+	}
+}
+
+func testExitCodes(t *testing.T, r runner, key string) {
 	bad := "*:*." + strings.Repeat("cd", 28)
 	unknown := "*:development." + strings.Repeat("0", 56)
 	tests := []struct {
@@ -398,11 +409,6 @@ func TestExitCodes(t *testing.T) {
 			t.Errorf("%v: stderr holds a key: %q", tt.args, errOut)
 		}
 	}
-	// A missing server or key is a usage error.
-	var errOut bytes.Buffer
-	if code := run(context.Background(), []string{"list"}, strings.NewReader(""), &bytes.Buffer{}, &errOut, func(string) string { return "" }); code != exitUsage || !strings.Contains(errOut.String(), "UNLEASH_URL is not set") {
-		t.Errorf("no env: exit %d, %q", code, errOut.String())
-	}
 }
 
 // TestUsageErrorsSendNothing: a usage error exits before any request.
@@ -433,7 +439,12 @@ func TestSecretsFromStdinAndFiles(t *testing.T) {
 	if err := os.WriteFile(keyFile, []byte(srv.AdminKey()+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := inProcess(srv.URL(), "")
+	for name, r := range map[string]runner{"in-process": inProcess(srv.URL(), ""), "binary": binary(t, srv.URL(), "")} {
+		t.Run(name, func(t *testing.T) { testSecretsFromStdinAndFiles(t, r, srv, keyFile) })
+	}
+}
+
+func testSecretsFromStdinAndFiles(t *testing.T, r runner, srv *unleashtest.Server, keyFile string) {
 	out := mustRun(t, r, "", "create", "--type", "client", "--name", "stdin", "-o", "json", "--token-file", keyFile)
 	var tok unleashadmin.APIToken
 	if err := json.Unmarshal([]byte(out), &tok); err != nil {
@@ -453,7 +464,22 @@ func TestSecretsFromStdinAndFiles(t *testing.T) {
 // TestHelp checks that every subcommand has --help, exiting 0, and that
 // --version works.
 func TestHelp(t *testing.T) {
-	r := inProcess("", "")
+	for name, r := range map[string]runner{"in-process": inProcess("", ""), "binary": binary(t, "", "")} {
+		t.Run(name, func(t *testing.T) { testHelp(t, r) })
+	}
+	// The environment's URL (which may carry a password) and token are
+	// not shown as flag defaults.
+	const password, key = "hunter2pass", "*:*.0123456789abcdef0123456789abcdef"
+	for name, r := range map[string]runner{"in-process": inProcess("https://bob:"+password+"@unleash.example.com", key),
+		"binary": binary(t, "https://bob:"+password+"@unleash.example.com", key)} {
+		out, _, code := r(t, "", "list", "--help")
+		if code != exitOK || strings.Contains(out, password) || strings.Contains(out, key) || !strings.Contains(out, "$UNLEASH_URL") {
+			t.Errorf("%s: list --help with the environment set: exit %d\n%s", name, code, out)
+		}
+	}
+}
+
+func testHelp(t *testing.T, r runner) {
 	out, _, code := r(t, "", "--help")
 	if code != exitOK || !strings.Contains(out, "exit codes") || !strings.Contains(out, "10 apply or prune") {
 		t.Errorf("--help: %d %q", code, out)
@@ -467,13 +493,6 @@ func TestHelp(t *testing.T) {
 	}
 	if out, _, code := r(t, "", "--version"); code != exitOK || out != "unleash-tokens "+unleashadmin.Version+"\n" {
 		t.Errorf("--version: %d %q", code, out)
-	}
-	// The environment's URL (which may carry a password) and token are
-	// not shown as flag defaults.
-	const password, key = "hunter2pass", "*:*.0123456789abcdef0123456789abcdef"
-	out, _, code = inProcess("https://bob:"+password+"@unleash.example.com", key)(t, "", "list", "--help")
-	if code != exitOK || strings.Contains(out, password) || strings.Contains(out, key) || !strings.Contains(out, "$UNLEASH_URL") {
-		t.Errorf("list --help with the environment set: exit %d\n%s", code, out)
 	}
 }
 
@@ -804,5 +823,117 @@ func TestErrorsStayOneLine(t *testing.T) {
 	}
 	if n := strings.Count(out.String(), "\n"); n != 2 {
 		t.Errorf("%d lines for one token:\n%s", n, out.String())
+	}
+}
+
+// TestOddCreateAnswerStillPrintsTheSecret: a create answered 201 with the
+// secret but a field that does not decode still prints the new token (it
+// is live), and says what was odd; rotate then leaves the old token alone
+// and says the rotation is incomplete.
+func TestOddCreateAnswerStillPrintsTheSecret(t *testing.T) {
+	srv := unleashtest.NewTestServer(t)
+	target, _ := neturl.Parse(srv.URL())
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if resp.Request.Method != http.MethodPost {
+			return nil
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		odd := regexp.MustCompile(`"createdAt":"[^"]*"`).ReplaceAll(body, []byte(`"createdAt":"yesterday"`))
+		resp.Body = io.NopCloser(bytes.NewReader(odd))
+		resp.ContentLength = int64(len(odd))
+		resp.Header.Set("Content-Length", fmt.Sprint(len(odd)))
+		return nil
+	}
+	odd := httptest.NewServer(proxy)
+	defer odd.Close()
+	direct := inProcess(srv.URL(), srv.AdminKey())
+	old := createToken(t, direct, "odd")
+	for name, r := range map[string]runner{"in-process": inProcess(odd.URL, srv.AdminKey()), "binary": binary(t, odd.URL, srv.AdminKey())} {
+		out, errOut, code := r(t, "", "create", "--type", "client", "--name", "odd-"+name, "-o", "json")
+		var tok unleashadmin.APIToken
+		if err := json.Unmarshal([]byte(out), &tok); err != nil || !fullSecret.MatchString(tok.Secret) || code != exitFailure || !strings.Contains(errOut, "createdAt") {
+			t.Errorf("%s create: exit %d, stdout %q, stderr %q", name, code, out, errOut)
+		}
+		out, errOut, code = r(t, "", "rotate", old.Secret, "-o", "json")
+		if err := json.Unmarshal([]byte(out), &tok); err != nil || !fullSecret.MatchString(tok.Secret) || code != exitIncomplete {
+			t.Errorf("%s rotate: exit %d, stdout %q, stderr %q", name, code, out, errOut)
+		}
+	}
+	if _, ok := findToken(srv.Tokens(), old.Secret); !ok {
+		t.Errorf("the old token was retired although the rotation was odd")
+	}
+}
+
+func findToken(toks []unleashtest.Token, secret string) (unleashtest.Token, bool) {
+	for _, tok := range toks {
+		if tok.Secret == secret {
+			return tok, true
+		}
+	}
+	return unleashtest.Token{}, false
+}
+
+// TestProgressOnlyOnATerminal runs apply and prune with stderr on a
+// terminal (script(1) gives the command a pseudo-terminal) and on a pipe:
+// progress shows on the first only.
+func TestProgressOnlyOnATerminal(t *testing.T) {
+	scriptCmd, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("no script(1) here to give the command a terminal")
+	}
+	srv := unleashtest.NewTestServer(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "tokens.yaml")
+	var b strings.Builder
+	b.WriteString("tokens:\n")
+	for i := range 6 {
+		fmt.Fprintf(&b, "  - {name: svc-%d, type: client}\n", i)
+	}
+	writeFile(t, file, b.String())
+	bin := binaryPath(t)
+	env := binaryEnv(srv.URL(), srv.AdminKey())
+	onTerminal := func(args ...string) string {
+		t.Helper()
+		// script runs the command on a pseudo-terminal; its own output is
+		// what the terminal showed, stdout and stderr mixed.
+		quoted := make([]string, len(args))
+		for i, a := range args {
+			quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		cmd := exec.Command(scriptCmd, "-qec", bin+" "+strings.Join(quoted, " ")+" >/dev/null", "/dev/null")
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	if out := onTerminal("apply", "-f", file, "--deliver-dir", filepath.Join(dir, "secrets")); !strings.Contains(out, "apply: ") || !strings.Contains(out, "actions settled") {
+		t.Errorf("apply on a terminal showed no progress:\n%q", out)
+	}
+	// prune --yes on a terminal reports each retire as it goes, on a pipe
+	// only its summary: the tokens expired at once are its to retire.
+	for i := range 3 {
+		createToken(t, inProcess(srv.URL(), srv.AdminKey()), fmt.Sprintf("old-%d", i))
+	}
+	for _, tok := range srv.Tokens() {
+		if strings.HasPrefix(tok.TokenName, "old-") {
+			mustRun(t, inProcess(srv.URL(), srv.AdminKey()), "", "expire", tok.Secret, "--at", "now")
+		}
+	}
+	if out := onTerminal("prune", "--expired", "--name-prefix", "old-", "--yes"); !strings.Contains(out, "1: retired old-") {
+		t.Errorf("prune on a terminal showed no progress:\n%q", out)
+	}
+	writeFile(t, file, "tokens: []\nprune: {namePrefix: svc-}\n")
+	cmd := exec.Command(bin, "apply", "-f", file)
+	cmd.Env = env
+	var errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &errOut
+	if err := cmd.Run(); err != nil || strings.Contains(errOut.String(), "actions settled") {
+		t.Errorf("apply on a pipe: %v, stderr %q", err, errOut.String())
 	}
 }
