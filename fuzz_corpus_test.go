@@ -62,7 +62,7 @@ func fuzzSeeds(t testing.TB) map[string]map[string]string {
 			*list = append(*list, v)
 		}
 	}
-	for _, version := range []string{"8.2.0", "6.10.1"} {
+	for _, version := range []string{"8.2.0", "6.10.1", "8.2.0-secure"} {
 		for _, c := range loadCaptures(t, version) {
 			name := version + "-" + c.name
 			ctype := c.header.Get("Content-Type")
