@@ -75,6 +75,7 @@ type Client struct {
 	baseURL   string   // scheme://host[:port][/sub-path], no trailing slash
 	shownURL  string   // baseURL without any user:password, for reports
 	auth      string   // the Authorization header value; a credential ("" without a key)
+	key       string   // the key alone, normalised (normalizeKey); a credential
 	bearer    bool
 	keyCreds  []*credSet // the API key's forms, to find its echoes
 	userAgent string
@@ -136,14 +137,20 @@ func WithUserAgent(ua string) Option { return func(o *options) { o.userAgent = u
 // example "https://unleash.example.com" or "https://example.com/unleash"),
 // authenticated with apiKey: an admin API token or a personal access token.
 // It checks its arguments and does no network I/O.
+//
+// The key is taken as it would be sent: white space around it is dropped,
+// and a key given as "Bearer <key>" (in any letter case, as an
+// Authorization header holds it) is sent as a bearer token, as with
+// WithBearerAuth.
 func NewClient(baseURL, apiKey string, opts ...Option) (*Client, error) {
-	switch {
-	case strings.TrimSpace(apiKey) == "":
-		return nil, invalidArg("NewClient", "apiKey is empty")
-	case hasControl(apiKey):
-		return nil, invalidArg("NewClient", "apiKey contains a control character (a line break, tab or NUL)")
+	key, bearer, err := normalizeKey(apiKey)
+	if err != nil {
+		return nil, invalidArg("NewClient", "%s", err.Error())
 	}
-	return newClient("NewClient", baseURL, apiKey, opts)
+	if bearer {
+		opts = append(opts, WithBearerAuth())
+	}
+	return newClient("NewClient", baseURL, key, opts)
 }
 
 // NewClientWithoutKey returns a Client that sends no API key, for the calls
@@ -186,6 +193,7 @@ func newClient(op, baseURL, apiKey string, opts []Option) (*Client, error) {
 		baseURL:      strings.TrimSuffix(base.String(), "/"),
 		shownURL:     shownBase(base),
 		auth:         apiKey,
+		key:          apiKey,
 		bearer:       o.bearer,
 		keyCreds:     []*credSet{newCredSet(apiKey)},
 		userAgent:    o.userAgent,

@@ -25,6 +25,18 @@ const (
 
 var tokenEventTypes = []EventType{EventAPITokenCreated, EventAPITokenUpdated, EventAPITokenDeleted}
 
+// ParseEventType returns the token event type named by s: its full name
+// ("api-token-created") or the short one ("created", "updated",
+// "deleted"), in any letter case. Anything else is an ErrInvalidArgument
+// error naming the accepted words.
+func ParseEventType(s string) (EventType, error) {
+	short := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(s)), "api-token-")
+	if e := EventType("api-token-" + short); slices.Contains(tokenEventTypes, e) {
+		return e, nil
+	}
+	return "", invalidArg("ParseEventType", "event type must be created, updated or deleted, not %q", s)
+}
+
 // MaxEventsLimit is the largest page Unleash serves. It silently answers a
 // larger limit with its default page of 50, so a larger Limit is refused
 // here.

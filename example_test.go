@@ -349,7 +349,7 @@ func ExampleClient_RotateAPIToken_notDelivered() {
 	fmt.Println(len(toks), toks[0].Matches(old.Secret))
 	// Output:
 	// true
-	// unleashadmin: RotateAPIToken: the new token could not be delivered: vault: permission denied; the new token was deleted and the old one left as it was
+	// unleashadmin: the new token could not be delivered: vault: permission denied; the new token was deleted again, and the old one left as it was
 	// 1 true
 }
 

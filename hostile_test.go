@@ -411,7 +411,7 @@ func TestBackendOnAnOldServer(t *testing.T) {
 // it fails, the new token is deleted and the old one left alone.
 func TestRotateDelivers(t *testing.T) {
 	t.Parallel()
-	old := APIToken{Secret: secretA, TokenName: "p-backend", Type: TokenTypeClient, Environment: "development", Project: "default", Projects: []string{"default"}}
+	old := APIToken{Secret: secretA, TokenName: "t-backend-full", Type: TokenTypeClient, Environment: "development", Project: "default", Projects: []string{"default"}}
 	newSecret := "default:development.517cb0bf5002ae8cb2b5fb07dd4b750bbdaece49ec9ddee476e7bf64"
 
 	t.Run("delivered", func(t *testing.T) {

@@ -242,7 +242,7 @@ func leakScenarios() []leakScenario {
 		`{"secret":"` + leakSecret + `","tokenName":"leak","type":"client","project":"default","projects":["default"],"environment":"development","expiresAt":"2030-01-02T03:04:05.000Z","createdAt":"2026-11-22T07:55:13.082Z","alias":null,"seenAt":"2026-11-22T08:00:00.000Z","secure":false},` +
 		`{"secret":"` + leakStarred + `","tokenName":"leak","type":"frontend","project":"*","projects":["*"],"environment":"development","expiresAt":null,"createdAt":"2026-11-22T07:55:13.082Z","alias":"` + leakStarred + `","seenAt":null,"secure":false},` +
 		`{"secret":"` + leakListedOne + `","tokenName":"leak","type":"client","project":"default,second","projects":["default","second"],"environment":"development","expiresAt":null,"createdAt":"2026-11-22T07:55:13.443Z","alias":null,"seenAt":null,"secure":false}]}`
-	created := `{"tokenName":"leak","environment":"production","projects":["default"],"secret":"` + leakCreated + `","type":"backend","alias":null,"project":"default","createdAt":"2026-11-22T07:55:14.070Z","secure":false}`
+	created := `{"tokenName":"leak","environment":"development","projects":["default"],"secret":"` + leakCreated + `","type":"backend","alias":null,"project":"default","createdAt":"2026-11-22T07:55:14.070Z","secure":false}`
 
 	out := []leakScenario{{name: "success", answer: answerOK(created, listed)}}
 	for _, code := range []int{400, 401, 403, 404, 415, 429, 500, 502, 503, 504} {
@@ -458,7 +458,7 @@ func badInputs(c *Client) []badInput {
 		add("all events with a comma in the project", err)
 	}
 	for name, args := range map[string][2]string{
-		"NewClient key with a line break":   {"https://unleash.example.com", leakKey + "\n"},
+		"NewClient key with a line break":   {"https://unleash.example.com", leakKey[:10] + "\n" + leakKey[10:]},
 		"NewClient key in the URL password": {"ftp://admin:" + leakKey + "@unleash.example.com", leakKey},
 		"NewClient key in the URL query":    {"https://unleash.example.com/?token=" + url.QueryEscape(leakKey), leakKey},
 		"NewClient key in the fragment":     {"https://unleash.example.com/#" + leakKey, leakKey},
@@ -466,7 +466,7 @@ func badInputs(c *Client) []badInput {
 		"NewClient URL without host":        {"https:///" + leakKey, leakKey},
 		"NewClient arguments swapped":       {leakKey, "https://unleash.example.com"},
 		"NewClient PAT and URL swapped":     {leakPAT, "https://unleash.example.com"},
-		"NewClient PAT with a line break":   {"https://unleash.example.com", leakPAT + "\r\n"},
+		"NewClient PAT with a line break":   {"https://unleash.example.com", leakPAT[:8] + "\r\n" + leakPAT[8:]},
 	} {
 		_, err := NewClient(args[0], args[1])
 		add(name, err)

@@ -19,11 +19,6 @@ var ErrRotationIncomplete = errors.New("rotation incomplete: the new token was c
 // returned with the error, and both tokens are live.
 var ErrNotDelivered = errors.New("the new token could not be delivered")
 
-// revokeTimeout bounds the delete of a token that could not be delivered,
-// which runs even when the caller's context has ended (a signal, a
-// deadline): an undelivered token must not stay live.
-const revokeTimeout = 30 * time.Second
-
 // RotateOptions says how RotateAPIToken retires the old token.
 type RotateOptions struct {
 	// GracePeriod keeps the old token working for this long, by moving its
@@ -38,7 +33,9 @@ type RotateOptions struct {
 	// services read it. If Deliver returns an error, the new token is
 	// deleted again, the old one is left as it was, and RotateAPIToken
 	// returns an error matching ErrNotDelivered.
-	Deliver func(ctx context.Context, fresh APIToken) error
+	Deliver DeliverFunc
+	// Now reads the time for the grace period; time.Now when nil.
+	Now func() time.Time
 }
 
 // Rotation is what RotateAPIToken did. Its printed form (every fmt verb,
@@ -54,9 +51,10 @@ type Rotation struct {
 }
 
 // RotateAPIToken replaces a token: it creates a new one with the same name,
-// type, environment and projects (through the project's endpoint when the
-// token belongs to one project), then retires the old one, at once or after
-// opts.GracePeriod. Unleash cannot change a token's secret in place; this is
+// type, environment and projects (RequestFor, CreateAndDeliver: through the
+// project's endpoint when the token belongs to one project, delivered to
+// opts.Deliver and deleted again when that fails), then retires the old one
+// (RetireAPIToken), at once or after opts.GracePeriod. Unleash cannot change a token's secret in place; this is
 // how it is rotated.
 //
 // If the create fails, the old token is untouched and the error is
@@ -80,28 +78,18 @@ func (c *Client) RotateAPIToken(ctx context.Context, old APIToken, opts RotateOp
 	if err := checkExpiry(op, opts.ExpiresAt); err != nil {
 		return nil, err
 	}
-	project, single := projectOf(old)
-	var (
-		fresh *APIToken
-		err   error
-	)
-	if single {
-		fresh, err = c.CreateProjectAPIToken(ctx, project, CreateProjectAPITokenRequest{
-			Type: old.Type, TokenName: old.TokenName, Environment: old.Environment, ExpiresAt: opts.ExpiresAt,
-		})
-	} else {
-		fresh, err = c.CreateAPIToken(ctx, CreateAPITokenRequest{
-			Type: old.Type, TokenName: old.TokenName, Environment: old.Environment, Projects: old.Projects, ExpiresAt: opts.ExpiresAt,
-		})
-	}
+	req := RequestFor(old)
+	req.ExpiresAt = opts.ExpiresAt
+	fresh, err := c.CreateAndDeliver(ctx, req, opts.Deliver)
 	if fresh == nil {
+		if errors.Is(err, ErrNotDelivered) {
+			return nil, fmt.Errorf("%w, and the old one left as it was", err)
+		}
 		return nil, err
 	}
 	r := &Rotation{New: fresh}
-	if opts.Deliver != nil {
-		if derr := opts.Deliver(ctx, *fresh); derr != nil {
-			return revokeUndelivered(ctx, c, r, derr)
-		}
+	if errors.Is(err, ErrUndeliveredLive) {
+		return r, err
 	}
 	if err != nil {
 		// The create's answer held the secret but was otherwise odd: the
@@ -109,42 +97,12 @@ func (c *Client) RotateAPIToken(ctx context.Context, old APIToken, opts RotateOp
 		// one is not retired.
 		return r, fmt.Errorf("unleashadmin: %s: %w, because the new token's answer was odd: %w", op, ErrRotationIncomplete, err)
 	}
-	if opts.GracePeriod == 0 {
-		if single {
-			err = c.DeleteProjectAPIToken(ctx, project, old.Secret)
-		} else {
-			err = c.DeleteAPIToken(ctx, old.Secret)
-		}
-		r.OldDeleted = err == nil
-	} else {
-		// Unleash keeps milliseconds; report what it will store.
-		until := time.Now().Add(opts.GracePeriod).UTC().Truncate(time.Millisecond)
-		if old.ExpiresAt != nil && old.ExpiresAt.Before(until) {
-			until = *old.ExpiresAt
-		} else {
-			err = c.UpdateAPITokenExpiry(ctx, old.Secret, until)
-		}
-		if err == nil {
-			r.OldExpiresAt = &until
-		}
-	}
+	ret, err := c.RetireAPIToken(ctx, old, RetireOptions{GracePeriod: opts.GracePeriod, Now: opts.Now})
 	if err != nil {
 		return r, fmt.Errorf("unleashadmin: %s: %w: %w", op, ErrRotationIncomplete, err)
 	}
+	r.OldDeleted, r.OldExpiresAt = ret.Deleted, ret.ExpiresAt
 	return r, nil
-}
-
-// revokeUndelivered deletes the new token of a rotation whose delivery
-// failed. The delete runs on a context of its own, so that a caller's
-// ended context (a signal) does not leave an undelivered token live.
-func revokeUndelivered(ctx context.Context, c *Client, r *Rotation, cause error) (*Rotation, error) {
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
-	defer cancel()
-	if err := c.DeleteAPIToken(rctx, r.New.Secret); err != nil {
-		return r, fmt.Errorf("unleashadmin: RotateAPIToken: %w (%w), and deleting the new token %s failed, so it is live: %w",
-			ErrNotDelivered, cause, RedactSecret(r.New.Secret), err)
-	}
-	return nil, fmt.Errorf("unleashadmin: RotateAPIToken: %w: %w; the new token was deleted and the old one left as it was", ErrNotDelivered, cause)
 }
 
 // Format prints the rotation with the new token's secret redacted, for
@@ -167,16 +125,4 @@ func (r Rotation) LogValue() slog.Value {
 		attrs = append(attrs, slog.Time("oldExpiresAt", *r.OldExpiresAt))
 	}
 	return slog.GroupValue(attrs...)
-}
-
-// projectOf returns the project of a token that belongs to exactly one.
-func projectOf(t APIToken) (string, bool) {
-	projects := t.Projects
-	if len(projects) == 0 && t.Project != "" {
-		projects = []string{t.Project}
-	}
-	if len(projects) == 1 && projects[0] != "*" && projects[0] != "" {
-		return projects[0], true
-	}
-	return "", false
 }

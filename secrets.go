@@ -233,6 +233,35 @@ func cleanErr(sets []*credSet, err error) error {
 	return &redactedError{msg: cleaned, orig: err}
 }
 
+// RedactText returns text with every echo of creds taken out, by the same
+// check the Client applies to what servers answer: each credential's random
+// part is found in any letter case, cut to 12 characters, split by line
+// breaks or invisible characters, and under percent, JSON, HTML and octal
+// escapes. Exact echoes are replaced by the redacted form (RedactSecret);
+// when a credential still shows after that, the whole text is replaced by
+// a note that it was removed. Credentials shorter than 8 characters are not
+// searched for.
+func RedactText(text string, creds ...string) string {
+	cleaned, ok := clean([]*credSet{newCredSet(creds...)}, text)
+	if !ok {
+		return droppedText
+	}
+	return cleaned
+}
+
+// RedactError returns err, or when its text shows one of creds (by the
+// check of RedactText) an error with the credentials taken out of its text,
+// which answers errors.Is and errors.As as err does but does not unwrap to
+// it, so that code walking the chain cannot print the original text.
+func RedactError(err error, creds ...string) error {
+	return cleanErr([]*credSet{newCredSet(creds...)}, err)
+}
+
+// RedactError is the package's RedactError with c's API key added to creds.
+func (c *Client) RedactError(err error, creds ...string) error {
+	return cleanErr(append([]*credSet{newCredSet(creds...)}, c.keyCreds...), err)
+}
+
 // redactedError stands for an error whose text held a credential. It gives
 // the redacted text and answers errors.Is and errors.As as the original
 // does (a context's deadline, ErrUnexpectedResponse, *RedirectError), but
