@@ -23,6 +23,12 @@ import (
 // nobody holds; this is how long it may take.
 const RevokeTimeout = 30 * time.Second
 
+// DefaultParallel is how many requests the layers above the client (plans
+// applied by package desired, prunes by package hygiene) send to one
+// Unleash instance at a time unless told otherwise: enough to hide the
+// latency of a distant server, few enough not to load it.
+const DefaultParallel = 4
+
 // ErrUndeliveredLive is matched by errors.Is when a new token could not be
 // delivered and deleting it again failed too: it is live and nobody holds
 // its secret. The token is returned with the error; delete it.
