@@ -1108,3 +1108,141 @@ func ExampleRequestError_Unwrap() {
 	// true
 	// true
 }
+
+func ExampleFindAPIToken() {
+	srv := unleashtest.NewServer(unleashtest.WithTokens(unleashtest.Token{Secret: seeded, TokenName: "checkout", Type: "client"}))
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey())
+	defer c.CloseIdleConnections()
+
+	toks, err := c.ListAPITokens(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	// A secret as a service holds it (or, under secure token storage, its
+	// selector) names one token of the list.
+	if tok, ok := unleashadmin.FindAPIToken(toks, seeded+"\n"); ok {
+		fmt.Println(tok.TokenName, tok.Redacted().Secret)
+	}
+	_, err = c.LookupAPIToken(context.Background(), "default:production."+strings.Repeat("0", 56))
+	fmt.Println(errors.Is(err, unleashadmin.ErrNotFound))
+	// Output:
+	// checkout default:production.5f3a***
+	// true
+}
+
+func ExampleClient_CreateScopedAPIToken() {
+	srv := unleashtest.NewServer(unleashtest.WithProjects("payments", "shipping"))
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey())
+	defer c.CloseIdleConnections()
+	ctx := context.Background()
+
+	// One project goes to the project's endpoint, several (here as one
+	// comma list) to the instance's; Unleash stores the same either way.
+	for _, projects := range [][]string{{"payments"}, {"shipping,payments"}} {
+		tok, err := c.CreateScopedAPIToken(ctx, unleashadmin.CreateAPITokenRequest{
+			Type: unleashadmin.TokenTypeClient, TokenName: "checkout", Environment: "production", Projects: projects,
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(tok.ProjectIDs())
+	}
+	for _, r := range srv.Requests() {
+		fmt.Println(r.Method, r.Path)
+	}
+	// Output:
+	// [payments]
+	// [payments shipping]
+	// POST /api/admin/projects/payments/api-tokens
+	// POST /api/admin/api-tokens
+}
+
+func ExampleClient_CreateAndDeliver() {
+	srv := unleashtest.NewServer()
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey())
+	defer c.CloseIdleConnections()
+	ctx := context.Background()
+	req := unleashadmin.CreateAPITokenRequest{Type: unleashadmin.TokenTypeBackend, TokenName: "checkout", Environment: "production"}
+
+	vault := map[string]string{}
+	tok, err := c.CreateAndDeliver(ctx, req, func(ctx context.Context, fresh unleashadmin.APIToken) error {
+		vault[fresh.TokenName] = fresh.Secret
+		return nil
+	})
+	fmt.Println(err, vault["checkout"] == tok.Secret)
+
+	// A secret that cannot be stored is taken back: no token is left that
+	// nobody holds.
+	_, err = c.CreateAndDeliver(ctx, req, func(context.Context, unleashadmin.APIToken) error {
+		return errors.New("vault: permission denied")
+	})
+	fmt.Println(errors.Is(err, unleashadmin.ErrNotDelivered))
+	toks, _ := c.GetAPITokensByName(ctx, "checkout")
+	fmt.Println(len(toks))
+	// Output:
+	// <nil> true
+	// true
+	// 1
+}
+
+func ExampleClient_RetireAPIToken() {
+	now := time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC)
+	srv := unleashtest.NewServer(unleashtest.WithClock(func() time.Time { return now }),
+		unleashtest.WithTokens(unleashtest.Token{Secret: seeded, TokenName: "checkout", Type: "client"}))
+	defer srv.Close()
+	c, _ := unleashadmin.NewClient(srv.URL(), srv.AdminKey())
+	defer c.CloseIdleConnections()
+	ctx := context.Background()
+	old, _ := c.LookupAPIToken(ctx, seeded)
+
+	// With a grace period the old token keeps working for a while; an
+	// expiry is never moved later than it was.
+	r, err := c.RetireAPIToken(ctx, *old, unleashadmin.RetireOptions{
+		GracePeriod: time.Hour, Now: func() time.Time { return now },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(r.Deleted, r.ExpiresAt.Format(time.RFC3339))
+	r, _ = c.RetireAPIToken(ctx, *old, unleashadmin.RetireOptions{})
+	fmt.Println(r.Deleted)
+	// Output:
+	// false 2027-01-04T10:00:00Z
+	// true
+}
+
+func ExampleClient_Protection() {
+	srv := unleashtest.NewServer(unleashtest.WithTokens(unleashtest.Token{
+		Secret: "*:*.5f3a9c0e1d2b4a6f8e7d9c0b1a2f3e4d5c6b7a8f9e0d1c2b3a4f5e6d", TokenName: "ci-automation", Type: "admin",
+	}))
+	defer srv.Close()
+	// The key as an Authorization header holds it: NewClient takes the
+	// prefix off and sends it as a bearer token.
+	c, _ := unleashadmin.NewClient(srv.URL(), "Bearer "+srv.AdminKey()+"\n")
+	defer c.CloseIdleConnections()
+
+	toks, err := c.ListAPITokens(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	slices.SortFunc(toks, func(a, b unleashadmin.APIToken) int { return strings.Compare(a.TokenName, b.TokenName) })
+	for _, t := range toks {
+		fmt.Printf("%s: %q, with admin tokens included: %q\n", t.TokenName, c.Protection(t, false), c.Protection(t, true))
+	}
+	// Output:
+	// admin: "the key in use", with admin tokens included: "the key in use"
+	// ci-automation: "an admin token", with admin tokens included: ""
+}
+
+func ExampleRedactText() {
+	secret := "default:production.5f3a9c0e1d2b4a6f8e7d9c0b1a2f3e4d5c6b7a8f9e0d1c2b3a4f5e6d"
+	// What a sink printed: the secret in full, and again upper-cased.
+	fmt.Println(unleashadmin.RedactText("stored "+secret, secret))
+	fmt.Println(unleashadmin.RedactText("STORED "+strings.ToUpper(secret[19:50]), secret))
+	// Output:
+	// stored default:production.5f3a***
+	// [removed: it repeated a credential]
+}

@@ -224,7 +224,7 @@ func cleanErr(sets []*credSet, err error) error {
 	}
 	msg := err.Error()
 	cleaned, ok := clean(sets, msg)
-	if cleaned == msg {
+	if ok && cleaned == msg {
 		return err
 	}
 	if !ok {
