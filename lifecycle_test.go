@@ -15,8 +15,8 @@ import (
 // A v2 secret of secure token storage, its selector, and a listed token
 // that shows only the selector.
 const (
-	v2Sel = "AbCdEfGhIjKlMnOpQrStUv"
-	v2Full   = "default:development.v2_" + v2Sel + "_" + "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
+	v2Sel  = "AbCdEfGhIjKlMnOpQrStUv"
+	v2Full = "default:development.v2_" + v2Sel + "_" + "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
 )
 
 func TestFindAPIToken(t *testing.T) {
