@@ -127,8 +127,8 @@ func (c *Client) CreateScopedAPIToken(ctx context.Context, req CreateAPITokenReq
 
 func (c *Client) createScoped(ctx context.Context, req CreateAPITokenRequest) (*APIToken, error) {
 	req.Projects = scopeProjects(req.Projects)
-	if len(req.Projects) == 1 && req.Projects[0] != "*" {
-		return c.CreateProjectAPIToken(ctx, req.Projects[0], CreateProjectAPITokenRequest{
+	if project, ok := singleProject(APIToken{Projects: req.Projects}); ok {
+		return c.CreateProjectAPIToken(ctx, project, CreateProjectAPITokenRequest{
 			Type: req.Type, TokenName: req.TokenName, Environment: req.Environment, ExpiresAt: req.ExpiresAt,
 		})
 	}
@@ -262,7 +262,17 @@ func GraceExpiry(t APIToken, now time.Time, grace time.Duration) (until time.Tim
 	return until, true
 }
 
-// RetireAPIToken retires t: deletes it (DeleteAPIToken), or with
+// singleProject returns the project of a token that belongs to exactly one.
+func singleProject(t APIToken) (string, bool) {
+	if ids := t.ProjectIDs(); len(ids) == 1 && ids[0] != "*" {
+		return ids[0], true
+	}
+	return "", false
+}
+
+// RetireAPIToken retires t: deletes it through the endpoint of its scope
+// (DeleteProjectAPIToken for a token of one project, which Unleash refuses
+// for a token that is not in that project; DeleteAPIToken otherwise), or with
 // opts.GracePeriod moves its expiry to now + GracePeriod (GraceExpiry),
 // never later than it was. It does not check whether t may be retired: see
 // Client.Protection.
@@ -275,7 +285,13 @@ func (c *Client) RetireAPIToken(ctx context.Context, t APIToken, opts RetireOpti
 		return nil, invalidArg(op, "GracePeriod %s is negative", opts.GracePeriod)
 	}
 	if opts.GracePeriod == 0 {
-		if err := c.DeleteAPIToken(ctx, t.Secret); err != nil {
+		var err error
+		if project, ok := singleProject(t); ok {
+			err = c.DeleteProjectAPIToken(ctx, project, t.Secret)
+		} else {
+			err = c.DeleteAPIToken(ctx, t.Secret)
+		}
+		if err != nil {
 			return nil, err
 		}
 		return &Retirement{Deleted: true}, nil

@@ -307,6 +307,19 @@ func TestRetireAPIToken(t *testing.T) {
 		}
 	})
 
+	t.Run("a token of one project, through its project", func(t *testing.T) {
+		t.Parallel()
+		c, m := newTestClient(t, []reply{{status: 200}})
+		inOne := tok
+		inOne.Project = "payments"
+		if r, err := c.RetireAPIToken(context.Background(), inOne, RetireOptions{}); err != nil || !r.Deleted {
+			t.Fatalf("%+v, %v", r, err)
+		}
+		if reqs := m.sent(); len(reqs) != 1 || reqs[0].Method != "DELETE" || reqs[0].Path != "/api/admin/projects/payments/api-tokens/"+secretA {
+			t.Fatalf("sent %+v", reqs)
+		}
+	})
+
 	t.Run("with grace, on the injected clock", func(t *testing.T) {
 		t.Parallel()
 		c, m := newTestClient(t, []reply{{status: 200}})

@@ -67,7 +67,7 @@ func TestRotateAPIToken(t *testing.T) {
 		}
 		reqs := m.sent()
 		if len(reqs) != 2 || reqs[0].Method != "POST" || reqs[0].Path != "/api/admin/projects/default/api-tokens" ||
-			reqs[1].Method != "DELETE" || reqs[1].Path != "/api/admin/api-tokens/"+oldProject.Secret {
+			reqs[1].Method != "DELETE" || reqs[1].Path != "/api/admin/projects/default/api-tokens/"+oldProject.Secret {
 			t.Fatalf("sent %+v", reqs)
 		}
 	})
@@ -97,7 +97,7 @@ func TestRotateAPIToken(t *testing.T) {
 		if r == nil || r.New == nil || r.New.Secret != secretA || r.OldDeleted || !errors.Is(err, ErrRotationIncomplete) || !errors.Is(err, ErrForbidden) {
 			t.Fatalf("%+v, %v", r, err)
 		}
-		if reqs := m.sent(); len(reqs) != 2 || reqs[1].Path != "/api/admin/api-tokens/"+oldProject.Secret {
+		if reqs := m.sent(); len(reqs) != 2 || reqs[1].Path != "/api/admin/projects/default/api-tokens/"+oldProject.Secret {
 			t.Fatalf("sent %+v", reqs)
 		}
 		if s, ok := containsAny(err.Error(), randomOf(secretA), randomOf(oldProject.Secret)); ok {
