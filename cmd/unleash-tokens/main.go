@@ -339,6 +339,8 @@ func fail(stderr io.Writer, name string, err error, args []string) int {
 	switch {
 	case errors.As(err, &coded):
 		return coded.code
+	case errors.Is(err, unleashadmin.ErrUndeliveredLive):
+		return exitPartial
 	case errors.Is(err, unleashadmin.ErrNotDelivered):
 		return exitNotDelivered
 	case errors.Is(err, unleashadmin.ErrRotationIncomplete):
@@ -514,21 +516,6 @@ func (a *app) stdinLines() ([]string, error) {
 	return lines, nil
 }
 
-// findToken looks the token of secret (a full secret, or the selector a
-// list shows under secure token storage) up in the token list.
-func (a *app) findToken(ctx context.Context, secret string) (*unleashadmin.APIToken, error) {
-	all, err := a.client.ListAPITokens(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for i := range all {
-		if all[i].Matches(secret) {
-			return &all[i], nil
-		}
-	}
-	return nil, fmt.Errorf("no token %s on the server: %w", unleashadmin.RedactSecret(secret), unleashadmin.ErrNotFound)
-}
-
 func setupCreate(fs *flag.FlagSet) runFunc {
 	typ := fs.String("type", "", "client, backend or frontend (required)")
 	name := fs.String("name", "", "token name (required)")
@@ -544,9 +531,9 @@ func setupCreate(fs *flag.FlagSet) runFunc {
 		if *typ == "" || *name == "" {
 			return usagef("--type and --name are required")
 		}
-		t, err := tokenType(*typ)
+		t, err := unleashadmin.ParseTokenType(*typ)
 		if err != nil {
-			return err
+			return usagef("--type must be client, backend or frontend, not %q", *typ)
 		}
 		at, err := parseExpiry(*expires, *allowPast)
 		if err != nil {
@@ -555,35 +542,14 @@ func setupCreate(fs *flag.FlagSet) runFunc {
 		if err := a.canDeliver(); err != nil {
 			return err
 		}
-		var tok *unleashadmin.APIToken
-		if len(projects) == 1 && projects[0] != "*" {
-			tok, err = a.client.CreateProjectAPIToken(ctx, projects[0], unleashadmin.CreateProjectAPITokenRequest{
-				Type: t, TokenName: *name, Environment: *environment, ExpiresAt: at,
-			})
-		} else {
-			tok, err = a.client.CreateAPIToken(ctx, unleashadmin.CreateAPITokenRequest{
-				Type: t, TokenName: *name, Environment: *environment, Projects: projects, ExpiresAt: at,
-			})
-		}
-		if tok == nil {
-			return err
-		}
-		// A token whose answer was odd is still live: print its secret,
-		// then report what was odd.
-		if derr := a.deliver(ctx, *tok); derr != nil {
-			return derr
-		}
+		// The new secret goes to standard output; if it cannot, the new
+		// token is deleted again. A token whose answer was odd is still
+		// live: its secret is printed, then what was odd is reported.
+		_, err = a.client.CreateAndDeliver(ctx, unleashadmin.CreateAPITokenRequest{
+			Type: t, TokenName: *name, Environment: *environment, Projects: projects, ExpiresAt: at,
+		}, func(_ context.Context, fresh unleashadmin.APIToken) error { return a.writeNew(fresh, nil) })
 		return err
 	}
-}
-
-// tokenType checks a --type before anything is sent.
-func tokenType(s string) (unleashadmin.TokenType, error) {
-	switch t := unleashadmin.TokenType(strings.ToLower(s)); t {
-	case unleashadmin.TokenTypeClient, unleashadmin.TokenTypeBackend, unleashadmin.TokenTypeFrontend:
-		return t, nil
-	}
-	return "", usagef("--type must be client, backend or frontend, not %q", s)
 }
 
 // canDeliver refuses, before anything is created, to print a new secret to
@@ -618,23 +584,6 @@ func (a *app) writeNew(tok unleashadmin.APIToken, extra map[string]any) error {
 		}
 	}
 	return nil
-}
-
-// deliver writes a new token to standard output (writeNew); a failed write
-// deletes the token again, on a context of its own so that an ended
-// context does not leave it live.
-func (a *app) deliver(ctx context.Context, tok unleashadmin.APIToken) error {
-	err := a.writeNew(tok, nil)
-	if err == nil {
-		return nil
-	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if derr := a.client.DeleteAPIToken(rctx, tok.Secret); derr != nil {
-		return exitError{exitPartial, fmt.Errorf("%v, and deleting the new token failed too, so token %q (%s) is live: delete it: %w",
-			err, tok.TokenName, tok.Redacted().Secret, derr)}
-	}
-	return exitError{exitNotDelivered, fmt.Errorf("%v: the new token was deleted again; nothing else changed", err)}
 }
 
 func setupList(fs *flag.FlagSet) runFunc {
@@ -683,7 +632,7 @@ func (a *app) target(ctx context.Context, cmd string, args []string, ignoreNotFo
 	if err != nil {
 		return nil, err
 	}
-	tok, err := a.findToken(ctx, secret)
+	tok, err := a.client.LookupAPIToken(ctx, secret)
 	if errors.Is(err, unleashadmin.ErrNotFound) && ignoreNotFound {
 		shown := unleashadmin.RedactSecret(secret)
 		return nil, a.printResult(result{Secret: shown, Found: false}, "no token %s: nothing to do\n", shown)
@@ -756,7 +705,7 @@ func setupRotate(fs *flag.FlagSet) runFunc {
 		if err := a.canDeliver(); err != nil {
 			return err
 		}
-		old, err := a.findToken(ctx, secret)
+		old, err := a.client.LookupAPIToken(ctx, secret)
 		if err != nil {
 			return err
 		}
@@ -774,10 +723,10 @@ func setupRotate(fs *flag.FlagSet) runFunc {
 		if r == nil {
 			return err
 		}
-		if errors.Is(err, unleashadmin.ErrNotDelivered) {
+		if errors.Is(err, unleashadmin.ErrUndeliveredLive) {
 			// Not delivered, and the new token could not be deleted: it is
 			// live, and its secret is nowhere.
-			return exitError{exitPartial, fmt.Errorf("%w; delete the new token %s", err, r.New.Redacted().Secret)}
+			return err
 		}
 		// What happened to the old token, on stderr: stdout holds the new
 		// token alone, already written.
@@ -813,8 +762,8 @@ func setupEvents(fs *flag.FlagSet) runFunc {
 			opts.Limit = min(*limit, unleashadmin.MaxEventsLimit)
 		}
 		for _, t := range types {
-			e := unleashadmin.EventType("api-token-" + strings.TrimPrefix(t, "api-token-"))
-			if !slices.Contains([]unleashadmin.EventType{unleashadmin.EventAPITokenCreated, unleashadmin.EventAPITokenUpdated, unleashadmin.EventAPITokenDeleted}, e) {
+			e, err := unleashadmin.ParseEventType(t)
+			if err != nil {
 				return usagef("--type must be created, updated or deleted, not %q", t)
 			}
 			opts.Types = append(opts.Types, e)
