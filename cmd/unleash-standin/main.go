@@ -59,9 +59,15 @@
 // usage error, or a seed file or seed that is not valid (nothing was
 // served).
 //
-// The stand-in keeps everything in memory and loses it on exit. See the
-// documentation of package unleashtest for what it reproduces and what
-// not; in short, no client API, no users, and no 60-second token cache.
+// The stand-in keeps everything in memory and loses it on exit. Of the
+// requests it receives it keeps a bounded history, the most recent ones
+// (at most 10,000 and 16 MiB of bodies and headers, as unleashtest's
+// Server.Requests says), so that requests with or without a key cannot
+// fill its memory. It closes a connection whose request takes more than a
+// minute to arrive (10 seconds for the headers) or that is idle for a
+// minute. See the documentation of package unleashtest for what it
+// reproduces and what not; in short, no client API, no users, and no
+// 60-second token cache.
 package main
 
 import (
