@@ -259,8 +259,9 @@ func WithVersion(v string) Option {
 //
 // Secrets must be unique, admin keys included. A seed that breaks a rule
 // makes Listen return an error, NewTestServer fail the test and NewServer
-// panic; the message names the seed by position and name, never by
-// secret. Calls add to the seeds.
+// panic; the message names the seed by its position (token 1 is the first
+// seed) and the field at fault (project 2 is the second of Projects), and
+// never quotes a value of the seed. Calls add to the seeds.
 func WithTokens(tokens ...Token) Option {
 	return func(c *config) {
 		for _, t := range tokens {
@@ -335,11 +336,9 @@ func newServer(opts []Option) (*Server, error) {
 	for i, seed := range cfg.seeds {
 		tok, err := s.seedToken(seed, created)
 		if err != nil {
-			name := ""
-			if seed.TokenName != "" {
-				name = fmt.Sprintf(" (%q)", seed.TokenName)
-			}
-			return nil, fmt.Errorf("unleashtest: WithTokens: token %d%s: %w", i+1, name, err)
+			// No value of the seed: one from a file (unleash-standin
+			// -seed) may be a secret in the wrong field.
+			return nil, fmt.Errorf("unleashtest: WithTokens: token %d: %w", i+1, err)
 		}
 		s.tokens = append(s.tokens, tok)
 	}

@@ -53,7 +53,9 @@
 // token in secure storage; without one the stand-in makes a secret in its
 // mode ("secure": true asks for secure storage). Times are RFC 3339.
 // Unknown keys are refused. Give the secrets you need to use: a made one
-// is listed only as a selector in secure mode.
+// is listed only as a selector in secure mode. An error about the file
+// names a line, a field or a token's position in the list (token 1 is the
+// first), never a value of the file, which may hold secrets.
 //
 // Exit codes: 0 stopped by a signal; 1 it could not listen or stop; 2 a
 // usage error, or a seed file or seed that is not valid (nothing was
@@ -71,6 +73,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -241,12 +244,26 @@ type seedToken struct {
 	Secure      bool       `json:"secure"`
 }
 
-// readSeeds reads a seed file. Its errors never quote the file's content,
-// which holds secrets.
 // fieldName is what a key of a seed file that may be named in an error
 // looks like.
 var fieldName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,31}$`)
 
+// quotedChar is a character as the JSON decoder quotes it in a syntax
+// error: in single quotes, escaped as Go does (a quote as backslash and
+// quote).
+var quotedChar = regexp.MustCompile(`'(\\'|[^']*)' ?`)
+
+// position returns the line and column (from 1, in bytes) of offset in data.
+func position(data []byte, offset int64) (line, col int) {
+	offset = min(max(offset, 0), int64(len(data)))
+	before := data[:offset]
+	line = bytes.Count(before, []byte("\n")) + 1
+	return line, len(before) - (bytes.LastIndexByte(before, '\n') + 1) + 1
+}
+
+// readSeeds reads a seed file. Its errors never quote the file's content,
+// which holds secrets: they name a line, a field, or the position of a
+// token in the list (the checks of unleashtest.WithTokens do the same).
 func readSeeds(name string) ([]unleashtest.Token, error) {
 	f, err := os.Open(name)
 	if err != nil {
@@ -260,19 +277,26 @@ func readSeeds(name string) ([]unleashtest.Token, error) {
 	if len(data) > maxSeedFile {
 		return nil, fmt.Errorf("larger than %d MiB", maxSeedFile>>20)
 	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var seeds []seedToken
 	if err := dec.Decode(&seeds); err != nil {
+		// The decoder's own words may quote a value (a secret), a
+		// character of one, or an unknown key: name the line and the
+		// field only.
 		var syn *json.SyntaxError
 		if errors.As(err, &syn) {
-			return nil, fmt.Errorf("not JSON: %s (at byte %d)", syn.Error(), syn.Offset)
+			line, col := position(data, syn.Offset-1) // the byte at fault
+			return nil, fmt.Errorf("not JSON: %s (line %d, column %d)", quotedChar.ReplaceAllString(syn.Error(), ""), line, col)
 		}
-		// The decoder's own words may quote a value (a secret) or an
-		// unknown key: name the position and the field only.
 		var typ *json.UnmarshalTypeError
 		if errors.As(err, &typ) {
-			return nil, fmt.Errorf("not a JSON list of tokens: field %q (at byte %d) must be %s, not %s", typ.Field, typ.Offset, typ.Type, typ.Value)
+			line, _ := position(data, typ.Offset)
+			kind, _, _ := strings.Cut(typ.Value, " ") // "number 123" names the number
+			if typ.Field == "" {
+				return nil, fmt.Errorf("not a JSON list of tokens: a JSON %s in place of the list or of a token (line %d)", kind, line)
+			}
+			return nil, fmt.Errorf("not a JSON list of tokens: field %q (line %d) must be %s, not %s", typ.Field, line, typ.Type, kind)
 		}
 		if key, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 			// A key is named when it reads like one; a long or odd one
@@ -280,9 +304,11 @@ func readSeeds(name string) ([]unleashtest.Token, error) {
 			if k, err := strconv.Unquote(key); err == nil && fieldName.MatchString(k) {
 				return nil, fmt.Errorf("not a JSON list of tokens: unknown field %q", k)
 			}
-			return nil, fmt.Errorf("not a JSON list of tokens: a key that is not a token's field (at byte %d)", dec.InputOffset())
+			line, _ := position(data, dec.InputOffset())
+			return nil, fmt.Errorf("not a JSON list of tokens: a key that is not a token's field (line %d)", line)
 		}
-		return nil, fmt.Errorf("not a JSON list of tokens: a value that does not read (at byte %d; times are RFC 3339)", dec.InputOffset())
+		line, _ := position(data, dec.InputOffset())
+		return nil, fmt.Errorf("not a JSON list of tokens: a value that does not read (line %d; times are RFC 3339)", line)
 	}
 	if dec.More() {
 		return nil, errors.New("more than one JSON value")
