@@ -21,7 +21,8 @@
 //
 // Flags:
 //
-//	-addr ADDR          address to listen on (default 127.0.0.1:0, a free port)
+//	-addr ADDR          address to listen on (default 127.0.0.1:0, a free port
+//	                    on loopback; ":4242" is every interface)
 //	-secure             secure token storage, as Unleash 8.2 with
 //	                    UNLEASH_EXPERIMENTAL_SECURE_TOKEN=true
 //	-seed FILE          start with the tokens of FILE (see below)
@@ -33,7 +34,9 @@
 //
 // The admin key is $UNLEASH_STANDIN_ADMIN_KEY, or the insecure development
 // key *:*.unleash-insecure-admin-api-token when that is not set; it is not
-// a flag, so that it never shows in the process list.
+// a flag, so that it never shows in the process list. Listening beyond
+// loopback with the development key, which anyone can look up, prints a
+// warning on standard error.
 //
 // The seed file holds a JSON list of tokens:
 //
@@ -129,7 +132,7 @@ func (l *listFlag) Set(v string) error {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("unleash-standin", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:0", "address to listen on (port 0 picks a free port)")
+	addr := fs.String("addr", "127.0.0.1:0", "address to listen on (port 0 picks a free port; \":4242\" is every interface)")
 	secure := fs.Bool("secure", false, "secure token storage, as Unleash 8.2 with UNLEASH_EXPERIMENTAL_SECURE_TOKEN=true")
 	seedFile := fs.String("seed", "", "start with the tokens of this JSON file (a list of tokens)")
 	var projects, environments listFlag
@@ -143,7 +146,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 Serves a stand-in for the API-token endpoints of Unleash 8.2 until SIGINT or
 SIGTERM, and prints export lines for UNLEASH_URL and UNLEASH_API_TOKEN on
 stdout once it listens. The admin key is $UNLEASH_STANDIN_ADMIN_KEY, or the
-insecure development key when that is not set.
+insecure development key when that is not set (a warning is printed if it
+then listens beyond loopback).
 
 flags:
 `)
@@ -198,6 +202,9 @@ flags:
 			return exitFailure
 		}
 		return exitUsage // a seed that breaks a rule
+	}
+	if key == unleashtest.DefaultAdminKey && beyondLoopback(*addr, srv.URL()) {
+		fmt.Fprintf(stderr, "unleash-standin: warning: listening beyond loopback (-addr %q) with the well-known insecure development admin key: anyone who can reach the port can manage its tokens; set UNLEASH_STANDIN_ADMIN_KEY, or listen on 127.0.0.1\n", *addr)
 	}
 	// One write, so that a reader sees both lines or neither.
 	if _, err := fmt.Fprintf(stdout, "export UNLEASH_URL=%s\nexport UNLEASH_API_TOKEN=%s\n",
@@ -334,6 +341,28 @@ func readSeeds(name string) ([]unleashtest.Token, error) {
 		}
 	}
 	return out, nil
+}
+
+// beyondLoopback reports whether a Server listening on addr (as given to
+// -addr) at url may be reached from beyond this machine: addr names every
+// interface (no host, 0.0.0.0, ::), or url, which names the address
+// listened on otherwise, is not a loopback one.
+func beyondLoopback(addr, url string) bool {
+	if addr != "" {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil || host == "" {
+			return true
+		}
+		if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+			return true
+		}
+	}
+	host := strings.TrimPrefix(url, "http://")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
 }
 
 // shellQuote wraps s in single quotes so that a POSIX shell reads it back

@@ -551,6 +551,62 @@ func TestRunInProcess(t *testing.T) {
 	}
 }
 
+// Listening beyond loopback with the well-known development key prints a
+// warning on stderr; on loopback, or with a key of one's own, it does not.
+func TestWarnsBeyondLoopbackWithDefaultKey(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		addr, key string
+		warn      bool
+	}{
+		{"", "", false}, // the default, 127.0.0.1:0
+		{"127.0.0.1:0", "", false},
+		{"localhost:0", "", false},
+		{":0", "", true},
+		{"0.0.0.0:0", "", true},
+		{":0", "*:*.a-key-of-my-own", false},
+	}
+	for _, c := range cases {
+		args := []string{}
+		if c.addr != "" {
+			args = append(args, "-addr", c.addr)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		pr, pw := io.Pipe()
+		var errOut syncBuffer
+		code := make(chan int, 1)
+		go func() {
+			code <- run(ctx, args, pw, &errOut, func(k string) string {
+				if k == "UNLEASH_STANDIN_ADMIN_KEY" {
+					return c.key
+				}
+				return ""
+			})
+			pw.Close()
+		}()
+		r := bufio.NewReader(pr)
+		for range 2 {
+			if _, err := r.ReadString('\n'); err != nil {
+				t.Errorf("%v: reading the export lines: %v; stderr %s", args, err, errOut.String())
+				break
+			}
+		}
+		cancel()
+		_, _ = io.Copy(io.Discard, r)
+		if c := <-code; c != 0 {
+			t.Errorf("%v: exit %d", args, c)
+		}
+		got := errOut.String()
+		warned := strings.Contains(got, "warning: ")
+		if warned != c.warn {
+			t.Errorf("%v, key %q: warned %v, want %v; stderr:\n%s", args, c.key, warned, c.warn, got)
+		}
+		if warned && (!strings.Contains(got, "UNLEASH_STANDIN_ADMIN_KEY") || strings.Contains(got, unleashtest.DefaultAdminKey)) {
+			t.Errorf("%v: the warning should name UNLEASH_STANDIN_ADMIN_KEY, not the key: %s", args, got)
+		}
+	}
+}
+
 func TestShellQuote(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
