@@ -164,7 +164,9 @@
 //
 // For testing error handling, Server.FailNext queues faults (a status and
 // body, a delay, or a dropped connection) that replace normal service for
-// the next requests; Server.Requests records what the server received.
+// the next requests; Server.Requests returns the most recent requests the
+// server received (the last 10,000 at most, and no more than 16 MiB of
+// bodies and headers), Server.RequestCount counts them all.
 //
 // What it does not do:
 //

@@ -126,7 +126,7 @@ func ExampleWithTokens() {
 	// admin admin * * false
 	// checkout client payments production true
 	// web frontend * development false
-	// unleashtest: WithTokens: token 1 ("x"): project "nope" does not exist (WithProjects sets the projects)
+	// unleashtest: WithTokens: token 1: project 1 does not exist (WithProjects sets the projects)
 }
 
 func ExampleListen() {

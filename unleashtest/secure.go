@@ -127,7 +127,7 @@ func (s *Server) seedToken(seed Token, start time.Time) (Token, error) {
 	case "":
 		return Token{}, errors.New("Type is empty (client, backend, frontend or admin)")
 	default:
-		return Token{}, fmt.Errorf("Type %q is not client, backend, frontend or admin", seed.Type)
+		return Token{}, errors.New("Type is not client, backend, frontend or admin")
 	}
 
 	projects := slices.Clone(seed.Projects)
@@ -142,14 +142,14 @@ func (s *Server) seedToken(seed Token, start time.Time) (Token, error) {
 		case p == "":
 			return Token{}, fmt.Errorf("project %d is empty", i+1)
 		case p != "*" && !slices.Contains(s.cfg.projects, p):
-			return Token{}, fmt.Errorf("project %q does not exist (WithProjects sets the projects)", p)
+			return Token{}, fmt.Errorf("project %d does not exist (WithProjects sets the projects)", i+1)
 		case slices.Index(projects, p) < i:
-			return Token{}, fmt.Errorf("project %q is listed twice", p)
+			return Token{}, fmt.Errorf("project %d repeats project %d", i+1, slices.Index(projects, p)+1)
 		}
 	}
 	projects = resolveProjects(projects)
 	if seed.Project != "" && len(seed.Projects) > 0 && seed.Project != strings.Join(projects, ",") {
-		return Token{}, fmt.Errorf("Project %q disagrees with Projects %q", seed.Project, projects)
+		return Token{}, errors.New("Project disagrees with Projects")
 	}
 
 	env := seed.Environment
@@ -164,8 +164,11 @@ func (s *Server) seedToken(seed Token, start time.Time) (Token, error) {
 		if env == "" {
 			env = defaultEnvironment
 		}
-		if !slices.Contains(s.cfg.environments, env) {
-			return Token{}, fmt.Errorf("environment %q does not exist (WithEnvironments sets the environments)", env)
+		switch {
+		case env == "*":
+			return Token{}, errors.New(`Environment "*" is for admin tokens only`)
+		case !slices.Contains(s.cfg.environments, env):
+			return Token{}, errors.New("Environment does not exist (WithEnvironments sets the environments)")
 		}
 	}
 

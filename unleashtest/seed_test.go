@@ -76,23 +76,31 @@ func TestWithTokens(t *testing.T) {
 	}
 }
 
+// Seed errors name the seed by its position and the field at fault, never
+// a value of the seed: a seed file's values may hold a secret put in the
+// wrong place. Every value below holds "SEEDVALUE" (or is a secret).
 func TestWithTokensErrors(t *testing.T) {
 	t.Parallel()
 	const v2 = "*:development.v2_AAAAAAAAAAAAAAAAAAAAAA_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
-	ok := unleashtest.Token{TokenName: "ok", Type: "client"}
+	const (
+		name = "name-SEEDVALUE"
+		dup  = "dup-SEEDVALUE" // a project the Server has
+	)
+	ok := unleashtest.Token{TokenName: name, Type: "client"}
 	cases := []struct {
 		seeds []unleashtest.Token
 		want  string
 	}{
 		{[]unleashtest.Token{{Type: "client"}}, "token 1: TokenName is empty"},
-		{[]unleashtest.Token{ok, {TokenName: "t"}}, `token 2 ("t"): Type is empty`},
-		{[]unleashtest.Token{{TokenName: "t", Type: "root"}}, `Type "root" is not client, backend, frontend or admin`},
-		{[]unleashtest.Token{{TokenName: "t", Type: "client", Projects: []string{"nope"}}}, `project "nope" does not exist`},
-		{[]unleashtest.Token{{TokenName: "t", Type: "client", Projects: []string{"default", ""}}}, "project 2 is empty"},
-		{[]unleashtest.Token{{TokenName: "t", Type: "client", Projects: []string{"default", "default"}}}, `project "default" is listed twice`},
-		{[]unleashtest.Token{{TokenName: "t", Type: "client", Project: "x", Projects: []string{"default"}}}, `Project "x" disagrees with Projects`},
-		{[]unleashtest.Token{{TokenName: "t", Type: "client", Environment: "nope"}}, `environment "nope" does not exist`},
-		{[]unleashtest.Token{{TokenName: "t", Type: "frontend", Environment: "*"}}, `environment "*" does not exist`},
+		{[]unleashtest.Token{ok, {TokenName: name}}, "token 2: Type is empty"},
+		{[]unleashtest.Token{{TokenName: name, Type: "root-SEEDVALUE"}}, "token 1: Type is not client, backend, frontend or admin"},
+		{[]unleashtest.Token{{TokenName: name, Type: "client", Projects: []string{"default", "nope-SEEDVALUE"}}}, "token 1: project 2 does not exist (WithProjects sets the projects)"},
+		{[]unleashtest.Token{{TokenName: name, Type: "client", Project: "default,nope-SEEDVALUE"}}, "token 1: project 2 does not exist"},
+		{[]unleashtest.Token{{TokenName: name, Type: "client", Projects: []string{"default", ""}}}, "project 2 is empty"},
+		{[]unleashtest.Token{{TokenName: name, Type: "client", Projects: []string{dup, "default", dup}}}, "token 1: project 3 repeats project 1"},
+		{[]unleashtest.Token{{TokenName: name, Type: "client", Project: "x-SEEDVALUE", Projects: []string{"default"}}}, "token 1: Project disagrees with Projects"},
+		{[]unleashtest.Token{{TokenName: name, Type: "client", Environment: "nope-SEEDVALUE"}}, "token 1: Environment does not exist (WithEnvironments sets the environments)"},
+		{[]unleashtest.Token{{TokenName: name, Type: "frontend", Environment: "*"}}, `token 1: Environment "*" is for admin tokens only`},
 		{[]unleashtest.Token{{TokenName: "t", Type: "admin", Environment: "development"}}, "an admin token must have all projects"},
 		{[]unleashtest.Token{{TokenName: "t", Type: "admin", Projects: []string{"default"}}}, "an admin token must have all projects"},
 		{[]unleashtest.Token{{TokenName: "t", Type: "client", Secret: "has space"}}, "Secret holds a space"},
@@ -101,13 +109,13 @@ func TestWithTokensErrors(t *testing.T) {
 		{[]unleashtest.Token{{TokenName: "t", Type: "client", Secret: v2, Selector: "CCCCCCCCCCCCCCCCCCCCCC"}}, "Selector is not the selector of Secret"},
 		{[]unleashtest.Token{{TokenName: "t", Type: "client", Selector: "CCCCCCCCCCCCCCCCCCCCCC"}}, "Selector is set but Secret is empty"},
 		{[]unleashtest.Token{{TokenName: "t", Type: "admin", Secret: unleashtest.DefaultAdminKey}}, "Secret is one of the admin keys"},
-		{[]unleashtest.Token{{TokenName: "a", Type: "client", Secret: "x"}, {TokenName: "b", Type: "client", Secret: "x"}}, `token 2 ("b"): Secret is the secret of an earlier token`},
+		{[]unleashtest.Token{{TokenName: "a", Type: "client", Secret: "x"}, {TokenName: name, Type: "client", Secret: "x"}}, "token 2: Secret is the secret of an earlier token"},
 		{[]unleashtest.Token{{TokenName: "a", Type: "client", Secret: v2}, {TokenName: "b", Type: "client",
 			Secret: "default:development.v2_AAAAAAAAAAAAAAAAAAAAAA_CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC", Projects: []string{"default"}}},
 			"the selector of Secret is that of an earlier token"},
 	}
 	for _, c := range cases {
-		s, err := unleashtest.Listen("127.0.0.1:0", unleashtest.WithTokens(c.seeds...))
+		s, err := unleashtest.Listen("127.0.0.1:0", unleashtest.WithProjects("default", dup), unleashtest.WithTokens(c.seeds...))
 		if err == nil {
 			s.Close()
 			t.Errorf("%+v: no error", c.seeds)
@@ -115,6 +123,9 @@ func TestWithTokensErrors(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "unleashtest: WithTokens: token ") {
 			t.Errorf("error %q, want it to hold %q", err, c.want)
+		}
+		if strings.Contains(err.Error(), "SEEDVALUE") {
+			t.Errorf("error %q quotes a value of the seed", err)
 		}
 		for _, seed := range c.seeds {
 			if seed.Secret != "" && len(seed.Secret) > 3 && strings.Contains(err.Error(), seed.Secret) {
@@ -126,12 +137,12 @@ func TestWithTokensErrors(t *testing.T) {
 	// NewTestServer fails the test; NewServer panics with the same message.
 	bad := unleashtest.WithTokens(unleashtest.Token{TokenName: "t", Type: "root"})
 	ft := &fatalTB{TB: t}
-	if s := unleashtest.NewTestServer(ft, bad); s != nil || !strings.Contains(ft.msg, `Type "root"`) {
+	if s := unleashtest.NewTestServer(ft, bad); s != nil || !strings.Contains(ft.msg, "token 1: Type is not") {
 		t.Errorf("NewTestServer: %v, fatal %q", s, ft.msg)
 	}
 	func() {
 		defer func() {
-			if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), `Type "root"`) {
+			if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "token 1: Type is not") {
 				t.Errorf("NewServer panicked with %v", r)
 			}
 		}()

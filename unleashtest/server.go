@@ -93,7 +93,8 @@ func cloneTime(t *time.Time) *time.Time {
 }
 
 // Request is one request the Server received, as recorded by
-// Server.Requests.
+// Server.Requests. A Server keeps only the most recent requests: see
+// Server.Requests for the bound.
 type Request struct {
 	// Method is the HTTP method.
 	Method string
@@ -104,7 +105,7 @@ type Request struct {
 	// Request printed in a test log shows the key the client sent (the
 	// Server's own keys are test values unless WithAdminKeys says otherwise).
 	Header http.Header
-	// Body is the request body (at most the first MiB).
+	// Body is the request body (at most the first MiB, 1<<20 bytes).
 	Body []byte
 	// Faulted reports whether a Fault queued with FailNext was applied to
 	// this request instead of (or, for a pure delay, before) normal service.
@@ -155,6 +156,23 @@ type config struct {
 	secure       bool
 	version      string
 	seeds        []Token
+	readTimeout  time.Duration
+	idleTimeout  time.Duration
+}
+
+// The timeouts of the http.Server of every Server. The read timeout ends
+// with the request's body, as net/http lifts it then: a Fault's Delay is
+// not cut short.
+const (
+	readHeaderTimeout  = 10 * time.Second
+	defaultReadTimeout = time.Minute
+	defaultIdleTimeout = time.Minute
+)
+
+// withTimeouts sets the read and idle timeouts of the http.Server, for
+// tests that cannot wait the defaults out.
+func withTimeouts(read, idle time.Duration) Option {
+	return func(c *config) { c.readTimeout, c.idleTimeout = read, idle }
 }
 
 // WithAdminKeys sets the admin API tokens the Server holds and accepts,
@@ -241,8 +259,9 @@ func WithVersion(v string) Option {
 //
 // Secrets must be unique, admin keys included. A seed that breaks a rule
 // makes Listen return an error, NewTestServer fail the test and NewServer
-// panic; the message names the seed by position and name, never by
-// secret. Calls add to the seeds.
+// panic; the message names the seed by its position (token 1 is the first
+// seed) and the field at fault (project 2 is the second of Projects), and
+// never quotes a value of the seed. Calls add to the seeds.
 func WithTokens(tokens ...Token) Option {
 	return func(c *config) {
 		for _, t := range tokens {
@@ -273,12 +292,14 @@ type Server struct {
 	closing    chan struct{}
 	closeOnce  sync.Once
 
-	mu          sync.Mutex
-	tokens      []Token // in creation order
-	requests    []Request
-	faults      []faultRun
-	events      []storedEvent // oldest first
-	lastEventID int
+	mu           sync.Mutex
+	tokens       []Token   // in creation order
+	requests     []Request // the most recent, oldest first; see Requests
+	requestBytes int       // the size of requests, as historySize counts it
+	requestCount int       // every request received
+	faults       []faultRun
+	events       []storedEvent // oldest first
+	lastEventID  int
 }
 
 // newServer builds a Server from its options without serving it: the
@@ -291,6 +312,8 @@ func newServer(opts []Option) (*Server, error) {
 		tokenLimit:   DefaultTokenLimit,
 		now:          time.Now,
 		version:      DefaultVersion,
+		readTimeout:  defaultReadTimeout,
+		idleTimeout:  defaultIdleTimeout,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -313,11 +336,9 @@ func newServer(opts []Option) (*Server, error) {
 	for i, seed := range cfg.seeds {
 		tok, err := s.seedToken(seed, created)
 		if err != nil {
-			name := ""
-			if seed.TokenName != "" {
-				name = fmt.Sprintf(" (%q)", seed.TokenName)
-			}
-			return nil, fmt.Errorf("unleashtest: WithTokens: token %d%s: %w", i+1, name, err)
+			// No value of the seed: one from a file (unleash-standin
+			// -seed) may be a secret in the wrong field.
+			return nil, fmt.Errorf("unleashtest: WithTokens: token %d: %w", i+1, err)
 		}
 		s.tokens = append(s.tokens, tok)
 	}
@@ -373,16 +394,18 @@ func Listen(addr string, opts ...Option) (*Server, error) {
 	}
 	s.start(&httptest.Server{
 		Listener: l,
-		Config: &http.Server{
-			Handler:           http.HandlerFunc(s.serveHTTP),
-			ReadHeaderTimeout: 10 * time.Second,
-		},
+		Config:   &http.Server{Handler: http.HandlerFunc(s.serveHTTP)},
 	})
 	return s, nil
 }
 
 // start serves s with ts; the fields the handlers read are set first.
+// Every Server has a read header, read and idle timeout, so that a client
+// that stops sending or keeps a connection idle cannot hold it for ever.
 func (s *Server) start(ts *httptest.Server) {
+	ts.Config.ReadHeaderTimeout = readHeaderTimeout
+	ts.Config.ReadTimeout = s.cfg.readTimeout
+	ts.Config.IdleTimeout = s.cfg.idleTimeout
 	s.ts = ts
 	s.url = dialableURL(ts.Listener.Addr())
 	ts.Start()
@@ -438,8 +461,17 @@ func (s *Server) Tokens() []Token {
 	return out
 }
 
-// Requests returns a copy of the log of requests received so far, oldest
+// Requests returns a copy of the most recent requests received, oldest
 // first, faulted ones included.
+//
+// The history is bounded, so that a Server (and unleash-standin) runs in
+// bounded memory whatever it is sent: it keeps the last 10,000 requests,
+// and fewer when their bodies and headers add up to more than 16 MiB
+// (a body counts at most 1 MiB, the most recorded). Older requests are dropped, oldest first; the
+// newest request is always kept. RequestCount counts every request,
+// dropped ones included, so Requests()[n:] with n from an earlier
+// RequestCount holds the requests since then as long as none was dropped
+// (RequestCount()-len(Requests()) is how many were).
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -452,11 +484,49 @@ func (s *Server) Requests() []Request {
 	return out
 }
 
-// RequestCount returns how many requests the Server has received.
+// RequestCount returns how many requests the Server has received, those
+// dropped from the history of Requests included.
 func (s *Server) RequestCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.requests)
+	return s.requestCount
+}
+
+// The bounds of the request history; see Requests.
+const (
+	maxHistoryRequests = 10_000
+	maxHistoryBytes    = 16 << 20
+)
+
+// historySize is what r counts against maxHistoryBytes: its body, path
+// and headers.
+func historySize(r Request) int {
+	n := len(r.Method) + len(r.Path) + len(r.Body)
+	for k, vs := range r.Header {
+		n += len(k)
+		for _, v := range vs {
+			n += len(v)
+		}
+	}
+	return n
+}
+
+// record adds r to the history, dropping the oldest requests beyond the
+// bounds. The caller holds s.mu.
+func (s *Server) record(r Request) {
+	s.requestCount++
+	s.requests = append(s.requests, r)
+	s.requestBytes += historySize(r)
+	drop := 0
+	for len(s.requests)-drop > 1 &&
+		(len(s.requests)-drop > maxHistoryRequests || s.requestBytes > maxHistoryBytes) {
+		s.requestBytes -= historySize(s.requests[drop])
+		drop++
+	}
+	if drop > 0 {
+		clear(s.requests[:drop]) // let the dropped bodies go now
+		s.requests = s.requests[drop:]
+	}
 }
 
 // FailNext makes the next n requests, whatever their endpoint, get f
@@ -515,17 +585,33 @@ func (s *Server) now() time.Time {
 // maxBody is how much of a request body is read and logged.
 const maxBody = 1 << 20
 
+// readBody reads the body of r up to maxBody+1 bytes (one more tells a
+// longer body), into a buffer of the announced size when there is one.
+func readBody(r *http.Request) []byte {
+	if r.ContentLength > 0 && r.ContentLength <= maxBody {
+		b := make([]byte, r.ContentLength)
+		n, _ := io.ReadFull(r.Body, b)
+		return b[:n]
+	}
+	b, _ := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	return b
+}
+
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	body := readBody(r)
 	truncated := len(body) > maxBody
 	if truncated {
 		body = body[:maxBody]
+	}
+	logged := body // nothing writes to body
+	if cap(logged)-len(logged) > 4096 {
+		logged = bytes.Clone(body) // not ReadAll's spare room: it is kept
 	}
 	rec := Request{
 		Method: r.Method,
 		Path:   r.URL.EscapedPath(),
 		Header: r.Header.Clone(),
-		Body:   body, // ReadAll's own buffer; nothing writes to it
+		Body:   logged,
 	}
 	var fault *Fault
 	s.mu.Lock()
@@ -537,7 +623,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		fault = &f
 		rec.Faulted = true
 	}
-	s.requests = append(s.requests, rec)
+	s.record(rec)
 	s.mu.Unlock()
 
 	if fault != nil && s.applyFault(w, r, *fault) {

@@ -21,7 +21,8 @@
 //
 // Flags:
 //
-//	-addr ADDR          address to listen on (default 127.0.0.1:0, a free port)
+//	-addr ADDR          address to listen on (default 127.0.0.1:0, a free port
+//	                    on loopback; ":4242" is every interface)
 //	-secure             secure token storage, as Unleash 8.2 with
 //	                    UNLEASH_EXPERIMENTAL_SECURE_TOKEN=true
 //	-seed FILE          start with the tokens of FILE (see below)
@@ -33,7 +34,9 @@
 //
 // The admin key is $UNLEASH_STANDIN_ADMIN_KEY, or the insecure development
 // key *:*.unleash-insecure-admin-api-token when that is not set; it is not
-// a flag, so that it never shows in the process list.
+// a flag, so that it never shows in the process list. Listening beyond
+// loopback with the development key, which anyone can look up, prints a
+// warning on standard error.
 //
 // The seed file holds a JSON list of tokens:
 //
@@ -53,18 +56,27 @@
 // token in secure storage; without one the stand-in makes a secret in its
 // mode ("secure": true asks for secure storage). Times are RFC 3339.
 // Unknown keys are refused. Give the secrets you need to use: a made one
-// is listed only as a selector in secure mode.
+// is listed only as a selector in secure mode. An error about the file
+// names a line, a field or a token's position in the list (token 1 is the
+// first), never a value of the file, which may hold secrets.
 //
 // Exit codes: 0 stopped by a signal; 1 it could not listen or stop; 2 a
 // usage error, or a seed file or seed that is not valid (nothing was
 // served).
 //
-// The stand-in keeps everything in memory and loses it on exit. See the
-// documentation of package unleashtest for what it reproduces and what
-// not; in short, no client API, no users, and no 60-second token cache.
+// The stand-in keeps everything in memory and loses it on exit. Of the
+// requests it receives it keeps a bounded history, the most recent ones
+// (at most 10,000 and 16 MiB of bodies and headers, as unleashtest's
+// Server.Requests says), so that requests with or without a key cannot
+// fill its memory. It closes a connection whose request takes more than a
+// minute to arrive (10 seconds for the headers) or that is idle for a
+// minute. See the documentation of package unleashtest for what it
+// reproduces and what not; in short, no client API, no users, and no
+// 60-second token cache.
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -120,7 +132,7 @@ func (l *listFlag) Set(v string) error {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("unleash-standin", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:0", "address to listen on (port 0 picks a free port)")
+	addr := fs.String("addr", "127.0.0.1:0", "address to listen on (port 0 picks a free port; \":4242\" is every interface)")
 	secure := fs.Bool("secure", false, "secure token storage, as Unleash 8.2 with UNLEASH_EXPERIMENTAL_SECURE_TOKEN=true")
 	seedFile := fs.String("seed", "", "start with the tokens of this JSON file (a list of tokens)")
 	var projects, environments listFlag
@@ -134,7 +146,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 Serves a stand-in for the API-token endpoints of Unleash 8.2 until SIGINT or
 SIGTERM, and prints export lines for UNLEASH_URL and UNLEASH_API_TOKEN on
 stdout once it listens. The admin key is $UNLEASH_STANDIN_ADMIN_KEY, or the
-insecure development key when that is not set.
+insecure development key when that is not set (a warning is printed if it
+then listens beyond loopback).
 
 flags:
 `)
@@ -190,6 +203,9 @@ flags:
 		}
 		return exitUsage // a seed that breaks a rule
 	}
+	if key == unleashtest.DefaultAdminKey && beyondLoopback(*addr, srv.URL()) {
+		fmt.Fprintf(stderr, "unleash-standin: warning: listening beyond loopback (-addr %q) with the well-known insecure development admin key: anyone who can reach the port can manage its tokens; set UNLEASH_STANDIN_ADMIN_KEY, or listen on 127.0.0.1\n", *addr)
+	}
 	// One write, so that a reader sees both lines or neither.
 	if _, err := fmt.Fprintf(stdout, "export UNLEASH_URL=%s\nexport UNLEASH_API_TOKEN=%s\n",
 		shellQuote(srv.URL()), shellQuote(key)); err != nil {
@@ -235,12 +251,26 @@ type seedToken struct {
 	Secure      bool       `json:"secure"`
 }
 
-// readSeeds reads a seed file. Its errors never quote the file's content,
-// which holds secrets.
 // fieldName is what a key of a seed file that may be named in an error
 // looks like.
 var fieldName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,31}$`)
 
+// quotedChar is a character as the JSON decoder quotes it in a syntax
+// error: in single quotes, escaped as Go does (a quote as backslash and
+// quote).
+var quotedChar = regexp.MustCompile(`'(\\'|[^']*)' ?`)
+
+// position returns the line and column (from 1, in bytes) of offset in data.
+func position(data []byte, offset int64) (line, col int) {
+	offset = min(max(offset, 0), int64(len(data)))
+	before := data[:offset]
+	line = bytes.Count(before, []byte("\n")) + 1
+	return line, len(before) - (bytes.LastIndexByte(before, '\n') + 1) + 1
+}
+
+// readSeeds reads a seed file. Its errors never quote the file's content,
+// which holds secrets: they name a line, a field, or the position of a
+// token in the list (the checks of unleashtest.WithTokens do the same).
 func readSeeds(name string) ([]unleashtest.Token, error) {
 	f, err := os.Open(name)
 	if err != nil {
@@ -254,19 +284,26 @@ func readSeeds(name string) ([]unleashtest.Token, error) {
 	if len(data) > maxSeedFile {
 		return nil, fmt.Errorf("larger than %d MiB", maxSeedFile>>20)
 	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var seeds []seedToken
 	if err := dec.Decode(&seeds); err != nil {
+		// The decoder's own words may quote a value (a secret), a
+		// character of one, or an unknown key: name the line and the
+		// field only.
 		var syn *json.SyntaxError
 		if errors.As(err, &syn) {
-			return nil, fmt.Errorf("not JSON: %s (at byte %d)", syn.Error(), syn.Offset)
+			line, col := position(data, syn.Offset-1) // the byte at fault
+			return nil, fmt.Errorf("not JSON: %s (line %d, column %d)", quotedChar.ReplaceAllString(syn.Error(), ""), line, col)
 		}
-		// The decoder's own words may quote a value (a secret) or an
-		// unknown key: name the position and the field only.
 		var typ *json.UnmarshalTypeError
 		if errors.As(err, &typ) {
-			return nil, fmt.Errorf("not a JSON list of tokens: field %q (at byte %d) must be %s, not %s", typ.Field, typ.Offset, typ.Type, typ.Value)
+			line, _ := position(data, typ.Offset)
+			kind, _, _ := strings.Cut(typ.Value, " ") // "number 123" names the number
+			if typ.Field == "" {
+				return nil, fmt.Errorf("not a JSON list of tokens: a JSON %s in place of the list or of a token (line %d)", kind, line)
+			}
+			return nil, fmt.Errorf("not a JSON list of tokens: field %q (line %d) must be %s, not %s", typ.Field, line, typ.Type, kind)
 		}
 		if key, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 			// A key is named when it reads like one; a long or odd one
@@ -274,9 +311,11 @@ func readSeeds(name string) ([]unleashtest.Token, error) {
 			if k, err := strconv.Unquote(key); err == nil && fieldName.MatchString(k) {
 				return nil, fmt.Errorf("not a JSON list of tokens: unknown field %q", k)
 			}
-			return nil, fmt.Errorf("not a JSON list of tokens: a key that is not a token's field (at byte %d)", dec.InputOffset())
+			line, _ := position(data, dec.InputOffset())
+			return nil, fmt.Errorf("not a JSON list of tokens: a key that is not a token's field (line %d)", line)
 		}
-		return nil, fmt.Errorf("not a JSON list of tokens: a value that does not read (at byte %d; times are RFC 3339)", dec.InputOffset())
+		line, _ := position(data, dec.InputOffset())
+		return nil, fmt.Errorf("not a JSON list of tokens: a value that does not read (line %d; times are RFC 3339)", line)
 	}
 	if dec.More() {
 		return nil, errors.New("more than one JSON value")
@@ -302,6 +341,28 @@ func readSeeds(name string) ([]unleashtest.Token, error) {
 		}
 	}
 	return out, nil
+}
+
+// beyondLoopback reports whether a Server listening on addr (as given to
+// -addr) at url may be reached from beyond this machine: addr names every
+// interface (no host, 0.0.0.0, ::), or url, which names the address
+// listened on otherwise, is not a loopback one.
+func beyondLoopback(addr, url string) bool {
+	if addr != "" {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil || host == "" {
+			return true
+		}
+		if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+			return true
+		}
+	}
+	host := strings.TrimPrefix(url, "http://")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
 }
 
 // shellQuote wraps s in single quotes so that a POSIX shell reads it back

@@ -405,7 +405,9 @@ func TestBinarySecureWithSeeds(t *testing.T) {
 }
 
 // Bad invocations exit 2 (or 1 for a port in use) with one line on stderr
-// and nothing on stdout; no error quotes a secret of the seed file.
+// and nothing on stdout; no error quotes a value of the seed file (each
+// below holds SEEDVALUE, or is the one character Q), only its position and
+// field names.
 func TestBadInvocations(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -436,8 +438,21 @@ func TestBadInvocations(t *testing.T) {
 		{[]string{"-seed", write("secret-key.json", `[{"`+secret+`":"x"}]`)}, nil, 2, "a key that is not a token's field"},
 		{[]string{"-seed", write("secret-time.json", `[{"tokenName":"x","type":"client","createdAt":"`+secret+`"}]`)}, nil, 2, "does not read"},
 		{[]string{"-seed", write("two.json", `[] []`)}, nil, 2, "more than one JSON value"},
-		{[]string{"-seed", write("rule.json", `[{"secret":"`+secret+`","tokenName":"x","type":"client","projects":["nope"]}]`)}, nil, 2,
-			`token 1 ("x"): project "nope" does not exist`},
+		{[]string{"-seed", write("rule.json", `[{"secret":"`+secret+`","tokenName":"x-SEEDVALUE","type":"client","projects":["nope"]}]`)}, nil, 2,
+			"token 1: project 1 does not exist"},
+		{[]string{"-seed", write("type.json", `[{"tokenName":"x","type":"client"},`+"\n"+`{"tokenName":"y","type":"SEEDVALUE"}]`)}, nil, 2,
+			"token 2: Type is not client, backend, frontend or admin"},
+		{[]string{"-seed", write("env.json", `[{"tokenName":"x","type":"client","environment":"SEEDVALUE"}]`)}, nil, 2,
+			"token 1: Environment does not exist"},
+		{[]string{"-seed", write("projects.json", `[{"tokenName":"x","type":"client","projects":["default","SEEDVALUE"]}]`)}, nil, 2,
+			"token 1: project 2 does not exist"},
+		{[]string{"-seed", write("project.json", `[{"tokenName":"x","type":"client","project":"SEEDVALUE","projects":["default"]}]`)}, nil, 2,
+			"token 1: Project disagrees with Projects"},
+		{[]string{"-project", "SEEDVALUE", "-seed", write("twice.json", `[{"tokenName":"x","type":"client","projects":["SEEDVALUE","SEEDVALUE"]}]`)}, nil, 2,
+			"token 1: project 2 repeats project 1"},
+		{[]string{"-seed", write("char.json", "[\n {\"tokenName\": Q}]")}, nil, 2, "not JSON: invalid character looking for beginning of value (line 2, column 16)"},
+		{[]string{"-seed", write("kind.json", `[{"tokenName":"x","type":"client","secure":"SEEDVALUE"}]`)}, nil, 2,
+			`field "secure" (line 1) must be bool, not string`},
 		{[]string{"-addr", strings.TrimPrefix(busy.URL(), "http://")}, nil, 1, "address already in use"},
 		{nil, []string{"UNLEASH_STANDIN_ADMIN_KEY= padded"}, 2, "UNLEASH_STANDIN_ADMIN_KEY must not hold spaces"},
 	}
@@ -458,11 +473,32 @@ func TestBadInvocations(t *testing.T) {
 		if strings.Contains(errOut.String(), "secret-in-the-seed-file") {
 			t.Errorf("%v: stderr quotes the secret: %s", c.args, errOut.String())
 		}
+		if strings.Contains(errOut.String(), "SEEDVALUE") || strings.Contains(errOut.String(), "'Q'") {
+			t.Errorf("%v: stderr quotes a value of the seed file: %s", c.args, errOut.String())
+		}
 	}
 	var out, errOut bytes.Buffer
 	if code := run(context.Background(), []string{"-h"}, &out, &errOut, func(string) string { return "" }); code != 0 ||
 		!strings.Contains(errOut.String(), "usage: unleash-standin") || out.Len() > 0 {
 		t.Errorf("-h: exit %d, stderr %q", code, errOut.String())
+	}
+}
+
+// A syntax error names the line and column of a bad character, not the
+// character, whatever it is.
+func TestSeedSyntaxErrorQuotesNoCharacter(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for i, c := range []string{"Q", "'", `\`, "\x01", "é", "#", "\x7f"} {
+		f := filepath.Join(dir, fmt.Sprintf("%d.json", i))
+		if err := os.WriteFile(f, []byte(`[{"tokenName": `+c+`}]`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := readSeeds(f)
+		const want = "not JSON: invalid character looking for beginning of value (line 1, column 16)"
+		if err == nil || err.Error() != want {
+			t.Errorf("%q: error %v, want %q", c, err, want)
+		}
 	}
 }
 
@@ -512,6 +548,62 @@ func TestRunInProcess(t *testing.T) {
 	}
 	if rest, _ := io.ReadAll(r); len(rest) > 0 {
 		t.Errorf("more on stdout: %q", rest)
+	}
+}
+
+// Listening beyond loopback with the well-known development key prints a
+// warning on stderr; on loopback, or with a key of one's own, it does not.
+func TestWarnsBeyondLoopbackWithDefaultKey(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		addr, key string
+		warn      bool
+	}{
+		{"", "", false}, // the default, 127.0.0.1:0
+		{"127.0.0.1:0", "", false},
+		{"localhost:0", "", false},
+		{":0", "", true},
+		{"0.0.0.0:0", "", true},
+		{":0", "*:*.a-key-of-my-own", false},
+	}
+	for _, c := range cases {
+		args := []string{}
+		if c.addr != "" {
+			args = append(args, "-addr", c.addr)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		pr, pw := io.Pipe()
+		var errOut syncBuffer
+		code := make(chan int, 1)
+		go func() {
+			code <- run(ctx, args, pw, &errOut, func(k string) string {
+				if k == "UNLEASH_STANDIN_ADMIN_KEY" {
+					return c.key
+				}
+				return ""
+			})
+			pw.Close()
+		}()
+		r := bufio.NewReader(pr)
+		for range 2 {
+			if _, err := r.ReadString('\n'); err != nil {
+				t.Errorf("%v: reading the export lines: %v; stderr %s", args, err, errOut.String())
+				break
+			}
+		}
+		cancel()
+		_, _ = io.Copy(io.Discard, r)
+		if c := <-code; c != 0 {
+			t.Errorf("%v: exit %d", args, c)
+		}
+		got := errOut.String()
+		warned := strings.Contains(got, "warning: ")
+		if warned != c.warn {
+			t.Errorf("%v, key %q: warned %v, want %v; stderr:\n%s", args, c.key, warned, c.warn, got)
+		}
+		if warned && (!strings.Contains(got, "UNLEASH_STANDIN_ADMIN_KEY") || strings.Contains(got, unleashtest.DefaultAdminKey)) {
+			t.Errorf("%v: the warning should name UNLEASH_STANDIN_ADMIN_KEY, not the key: %s", args, got)
+		}
 	}
 }
 
