@@ -67,7 +67,14 @@ type storedEvent struct {
 	dataText, preDataText string
 }
 
-// Events returns a copy of the Server's event log, oldest first.
+// maxEvents bounds the event log: past it the oldest events are dropped, so
+// that a Server's memory stays bounded however long it runs. Event ids go
+// on counting.
+const maxEvents = 20_000
+
+// Events returns a copy of the Server's event log, oldest first: its most
+// recent 20,000 events at most (older ones are dropped, as if a retention
+// job had removed them; the ids of later events go on counting).
 func (s *Server) Events() []Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -107,6 +114,10 @@ func (s *Server) recordLocked(at time.Time, typ string, tok Token, data, preData
 		e.preDataText = e.preData.text(true)
 	}
 	s.events = append(s.events, e)
+	if drop := len(s.events) - maxEvents; drop > 0 {
+		clear(s.events[:drop])
+		s.events = s.events[drop:]
+	}
 }
 
 // createdEventData is the "data" of an api-token-created event about a

@@ -179,3 +179,22 @@ func TestListenTimeouts(t *testing.T) {
 		t.Errorf("delayed request: %d, want 503", res.StatusCode)
 	}
 }
+
+// The event log keeps its newest maxEvents events; ids go on counting.
+func TestEventLogBounded(t *testing.T) {
+	s := NewServer()
+	defer s.Close()
+	now := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	s.mu.Lock()
+	for i := range maxEvents + 50 {
+		s.recordLocked(now, "api-token-created", Token{TokenName: fmt.Sprintf("t%d", i)}, nil, nil)
+	}
+	s.mu.Unlock()
+	ev := s.Events()
+	if len(ev) != maxEvents {
+		t.Fatalf("%d events kept, want %d", len(ev), maxEvents)
+	}
+	if first, last := ev[0], ev[len(ev)-1]; first.TokenName != "t50" || last.TokenName != fmt.Sprintf("t%d", maxEvents+49) || last.ID != first.ID+maxEvents-1 {
+		t.Errorf("kept %s (id %d) to %s (id %d)", first.TokenName, first.ID, last.TokenName, last.ID)
+	}
+}
