@@ -188,6 +188,10 @@ type app struct {
 	key     string // the API key the command runs with; a credential
 	json    bool
 	secrets bool
+	// wide is -o wide: tables print every column whole.
+	wide bool
+	// width is what tables fit (outputWidth); 0 for tableWidth.
+	width int
 	// progress is true when stderr is a terminal, for commands that show
 	// progress of long work.
 	progress bool
@@ -221,7 +225,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var token, tokenFile *string
 	var bearer *bool
 	timeout := 60 * time.Second
-	output := fs.String("o", "table", "output: table or json")
+	output := fs.String("o", "table", "output: table, wide (a table, nothing cut) or json")
 	url := fs.String("url", "", "Unleash base URL (default $UNLEASH_URL)")
 	fs.Var((*durationFlag)(&timeout), "timeout", "time limit for the whole command, such as 90s or 5m")
 	if cmd.needs == needKey {
@@ -237,13 +241,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		commandUsage(stdout, cmd, fs)
 		return exitOK
 	}
-	if err == nil && *output != "table" && *output != "json" {
-		err = usagef("-o must be table or json, not %q", *output)
+	if err == nil && *output != "table" && *output != "wide" && *output != "json" {
+		err = usagef("-o must be table, wide or json, not %q", *output)
 	}
 	if err == nil && timeout <= 0 {
 		err = usagef("--timeout must be longer than 0")
 	}
-	a := &app{in: stdin, out: stdout, errOut: stderr, json: *output == "json", progress: isTerminal(stderr)}
+	a := &app{in: stdin, out: stdout, errOut: stderr, json: *output == "json", wide: *output == "wide",
+		width: outputWidth(stdout, getenv), progress: isTerminal(stderr)}
 	if showSecrets != nil {
 		a.secrets = showSecrets.Value.String() == "true"
 	}
@@ -430,7 +435,7 @@ func mainUsage(w io.Writer) {
 	_ = tw.Flush()
 	fmt.Fprintln(w, `
 flags most commands take: --url (or UNLEASH_URL), --token or --token-file (or
-UNLEASH_API_TOKEN), --bearer, -o table|json, --timeout. A SECRET argument
+UNLEASH_API_TOKEN), --bearer, -o table|wide|json, --timeout. A SECRET argument
 given as "-" is read from standard input. "unleash-tokens COMMAND --help"
 describes one command; "unleash-tokens --version" prints the version.`)
 	fmt.Fprintln(w, "\n"+exitCodes)
@@ -604,10 +609,11 @@ func (a *app) canDeliver() error {
 	return nil
 }
 
-// writeNew writes a new token, secret included, to standard output and
-// makes sure it is there: a regular file is synced too.
-func (a *app) writeNew(tok unleashadmin.APIToken, extra map[string]any) error {
-	if err := a.printNew(tok, extra); err != nil {
+// writeNew writes a new token, secret included, to standard output (as
+// printNew: v is what -o json prints, nil for the token object) and makes
+// sure it is there: a regular file is synced too.
+func (a *app) writeNew(tok unleashadmin.APIToken, v any) error {
+	if err := a.printNew(tok, v); err != nil {
 		return fmt.Errorf("writing the new token to standard output: %w", err)
 	}
 	if f, ok := a.out.(*os.File); ok {
@@ -686,7 +692,7 @@ func (a *app) target(ctx context.Context, cmd string, args []string, ignoreNotFo
 	tok, err := a.findToken(ctx, secret)
 	if errors.Is(err, unleashadmin.ErrNotFound) && ignoreNotFound {
 		shown := unleashadmin.RedactSecret(secret)
-		return nil, a.printResult(result{Secret: shown, Found: false}, "no token %s: nothing to do\n", shown)
+		return nil, a.printResult(foundJSON{Found: false}, "no token %s: nothing to do\n", shown)
 	}
 	return tok, err
 }
@@ -710,7 +716,8 @@ func setupExpire(fs *flag.FlagSet) runFunc {
 			return err
 		}
 		when = when.UTC().Truncate(time.Millisecond)
-		return a.printResult(result{Secret: tok.Redacted().Secret, Name: tok.TokenName, Found: true, ExpiresAt: &when},
+		tok.ExpiresAt = &when
+		return a.printResult(foundJSON{Found: true, Token: tokenObject(*tok, false)},
 			"expiry of %s (%s) set to %s\n", tok.TokenName, tok.Redacted().Secret, when.Format(time.RFC3339))
 	}
 }
@@ -731,7 +738,7 @@ func setupDelete(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		return a.printResult(result{Secret: tok.Redacted().Secret, Name: tok.TokenName, Found: true, Deleted: true},
+		return a.printResult(foundJSON{Found: true, Token: tokenObject(*tok, false)},
 			"deleted %s (%s)\n", tok.TokenName, tok.Redacted().Secret)
 	}
 }
@@ -768,7 +775,7 @@ func setupRotate(fs *flag.FlagSet) runFunc {
 			if grace > 0 {
 				plan = "expires in " + durations.Format(grace)
 			}
-			return a.writeNew(fresh, map[string]any{"old": oldInfo{Secret: old.Redacted().Secret, Retire: plan}})
+			return a.writeNew(fresh, rotateJSON{Token: tokenObject(fresh, true), Old: tokenObject(*old, false), Retire: plan})
 		}
 		r, err := a.client.RotateAPIToken(ctx, *old, opts)
 		if r == nil {
