@@ -223,7 +223,7 @@ func setupPrune(fs *flag.FlagSet) runFunc {
 				mu.Lock()
 				defer mu.Unlock()
 				n++
-				fmt.Fprintf(a.errOut, "%d: %s %s (%s)\n", n, r.Outcome, printable(r.Token.TokenName), secretID(r.Token, minShown))
+				fmt.Fprintf(a.errOut, "%d: %s %s (%s)\n", n, r.Outcome, printable(r.Token.TokenName), shownSecret(r.Token))
 			}
 		}
 		r, err := hygiene.Prune(ctx, a.client, opts)
@@ -239,7 +239,7 @@ func setupPrune(fs *flag.FlagSet) runFunc {
 		if errors.Is(err, hygiene.ErrPruneIncomplete) {
 			for _, res := range r.Results {
 				if res.Outcome == hygiene.OutcomeFailed {
-					fmt.Fprintf(a.errOut, "unleash-tokens prune: not retired: %s (%s): %s\n", printable(res.Token.TokenName), secretID(res.Token, minShown),
+					fmt.Fprintf(a.errOut, "unleash-tokens prune: not retired: %s (%s): %s\n", printable(res.Token.TokenName), shownSecret(res.Token),
 						strings.ReplaceAll(res.Err.Error(), "\n", " "))
 				}
 			}

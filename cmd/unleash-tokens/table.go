@@ -156,16 +156,20 @@ const minShown = 8
 func secretIDs(toks []unleashadmin.APIToken) []string {
 	ids := make([]string, len(toks))
 	for n := minShown; ; n++ {
-		shown := map[string]string{} // shown part -> the secret it is of
+		shown := map[string]string{} // shown part -> the token it is of
 		collide, grew := false, false
 		for i, t := range toks {
-			id := secretID(t, n)
+			id, whole := secretID(t, n)
 			grew = grew || id != ids[i]
 			ids[i] = id
-			if other, ok := shown[id]; ok && other != t.Secret {
+			token := t.Secret
+			if whole {
+				token = id // a selector is the token's, however it was given
+			}
+			if other, ok := shown[id]; ok && other != token {
 				collide = true
 			}
-			shown[id] = t.Secret
+			shown[id] = token
 		}
 		// RedactSecretN shows at most half a random part: past that, more
 		// characters change nothing.
@@ -175,17 +179,24 @@ func secretIDs(toks []unleashadmin.APIToken) []string {
 	}
 }
 
-// secretID is the shown part of one token's secret, n characters of its
-// random part.
-func secretID(t unleashadmin.APIToken, n int) string {
+// secretID is the shown part of one token's secret, with n characters of
+// its random part; whole is true when it is shown whole (a selector, or
+// "-" for no secret).
+func secretID(t unleashadmin.APIToken, n int) (id string, whole bool) {
 	switch {
 	case t.Secret == "":
-		return "-"
+		return "-", true
 	case t.Secure && t.Redacted().Secret == t.Secret:
-		return t.Secret // a listed selector
+		return t.Secret, true // a listed selector
 	}
 	if sel, ok := unleashadmin.Selector(t.Secret); ok {
-		return sel
+		return sel, true
 	}
-	return unleashadmin.RedactSecretN(t.Secret, n)
+	return unleashadmin.RedactSecretN(t.Secret, n), false
+}
+
+// shownSecret is the shown part of one token's secret, outside a table.
+func shownSecret(t unleashadmin.APIToken) string {
+	id, _ := secretID(t, minShown)
+	return id
 }
