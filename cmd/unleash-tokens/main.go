@@ -148,12 +148,13 @@ var commandNotes = map[string]string{
 stdout that goes nowhere (closed, /dev/null) is refused before anything is
 created; if writing it fails, the token is deleted again (exit 7).`,
 	"rotate": `SECRET is the token's secret, or under secure token storage the selector
-that list shows. The new token is written to stdout first, as create prints it,
-with "old" saying what happens to the old one; only then is the old token
-retired (deleted, or with --grace its expiry moved). A stdout that goes
-nowhere is refused before anything is created, a failed write deletes the
-new token and leaves the old (exit 7), a retire that fails leaves both live
-(exit 6). A signal ends the retire, not the delivery.`,
+that list shows. The new token is written to stdout first, as create prints it
+(-o json: {"token": new, "old": old, "retire": what happens to it}, so
+jq -r .token.secret); only then is the old token retired (deleted, or with
+--grace its expiry moved). A stdout that goes nowhere is refused before
+anything is created, a failed write deletes the new token and leaves the old
+(exit 7), a retire that fails leaves both live (exit 6). A signal ends the
+retire, not the delivery.`,
 	"delete": `SECRET is the token's secret, or under secure token storage the selector
 that list shows. The token is looked up first: Unleash answers success for a
 secret it does not hold, so an unknown one exits 4 (0 with
