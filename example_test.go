@@ -1246,3 +1246,9 @@ func ExampleRedactText() {
 	// stored default:production.5f3a***
 	// [removed: it repeated a credential]
 }
+
+func ExampleRedactSecretN() {
+	// Eight characters tell the tokens of a large table apart.
+	fmt.Println(unleashadmin.RedactSecretN("default:production.5f3a9c0e1d2b4a6f8e7d9c0b1a2f3e4d5c6b7a8f9e0d1c2b3a4f5e6d", 8))
+	// Output: default:production.5f3a9c0e***
+}

@@ -171,6 +171,11 @@ func (o Outcome) Format(f fmt.State, verb rune) {
 	}
 }
 
+// Status says how the action ended, in the words its printed and JSON
+// forms use: "done" (Done), "partly done" (the new token was made and
+// delivered, a later step failed: Err says which), or "failed".
+func (o Outcome) Status() string { return o.status() }
+
 func (o Outcome) status() string {
 	switch {
 	case o.Done:

@@ -332,6 +332,21 @@ func ExampleOutcome_Format() {
 	// Output: done: rotate checkout default:production.d17f***: older than maxAge 60d
 }
 
+func ExampleOutcome_Status() {
+	made := unleashadmin.APIToken{TokenName: "checkout"}
+	for _, o := range []desired.Outcome{
+		{Action: exampleAction(), Done: true, New: &made, Delivered: true},
+		{Action: exampleAction(), New: &made, Delivered: true, Err: errors.New("retire: 503")},
+		{Action: exampleAction(), Err: errors.New("create: 400")},
+	} {
+		fmt.Println(o.Status())
+	}
+	// Output:
+	// done
+	// partly done
+	// failed
+}
+
 func ExampleOutcome_LogValue() {
 	o := desired.Outcome{Action: desired.Action{Kind: desired.Retire, Name: "svc-old", Reason: "pruned"}, Err: errors.New("retire svc-old: 503")}
 	exampleLog().Info("outcome", "o", o)

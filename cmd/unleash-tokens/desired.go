@@ -60,7 +60,7 @@ func (d *desiredFlags) plan(ctx context.Context, a *app, cmd string, args []stri
 // {"actions":[...]}; with --detailed-exitcode a plan with changes exits 8.
 func (d *desiredFlags) printPlan(a *app, p *desired.Plan) error {
 	if a.json {
-		if err := a.printJSON(p); err != nil {
+		if err := a.printJSON(planOf(p)); err != nil {
 			return err
 		}
 	} else if err := printActions(a, p); err != nil {
@@ -77,11 +77,18 @@ func printActions(a *app, p *desired.Plan) error {
 		_, err := fmt.Fprintln(a.out, "No tokens: the server holds none of the file's names (nor of its prune prefix) and the file lists none.")
 		return err
 	}
+	toks := make([]unleashadmin.APIToken, len(p.Actions))
+	for i, act := range p.Actions {
+		if act.Token != nil {
+			toks[i] = *act.Token
+		}
+	}
+	ids := secretIDs(toks)
 	rows := make([][]string, len(p.Actions))
 	for i, act := range p.Actions {
-		rows[i] = []string{string(act.Kind), act.Name, shortSecretOf(act.Token), act.Reason}
+		rows[i] = []string{string(act.Kind), act.Name, ids[i], act.Reason}
 	}
-	if err := printTable(a.out, []string{"ACTION", "NAME", "TOKEN", "REASON"}, rows, 3, 1, 2); err != nil {
+	if err := a.printTable([]column{ident("ACTION"), ident("NAME"), ident("TOKEN"), desc("REASON", 1)}, rows); err != nil {
 		return err
 	}
 	_, err := fmt.Fprintln(a.out, summarize(p))
@@ -105,14 +112,6 @@ func summarize(p *desired.Plan) string {
 		}
 	}
 	return fmt.Sprintf("Plan: %s, %d kept.", strings.Join(parts, ", "), counts[desired.Keep])
-}
-
-// shortSecretOf is shortSecret of a token that may be missing ("-").
-func shortSecretOf(t *unleashadmin.APIToken) string {
-	if t == nil {
-		return "-"
-	}
-	return shortSecret(*t)
 }
 
 func setupPlan(fs *flag.FlagSet) runFunc {
@@ -207,57 +206,68 @@ func progressReporter(a *app, total int) func(desired.Outcome) {
 // {"outcomes":[...]}. No secret is printed.
 func printOutcomes(a *app, res *desired.Result) error {
 	if a.json {
-		return a.printJSON(res)
+		return a.printJSON(applyOf(res))
 	}
 	if len(res.Outcomes) == 0 {
 		_, err := fmt.Fprintln(a.out, "Nothing to do.")
 		return err
 	}
-	rows := make([][]string, len(res.Outcomes))
+	// The old and the new tokens of one table: their shown parts differ.
+	n := len(res.Outcomes)
+	toks := make([]unleashadmin.APIToken, 2*n)
+	for i, o := range res.Outcomes {
+		if o.Action.Token != nil {
+			toks[i] = *o.Action.Token
+		}
+		if o.New != nil {
+			toks[n+i] = *o.New
+		}
+	}
+	ids := secretIDs(toks)
+	rows := make([][]string, n)
 	done := 0
 	for i, o := range res.Outcomes {
-		status := "done"
-		switch {
-		case o.Err != nil && o.New != nil && o.Delivered:
-			status = "partly"
-		case o.Err != nil:
-			status = "FAILED"
-		default:
+		if o.Err == nil {
 			done++
 		}
-		rows[i] = []string{string(o.Action.Kind), o.Action.Name, status, detail(o)}
+		rows[i] = []string{string(o.Action.Kind), o.Action.Name, o.Status(), ids[i], ids[n+i], detail(o)}
 	}
-	if err := printTable(a.out, []string{"ACTION", "NAME", "RESULT", "DETAIL"}, rows, 3, 1); err != nil {
+	cols := []column{ident("ACTION"), ident("NAME"), ident("STATUS"), ident("TOKEN"), ident("NEW"), desc("DETAIL", 1)}
+	if err := a.printTable(cols, rows); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(a.out, "Applied: %d of %d actions done.\n", done, len(res.Outcomes))
+	_, err := fmt.Fprintf(a.out, "Applied: %d of %d actions done.\n", done, n)
 	return err
 }
 
-// detail says what an action did, without any secret.
+// detail says what an action did to its tokens (TOKEN, the one acted on,
+// and NEW, the one made), without naming them.
 func detail(o desired.Outcome) string {
 	var parts []string
 	if o.New != nil {
 		switch {
 		case o.Delivered:
-			parts = append(parts, "new "+shortSecretOf(o.New)+" delivered")
+			parts = append(parts, "new delivered")
 		case o.Revoked:
-			parts = append(parts, "new token not delivered, deleted again")
+			parts = append(parts, "new not delivered, deleted again")
 		default:
-			parts = append(parts, "new "+shortSecretOf(o.New)+" NOT delivered and still live")
+			parts = append(parts, "new NOT delivered and still live")
 		}
 	}
 	if o.Action.Token != nil && o.Action.Kind != desired.Keep {
-		old := shortSecretOf(o.Action.Token)
+		old := "old "
+		if o.Action.Kind == desired.Retire {
+			old = ""
+		}
 		switch {
 		case o.Deleted:
-			parts = append(parts, old+" deleted")
+			parts = append(parts, old+"deleted")
 		case o.Retired && o.ExpiresAt != nil:
-			parts = append(parts, old+" expires "+o.ExpiresAt.UTC().Format(time.RFC3339))
+			parts = append(parts, old+"expires "+o.ExpiresAt.UTC().Format(time.RFC3339))
 		case o.Action.Makes() && o.Err == nil:
-			parts = append(parts, old+" left as it is")
+			parts = append(parts, old+"left as it is")
 		default:
-			parts = append(parts, old+" left as it was")
+			parts = append(parts, old+"left as it was")
 		}
 	}
 	if o.Err != nil {

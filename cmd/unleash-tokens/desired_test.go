@@ -245,7 +245,7 @@ func testPlanAndApply(t *testing.T, url, key string, c *unleashadmin.Client) {
 	// alone: exit 10, the others done.
 	writeFile(t, file, yaml("backend", "development", "  - {name: "+prefix+"bad, type: client, projects: [no-such-project-"+prefix+"]}\n"))
 	out, errOut = run(exitPartial, "apply", "-f", file, "--deliver-dir", secrets)
-	if !strings.Contains(errOut, "create "+prefix+"bad: creating the new token") || !strings.Contains(out, "FAILED") || !strings.Contains(out, "Applied: 3 of 4 actions done.") {
+	if !strings.Contains(errOut, "create "+prefix+"bad: creating the new token") || !strings.Contains(out, "failed") || !strings.Contains(out, "Applied: 3 of 4 actions done.") {
 		t.Errorf("stdout:\n%s\nstderr:\n%s", out, errOut)
 	}
 }

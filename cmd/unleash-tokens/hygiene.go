@@ -97,7 +97,7 @@ func setupAudit(fs *flag.FlagSet) runFunc {
 			return err
 		}
 		if a.json {
-			err = a.printJSON(r)
+			err = a.printJSON(auditOf(r))
 		} else {
 			err = a.printAudit(r, unused, expiring)
 		}
@@ -146,6 +146,16 @@ func (a *app) printAudit(r *hygiene.Report, unused, expiring time.Duration) erro
 	if _, err := fmt.Fprint(a.out, b.String()); err != nil {
 		return err
 	}
+	// One shown part per token in all the tables: a token with several
+	// findings shows the same in each, and no two tokens the same.
+	toks := make([]unleashadmin.APIToken, len(r.Findings))
+	for i, f := range r.Findings {
+		toks[i] = f.Token
+	}
+	ids := map[string]string{}
+	for i, id := range secretIDs(toks) {
+		ids[toks[i].Secret] = id
+	}
 	for _, k := range hygiene.Kinds() {
 		fs := r.Of(k)
 		if len(fs) == 0 {
@@ -175,9 +185,10 @@ func (a *app) printAudit(r *hygiene.Report, unused, expiring time.Duration) erro
 			// The day is enough for thresholds of days; -o json has the
 			// exact times.
 			rows[i] = []string{tok.TokenName, string(tok.Type), tok.Environment, strings.Join(tok.ProjectIDs(), ","),
-				shortSecret(tok), date.UTC().Format(time.DateOnly)}
+				ids[tok.Secret], date.UTC().Format(time.DateOnly)}
 		}
-		if err := printTable(a.out, []string{"NAME", "TYPE", "ENVIRONMENT", "PROJECTS", "SECRET", t.date}, rows, 0, 3, 2); err != nil {
+		cols := []column{ident("NAME"), ident("TYPE"), desc("ENV", 2), desc("PROJECTS", 1), ident("SECRET"), ident(t.date)}
+		if err := a.printTable(cols, rows); err != nil {
 			return err
 		}
 	}
@@ -212,7 +223,7 @@ func setupPrune(fs *flag.FlagSet) runFunc {
 				mu.Lock()
 				defer mu.Unlock()
 				n++
-				fmt.Fprintf(a.errOut, "%d: %s %s (%s)\n", n, r.Outcome, printable(r.Token.TokenName), shortSecret(r.Token))
+				fmt.Fprintf(a.errOut, "%d: %s %s (%s)\n", n, r.Outcome, printable(r.Token.TokenName), shownSecret(r.Token))
 			}
 		}
 		r, err := hygiene.Prune(ctx, a.client, opts)
@@ -221,14 +232,14 @@ func setupPrune(fs *flag.FlagSet) runFunc {
 		}
 		var perr error
 		if a.json {
-			perr = a.printJSON(r)
+			perr = a.printJSON(pruneOf(r))
 		} else {
 			perr = a.printPrune(r)
 		}
 		if errors.Is(err, hygiene.ErrPruneIncomplete) {
 			for _, res := range r.Results {
 				if res.Outcome == hygiene.OutcomeFailed {
-					fmt.Fprintf(a.errOut, "unleash-tokens prune: not retired: %s (%s): %s\n", printable(res.Token.TokenName), shortSecret(res.Token),
+					fmt.Fprintf(a.errOut, "unleash-tokens prune: not retired: %s (%s): %s\n", printable(res.Token.TokenName), shownSecret(res.Token),
 						strings.ReplaceAll(res.Err.Error(), "\n", " "))
 				}
 			}
@@ -244,6 +255,11 @@ func setupPrune(fs *flag.FlagSet) runFunc {
 
 func (a *app) printPrune(r *hygiene.PruneReport) error {
 	if len(r.Results) > 0 {
+		toks := make([]unleashadmin.APIToken, len(r.Results))
+		for i, res := range r.Results {
+			toks[i] = res.Token
+		}
+		ids := secretIDs(toks)
 		rows := make([][]string, len(r.Results))
 		for i, res := range r.Results {
 			var kinds []string
@@ -254,9 +270,10 @@ func (a *app) printPrune(r *hygiene.PruneReport) error {
 			if res.Outcome == hygiene.OutcomeSkipped {
 				what += ": " + strings.SplitN(res.Reason, ";", 2)[0]
 			}
-			rows[i] = []string{string(res.Outcome), res.Token.TokenName, string(res.Token.Type), res.Token.Environment, shortSecret(res.Token), what}
+			rows[i] = []string{string(res.Outcome), res.Token.TokenName, string(res.Token.Type), res.Token.Environment, ids[i], what}
 		}
-		if err := printTable(a.out, []string{"OUTCOME", "NAME", "TYPE", "ENVIRONMENT", "SECRET", "WHY"}, rows, 5, 1, 3); err != nil {
+		cols := []column{ident("OUTCOME"), ident("NAME"), ident("TYPE"), desc("ENV", 2), ident("SECRET"), desc("WHY", 1)}
+		if err := a.printTable(cols, rows); err != nil {
 			return err
 		}
 	}
@@ -316,7 +333,7 @@ func setupCheck(fs *flag.FlagSet) runFunc {
 			return err
 		}
 		if a.json {
-			err = a.printJSON(r)
+			err = a.printJSON(checkOf(r, sources))
 		} else {
 			err = a.printCheck(r, sources, *dir != "")
 		}
@@ -331,27 +348,26 @@ func setupCheck(fs *flag.FlagSet) runFunc {
 }
 
 func (a *app) printCheck(r *hygiene.CheckReport, sources []string, withSource bool) error {
-	header := []string{"SECRET", "LIVE", "TYPE", "ENVIRONMENT", "PROJECTS"}
-	shrink := []int{4, 3}
+	cols := []column{ident("SECRET"), ident("LIVE"), ident("TYPE"), desc("ENV", 2), desc("PROJECTS", 1)}
 	if withSource {
-		header, shrink = append([]string{"SOURCE"}, header...), []int{0, 5, 4}
+		cols = append([]column{ident("SOURCE")}, cols...)
 	}
+	// A v2 secret shows as its selector, as list shows the token.
+	toks := make([]unleashadmin.APIToken, len(r.Results))
+	for i, c := range r.Results {
+		toks[i] = unleashadmin.APIToken{Secret: c.Secret}
+	}
+	ids := secretIDs(toks)
 	rows := make([][]string, len(r.Results))
 	for i, c := range r.Results {
-		// A v2 secret shows as its selector, as list shows the token: the
-		// redacted secret would take half the width.
-		shown := unleashadmin.RedactSecret(c.Secret)
-		if sel, ok := unleashadmin.Selector(c.Secret); ok {
-			shown = sel
-		}
-		row := []string{shown, "no", "", "", ""}
+		row := []string{ids[i], "no", "", "", ""}
 		if c.Live {
-			row = []string{shown, "yes", string(c.Type), c.Environment, strings.Join(c.Projects, ",")}
+			row = []string{ids[i], "yes", string(c.Type), c.Environment, strings.Join(c.Projects, ",")}
 		}
 		if withSource {
 			row = append([]string{sources[i]}, row...)
 		}
 		rows[i] = row
 	}
-	return printTable(a.out, header, rows, shrink...)
+	return a.printTable(cols, rows)
 }

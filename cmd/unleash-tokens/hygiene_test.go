@@ -68,7 +68,10 @@ func TestAuditCommand(t *testing.T) {
 				Tokens    int
 				Limit     *int
 				NearLimit bool
-				Findings  []struct{ Kind, Name, Secret, Reason string }
+				Findings  []struct {
+					Kind, Reason string
+					Token        unleashadmin.APIToken
+				}
 			}
 			out := mustRun(t, r, "", "audit", "-o", "json")
 			if err := json.Unmarshal([]byte(out), &rep); err != nil {
@@ -76,8 +79,8 @@ func TestAuditCommand(t *testing.T) {
 			}
 			var got []string
 			for _, f := range rep.Findings {
-				if strings.HasPrefix(f.Name, n+"-") {
-					got = append(got, f.Kind+" "+strings.TrimPrefix(f.Name, n+"-"))
+				if strings.HasPrefix(f.Token.TokenName, n+"-") {
+					got = append(got, f.Kind+" "+strings.TrimPrefix(f.Token.TokenName, n+"-"))
 				}
 			}
 			want := []string{"expired old", "expiring soon", "duplicate dup", "duplicate dup", "all-projects star"}
@@ -143,7 +146,10 @@ func TestPruneCommand(t *testing.T) {
 			var rep struct {
 				DryRun                          bool
 				Retired, Failed, Skipped, Would int
-				Results                         []struct{ Name, Outcome string }
+				Results                         []struct {
+					Outcome string
+					Token   unleashadmin.APIToken
+				}
 			}
 			if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 || errOut != "" {
 				t.Fatalf("prune --yes: exit %d, %v\n%s%s", code, err, out, errOut)
@@ -291,8 +297,10 @@ func TestCheckCommand(t *testing.T) {
 			if err := json.Unmarshal([]byte(out), &rep); err != nil || code != exitFindings || len(rep.Results) != 2 {
 				t.Fatalf("check -o json: exit %d, %v\n%s", code, err, out)
 			}
-			if r0 := rep.Results[0]; r0["live"] != true || r0["type"] != "frontend" || r0["secret"] != unleashadmin.RedactSecret(live2) ||
-				rep.Results[1]["live"] != false || rep.Results[1]["type"] != nil || len(r0) != 5 || len(rep.Results[1]) != 5 {
+			tok := func(i int) map[string]any { m, _ := rep.Results[i]["token"].(map[string]any); return m }
+			if r0, t0 := rep.Results[0], tok(0); r0["live"] != true || r0["source"] != "argument 1" || t0["type"] != "frontend" ||
+				t0["secret"] != unleashadmin.RedactSecret(live2) || t0["tokenName"] != nil || rep.Results[1]["live"] != false ||
+				tok(1)["type"] != nil || tok(1)["secret"] != unleashadmin.RedactSecret(garbage) || len(r0) != 3 || len(tok(1)) != 11 {
 				t.Errorf("results %v", rep.Results)
 			}
 			if _, errOut, code := r(t, "", "check", live1, live2); code != 0 || errOut != "" {
@@ -384,7 +392,10 @@ func TestHygieneAgainstStandinProcess(t *testing.T) {
 		Tokens, Counted int
 		Limit           *int
 		NearLimit       bool
-		Findings        []struct{ Kind, Name string }
+		Findings        []struct {
+			Kind  string
+			Token struct{ TokenName string }
+		}
 	}
 	o, errs, code := r(t, "", "audit", "-o", "json", "--fail-on", "near-limit")
 	if err := json.Unmarshal([]byte(o), &rep); err != nil || code != exitFindings {
@@ -392,7 +403,7 @@ func TestHygieneAgainstStandinProcess(t *testing.T) {
 	}
 	var got []string
 	for _, f := range rep.Findings {
-		got = append(got, f.Kind+" "+f.Name)
+		got = append(got, f.Kind+" "+f.Token.TokenName)
 	}
 	want := []string{"never-seen svc-never", "unused svc-unused", "expired svc-expired"}
 	if !slices.Equal(got, want) || rep.Tokens != 5 || rep.Limit == nil || *rep.Limit != 5 || !rep.NearLimit {

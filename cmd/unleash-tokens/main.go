@@ -148,12 +148,13 @@ var commandNotes = map[string]string{
 stdout that goes nowhere (closed, /dev/null) is refused before anything is
 created; if writing it fails, the token is deleted again (exit 7).`,
 	"rotate": `SECRET is the token's secret, or under secure token storage the selector
-that list shows. The new token is written to stdout first, as create prints it,
-with "old" saying what happens to the old one; only then is the old token
-retired (deleted, or with --grace its expiry moved). A stdout that goes
-nowhere is refused before anything is created, a failed write deletes the
-new token and leaves the old (exit 7), a retire that fails leaves both live
-(exit 6). A signal ends the retire, not the delivery.`,
+that list shows. The new token is written to stdout first, as create prints it
+(-o json: {"token": new, "old": old, "retire": what happens to it}, so
+jq -r .token.secret); only then is the old token retired (deleted, or with
+--grace its expiry moved). A stdout that goes nowhere is refused before
+anything is created, a failed write deletes the new token and leaves the old
+(exit 7), a retire that fails leaves both live (exit 6). A signal ends the
+retire, not the delivery.`,
 	"delete": `SECRET is the token's secret, or under secure token storage the selector
 that list shows. The token is looked up first: Unleash answers success for a
 secret it does not hold, so an unknown one exits 4 (0 with
@@ -188,6 +189,10 @@ type app struct {
 	key     string // the API key the command runs with; a credential
 	json    bool
 	secrets bool
+	// wide is -o wide: tables print every column whole.
+	wide bool
+	// width is what tables fit (outputWidth); 0 for tableWidth.
+	width int
 	// progress is true when stderr is a terminal, for commands that show
 	// progress of long work.
 	progress bool
@@ -221,7 +226,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var token, tokenFile *string
 	var bearer *bool
 	timeout := 60 * time.Second
-	output := fs.String("o", "table", "output: table or json")
+	output := fs.String("o", "table", "output: table, wide (a table, nothing cut) or json")
 	url := fs.String("url", "", "Unleash base URL (default $UNLEASH_URL)")
 	fs.Var((*durationFlag)(&timeout), "timeout", "time limit for the whole command, such as 90s or 5m")
 	if cmd.needs == needKey {
@@ -237,13 +242,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		commandUsage(stdout, cmd, fs)
 		return exitOK
 	}
-	if err == nil && *output != "table" && *output != "json" {
-		err = usagef("-o must be table or json, not %q", *output)
+	if err == nil && *output != "table" && *output != "wide" && *output != "json" {
+		err = usagef("-o must be table, wide or json, not %q", *output)
 	}
 	if err == nil && timeout <= 0 {
 		err = usagef("--timeout must be longer than 0")
 	}
-	a := &app{in: stdin, out: stdout, errOut: stderr, json: *output == "json", progress: isTerminal(stderr)}
+	a := &app{in: stdin, out: stdout, errOut: stderr, json: *output == "json", wide: *output == "wide",
+		width: outputWidth(stdout, getenv), progress: isTerminal(stderr)}
 	if showSecrets != nil {
 		a.secrets = showSecrets.Value.String() == "true"
 	}
@@ -432,7 +438,7 @@ func mainUsage(w io.Writer) {
 	_ = tw.Flush()
 	fmt.Fprintln(w, `
 flags most commands take: --url (or UNLEASH_URL), --token or --token-file (or
-UNLEASH_API_TOKEN), --bearer, -o table|json, --timeout. A SECRET argument
+UNLEASH_API_TOKEN), --bearer, -o table|wide|json, --timeout. A SECRET argument
 given as "-" is read from standard input. "unleash-tokens COMMAND --help"
 describes one command; "unleash-tokens --version" prints the version.`)
 	fmt.Fprintln(w, "\n"+exitCodes)
@@ -570,10 +576,11 @@ func (a *app) canDeliver() error {
 	return nil
 }
 
-// writeNew writes a new token, secret included, to standard output and
-// makes sure it is there: a regular file is synced too.
-func (a *app) writeNew(tok unleashadmin.APIToken, extra map[string]any) error {
-	if err := a.printNew(tok, extra); err != nil {
+// writeNew writes a new token, secret included, to standard output (as
+// printNew: v is what -o json prints, nil for the token object) and makes
+// sure it is there: a regular file is synced too.
+func (a *app) writeNew(tok unleashadmin.APIToken, v any) error {
+	if err := a.printNew(tok, v); err != nil {
 		return fmt.Errorf("writing the new token to standard output: %w", err)
 	}
 	if f, ok := a.out.(*os.File); ok {
@@ -635,7 +642,7 @@ func (a *app) target(ctx context.Context, cmd string, args []string, ignoreNotFo
 	tok, err := a.client.LookupAPIToken(ctx, secret)
 	if errors.Is(err, unleashadmin.ErrNotFound) && ignoreNotFound {
 		shown := unleashadmin.RedactSecret(secret)
-		return nil, a.printResult(result{Secret: shown, Found: false}, "no token %s: nothing to do\n", shown)
+		return nil, a.printResult(foundJSON{Found: false}, "no token %s: nothing to do\n", shown)
 	}
 	return tok, err
 }
@@ -659,7 +666,8 @@ func setupExpire(fs *flag.FlagSet) runFunc {
 			return err
 		}
 		when = when.UTC().Truncate(time.Millisecond)
-		return a.printResult(result{Secret: tok.Redacted().Secret, Name: tok.TokenName, Found: true, ExpiresAt: &when},
+		tok.ExpiresAt = &when
+		return a.printResult(foundJSON{Found: true, Token: tokenObject(*tok, false)},
 			"expiry of %s (%s) set to %s\n", tok.TokenName, tok.Redacted().Secret, when.Format(time.RFC3339))
 	}
 }
@@ -680,7 +688,7 @@ func setupDelete(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		return a.printResult(result{Secret: tok.Redacted().Secret, Name: tok.TokenName, Found: true, Deleted: true},
+		return a.printResult(foundJSON{Found: true, Token: tokenObject(*tok, false)},
 			"deleted %s (%s)\n", tok.TokenName, tok.Redacted().Secret)
 	}
 }
@@ -717,7 +725,7 @@ func setupRotate(fs *flag.FlagSet) runFunc {
 			if grace > 0 {
 				plan = "expires in " + durations.Format(grace)
 			}
-			return a.writeNew(fresh, map[string]any{"old": oldInfo{Secret: old.Redacted().Secret, Retire: plan}})
+			return a.writeNew(fresh, rotateJSON{Token: tokenObject(fresh, true), Old: tokenObject(*old, false), Retire: plan})
 		}
 		r, err := a.client.RotateAPIToken(ctx, *old, opts)
 		if r == nil {

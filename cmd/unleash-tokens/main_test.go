@@ -102,7 +102,8 @@ func TestMain(m *testing.M) {
 func binaryEnv(url, key string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "UNLEASH_") {
+		// Tables fit 80 columns unless COLUMNS says otherwise.
+		if !strings.HasPrefix(kv, "UNLEASH_") && !strings.HasPrefix(kv, "COLUMNS=") {
 			env = append(env, kv)
 		}
 	}
@@ -241,11 +242,12 @@ func testCommand(t *testing.T, r runner, key string, info unleashadmin.ServerInf
 		t.Errorf("after expire: %+v", listed)
 	}
 
-	// rotate with a grace period: the new token is printed as create
-	// prints it, with what happens to the old one under "old".
+	// rotate with a grace period: the new token, secret included, under
+	// "token", the old one under "old" and what happens to it in "retire".
 	var rot struct {
-		unleashadmin.APIToken
-		Old oldInfo `json:"old"`
+		unleashadmin.APIToken `json:"token"`
+		Old                   unleashadmin.APIToken `json:"old"`
+		Retire                string                `json:"retire"`
 	}
 	out, errOut, code := r(t, "", "rotate", secret, "--grace", "1h", "-o", "json")
 	if code != 0 {
@@ -255,7 +257,7 @@ func testCommand(t *testing.T, r runner, key string, info unleashadmin.ServerInf
 		t.Fatalf("rotate output %q: %v", out, err)
 	}
 	if rot.Secret == secret || !fullSecret.MatchString(rot.Secret) || rot.TokenName != tokName || rot.Environment != "production" ||
-		rot.Old.Retire != "expires in 1h" || rot.Old.Secret != shownID || !strings.Contains(errOut, "expires") {
+		rot.Retire != "expires in 1h" || rot.Old.Secret != shownID || rot.Old.TokenName != tokName || !strings.Contains(errOut, "expires") {
 		t.Fatalf("rotation %+v, stderr %q", rot, errOut)
 	}
 	if strings.Contains(out, randomPart(secret)) {
@@ -335,14 +337,104 @@ func testCommand(t *testing.T, r runner, key string, info unleashadmin.ServerInf
 // randomPart is what follows the last dot of a secret.
 func randomPart(secret string) string { return secret[strings.LastIndexByte(secret, '.')+1:] }
 
-// checkWidth fails when a table is wider than tableWidth.
+// checkWidth fails when out is wider than tableWidth where it need not
+// be: a line outside a table never is, and a table's line only when its
+// descriptive columns (descriptive, below) are cut to minCut characters,
+// or narrower, and its identifiers still need more.
 func checkWidth(t *testing.T, args []string, out string) {
 	t.Helper()
-	for _, line := range strings.Split(out, "\n") {
-		if n := len([]rune(line)); n > tableWidth {
-			t.Errorf("%v: a line of %d columns:\n%s", args, n, line)
+	lines := strings.Split(out, "\n")
+	for i := 0; i < len(lines); i++ {
+		starts := tableHeader(lines[i])
+		if starts == nil {
+			if n := len([]rune(lines[i])); n > tableWidth {
+				t.Errorf("%v: a line of %d columns:\n%s", args, n, lines[i])
+			}
+			continue
+		}
+		titles := titlesAt(lines[i], starts)
+		table := []string{lines[i]}
+		for i+1 < len(lines) && isRow(lines[i+1], starts) {
+			i++
+			table = append(table, lines[i])
+		}
+		widest := 0
+		for _, line := range table {
+			widest = max(widest, len([]rune(line)))
+		}
+		if widest <= tableWidth {
+			continue
+		}
+		for c, title := range titles {
+			if !descriptive[title] {
+				continue
+			}
+			width := 0
+			for _, line := range table {
+				r := []rune(line)
+				end := len(r)
+				if c+1 < len(starts) {
+					end = min(end, starts[c+1]-2)
+				}
+				if starts[c] < end {
+					width = max(width, len([]rune(strings.TrimRight(string(r[starts[c]:end]), " "))))
+				}
+			}
+			if width > minCut {
+				t.Errorf("%v: a table of %d columns whose %s column is %d wide, not cut to %d:\n%s", args, widest, title, width, minCut, strings.Join(table, "\n"))
+			}
 		}
 	}
+}
+
+// descriptive are the titles of the columns a table cuts to fit.
+var descriptive = map[string]bool{"ENV": true, "PROJECTS": true, "REASON": true, "DETAIL": true, "WHY": true, "BY": true}
+
+var headerLine = regexp.MustCompile(`^[A-Z][A-Z ()…]*[A-Z)…]$`)
+
+// tableHeader returns where (in runes) the columns of a table's header
+// line start, nil for a line that is no header.
+func tableHeader(line string) []int {
+	if !headerLine.MatchString(line) || !strings.Contains(line, "  ") {
+		return nil
+	}
+	r := []rune(line)
+	starts := []int{0}
+	for i := 2; i < len(r); i++ {
+		if r[i] != ' ' && r[i-1] == ' ' && r[i-2] == ' ' {
+			starts = append(starts, i)
+		}
+	}
+	return starts
+}
+
+func titlesAt(header string, starts []int) []string {
+	r := []rune(header)
+	titles := make([]string, len(starts))
+	for c, s := range starts {
+		end := len(r)
+		if c+1 < len(starts) {
+			end = starts[c+1]
+		}
+		// A title may be cut like its column.
+		titles[c] = strings.TrimSuffix(strings.TrimSpace(string(r[s:end])), "…")
+	}
+	return titles
+}
+
+// isRow reports whether line is a row of the table whose columns start at
+// starts: two spaces before each column it reaches.
+func isRow(line string, starts []int) bool {
+	r := []rune(line)
+	if len(r) == 0 {
+		return false
+	}
+	for _, s := range starts[1:] {
+		if s < len(r) && (r[s-1] != ' ' || r[s-2] != ' ') {
+			return false
+		}
+	}
+	return true
 }
 
 // TestExitCodes checks the codes a script branches on and the one-line
@@ -374,7 +466,7 @@ func testExitCodes(t *testing.T, r runner, key string) {
 		{[]string{"create", "--type", "admin", "--name", "x"}, exitUsage, "--type must be client, backend or frontend"},
 		{[]string{"create", "--type", "client", "--name", "x", "--expires", "tomorrow"}, exitUsage, "bad time"},
 		{[]string{"create", "--type", "client", "--name", "x", "--expires", "2001-01-01"}, exitUsage, "in the past"},
-		{[]string{"list", "-o", "yaml"}, exitUsage, "-o must be table or json"},
+		{[]string{"list", "-o", "yaml"}, exitUsage, "-o must be table, wide or json"},
 		{[]string{"list", "--nope"}, exitUsage, "flag provided but not defined"},
 		{[]string{"delete", unknown, "--show-secrets"}, exitUsage, "flag provided but not defined: -show-secrets"},
 		{[]string{"list", "--bearer", bad}, exitUsage, "list takes no arguments"},
@@ -527,8 +619,12 @@ func TestRotateIncomplete(t *testing.T) {
 	old := createToken(t, direct, uniqueName(t))
 	defer direct(t, "", "delete", "--ignore-not-found", old.Secret)
 	out, errOut, code := inProcess(url, key)(t, "", "rotate", old.Secret, "-o", "json")
-	var rot unleashadmin.APIToken
-	if err := json.Unmarshal([]byte(out), &rot); err != nil || !fullSecret.MatchString(rot.Secret) || rot.Secret == old.Secret {
+	var rotated struct {
+		Token unleashadmin.APIToken `json:"token"`
+	}
+	err := json.Unmarshal([]byte(out), &rotated)
+	rot := rotated.Token
+	if err != nil || !fullSecret.MatchString(rot.Secret) || rot.Secret == old.Secret {
 		t.Errorf("rotate printed %q (%v), want the new token", out, err)
 	}
 	defer direct(t, "", "delete", "--ignore-not-found", rot.Secret)
@@ -638,8 +734,12 @@ func TestSignalDuringRetire(t *testing.T) {
 	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	code := exitCode(t, cmd.Wait())
-	var fresh unleashadmin.APIToken
-	if err := json.Unmarshal(out.Bytes(), &fresh); err != nil || !fullSecret.MatchString(fresh.Secret) {
+	var rotated struct {
+		Token unleashadmin.APIToken `json:"token"`
+	}
+	err := json.Unmarshal(out.Bytes(), &rotated)
+	fresh := rotated.Token
+	if err != nil || !fullSecret.MatchString(fresh.Secret) {
 		t.Fatalf("stdout %q (%v): the new secret was lost", out.String(), err)
 	}
 	defer r(t, "", "delete", "--ignore-not-found", fresh.Secret)
@@ -707,8 +807,9 @@ func TestPrintedTokensHideAliases(t *testing.T) {
 	}
 }
 
-// TestTablesFit: long names, projects and environments are cut so that a
-// table keeps to 80 columns; secrets and selectors are never cut.
+// TestTablesFit: projects and environments are cut to fit 80 columns; a
+// long name, a selector and the shown part of a secret never are (the
+// line is longer then).
 func TestTablesFit(t *testing.T) {
 	long := strings.Repeat("n", 60)
 	toks := []unleashadmin.APIToken{
@@ -721,7 +822,8 @@ func TestTablesFit(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkWidth(t, []string{"list"}, out.String())
-	if !strings.Contains(out.String(), "s3lect0rS3lect0rS3lect") || !strings.Contains(out.String(), "…") || strings.Contains(out.String(), strings.Repeat("ab", 5)) {
+	if !strings.Contains(out.String(), long+"  frontend") || !strings.Contains(out.String(), "s3lect0rS3lect0rS3lect") || !strings.Contains(out.String(), "produ…") ||
+		!strings.Contains(out.String(), "*:development.abababab***") {
 		t.Errorf("table:\n%s", out.String())
 	}
 }
@@ -859,7 +961,10 @@ func TestOddCreateAnswerStillPrintsTheSecret(t *testing.T) {
 			t.Errorf("%s create: exit %d, stdout %q, stderr %q", name, code, out, errOut)
 		}
 		out, errOut, code = r(t, "", "rotate", old.Secret, "-o", "json")
-		if err := json.Unmarshal([]byte(out), &tok); err != nil || !fullSecret.MatchString(tok.Secret) || code != exitIncomplete {
+		var rotated struct {
+			Token unleashadmin.APIToken `json:"token"`
+		}
+		if err := json.Unmarshal([]byte(out), &rotated); err != nil || !fullSecret.MatchString(rotated.Token.Secret) || code != exitIncomplete {
 			t.Errorf("%s rotate: exit %d, stdout %q, stderr %q", name, code, out, errOut)
 		}
 	}

@@ -4,16 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/seed8b9e94f4/unleashadmin"
 )
-
-// tableWidth is the width every table keeps to.
-const tableWidth = 80
 
 func (a *app) printJSON(v any) error {
 	enc := json.NewEncoder(a.out)
@@ -21,51 +16,36 @@ func (a *app) printJSON(v any) error {
 	return enc.Encode(v)
 }
 
-// printTokens prints listed tokens as a table or a JSON array, redacted
-// unless --show-secrets was given (a selector, which is not a credential,
-// shows in full either way).
+// printTokens prints listed tokens as a table or a JSON array of token
+// objects, redacted unless --show-secrets was given (a selector, which is
+// not a credential, shows in full either way).
 func (a *app) printTokens(toks []unleashadmin.APIToken) error {
-	out := make([]unleashadmin.APIToken, len(toks))
-	for i, t := range toks {
-		if a.secrets {
-			out[i] = t
-		} else {
-			out[i] = t.Redacted()
-		}
-	}
 	if a.json {
+		out := make([]*tokenJSON, len(toks))
+		for i, t := range toks {
+			out[i] = tokenObject(t, a.secrets)
+		}
 		return a.printJSON(out)
 	}
-	rows := make([][]string, len(out))
-	for i, t := range out {
-		secret := t.Secret
-		if !a.secrets {
-			secret = shortSecret(toks[i])
+	ids := secretIDs(toks)
+	rows := make([][]string, len(toks))
+	for i, t := range toks {
+		if a.secrets {
+			ids[i] = t.Secret
 		}
-		rows[i] = []string{t.TokenName, string(t.Type), t.Environment, strings.Join(t.ProjectIDs(), ","), day(t.ExpiresAt), secret}
+		rows[i] = []string{t.TokenName, string(t.Type), t.Environment, strings.Join(t.ProjectIDs(), ","), day(t.ExpiresAt), ids[i]}
 	}
-	return printTable(a.out, []string{"NAME", "TYPE", "ENVIRONMENT", "PROJECTS", "EXPIRES", "SECRET"}, rows, 3, 0, 2)
+	return a.printTable([]column{ident("NAME"), ident("TYPE"), desc("ENV", 2), desc("PROJECTS", 1), ident("EXPIRES"), ident("SECRET")}, rows)
 }
 
-// printNew prints a new token with its secret: the token's fields (and
-// extra keys) as one JSON object, or one field a line.
-func (a *app) printNew(tok unleashadmin.APIToken, extra map[string]any) error {
+// printNew prints a new token with its secret: as JSON, v (nil for the
+// token object alone); as text, one field a line.
+func (a *app) printNew(tok unleashadmin.APIToken, v any) error {
 	if a.json {
-		if len(extra) == 0 {
-			return a.printJSON(tok)
+		if v == nil {
+			v = tokenObject(tok, true)
 		}
-		fields := map[string]any{}
-		data, err := json.Marshal(tok)
-		if err != nil {
-			return err
-		}
-		if err := json.Unmarshal(data, &fields); err != nil {
-			return err
-		}
-		for k, v := range extra {
-			fields[k] = v
-		}
-		return a.printJSON(fields)
+		return a.printJSON(v)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "name:         %s\n", tok.TokenName)
@@ -77,24 +57,6 @@ func (a *app) printNew(tok unleashadmin.APIToken, extra map[string]any) error {
 	// One write: a partial delivery is a failed one.
 	_, err := io.WriteString(a.out, b.String())
 	return err
-}
-
-// oldInfo is what rotate says, with the new token, about the old one.
-type oldInfo struct {
-	Secret string `json:"secret"`
-	// Retire is "deleted next" or "expires in <grace>": the new token is
-	// printed before the old one is touched; the outcome goes to stderr
-	// and the exit code (6 when the old token could not be retired).
-	Retire string `json:"retire"`
-}
-
-// result is what expire and delete print.
-type result struct {
-	Secret    string     `json:"secret"`
-	Name      string     `json:"name,omitempty"`
-	Found     bool       `json:"found"`
-	Deleted   bool       `json:"deleted,omitempty"`
-	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 }
 
 // printResult prints v as JSON, or the formatted line.
@@ -133,14 +95,7 @@ func (a *app) printServer(s serverInfo) error {
 
 func (a *app) printEvents(events []unleashadmin.Event) error {
 	if a.json {
-		// Event data never holds a secret, but redact defensively: an older
-		// server or a future one might put it there.
-		// The tokens are copied: the caller's stay as they are.
-		shown := slices.Clone(events)
-		for i := range shown {
-			shown[i].Data, shown[i].PreData = redactedCopy(shown[i].Data), redactedCopy(shown[i].PreData)
-		}
-		return a.printJSON(shown)
+		return a.printJSON(eventsJSON(events))
 	}
 	rows := make([][]string, len(events))
 	for i, e := range events {
@@ -157,22 +112,7 @@ func (a *app) printEvents(events []unleashadmin.Event) error {
 		rows[i] = []string{e.CreatedAt.UTC().Format("2006-01-02 15:04"),
 			strings.TrimPrefix(string(e.Type), "api-token-"), e.CreatedBy, t.TokenName, string(t.Type), t.Environment, strings.Join(projects, ",")}
 	}
-	return printTable(a.out, []string{"TIME (UTC)", "EVENT", "BY", "TOKEN", "TYPE", "ENV", "PROJECTS"}, rows, 6, 2, 3, 5)
-}
-
-// shortSecret is the token's secret as a table shows it: the redacted
-// random part (the prefix repeats the project and environment columns),
-// or the selector of a token listed under secure token storage.
-func shortSecret(t unleashadmin.APIToken) string {
-	s := t.Redacted().Secret
-	return s[strings.LastIndexByte(s, '.')+1:]
-}
-
-func redactedCopy(t *unleashadmin.APIToken) *unleashadmin.APIToken {
-	if t == nil {
-		return nil
-	}
-	return unleashadmin.Ptr(t.Redacted())
+	return a.printTable([]column{ident("TIME (UTC)"), ident("EVENT"), desc("BY", 2), ident("TOKEN"), ident("TYPE"), desc("ENV", 3), desc("PROJECTS", 1)}, rows)
 }
 
 func when(t *time.Time, none string) string {
@@ -187,59 +127,4 @@ func day(t *time.Time) string {
 		return "never"
 	}
 	return t.UTC().Format(time.DateOnly)
-}
-
-// printTable prints an aligned table that fits tableWidth: when the
-// natural widths are too wide, the columns named in shrink are cut, with
-// "…": the first down to minCell characters before the second is touched,
-// and so on. The other columns are never cut.
-func printTable(w io.Writer, header []string, rows [][]string, shrink ...int) error {
-	const gap, minCell = 2, 6
-	// A server's text cannot add a row or move the cursor.
-	for _, r := range rows {
-		for i := range r {
-			r[i] = printable(r[i])
-		}
-	}
-	widths := make([]int, len(header))
-	for _, r := range append([][]string{header}, rows...) {
-		for i, c := range r {
-			widths[i] = max(widths[i], utf8.RuneCountInString(c))
-		}
-	}
-	total := func() int {
-		n := gap * (len(widths) - 1)
-		for _, x := range widths {
-			n += x
-		}
-		return n
-	}
-	for _, i := range shrink {
-		if over := total() - tableWidth; over > 0 && widths[i] > minCell {
-			widths[i] = max(minCell, widths[i]-over)
-		}
-	}
-	var b strings.Builder
-	for _, r := range append([][]string{header}, rows...) {
-		var line strings.Builder
-		for i, c := range r {
-			c = cut(c, widths[i])
-			line.WriteString(c)
-			if i < len(r)-1 {
-				line.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c)+gap))
-			}
-		}
-		b.WriteString(strings.TrimRight(line.String(), " ") + "\n")
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-// cut shortens s to n characters, ending in "…" when it was longer.
-func cut(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
 }
