@@ -224,11 +224,13 @@ func cleanErr(sets []*credSet, err error) error {
 	}
 	msg := err.Error()
 	cleaned, ok := clean(sets, msg)
-	if cleaned == msg {
-		return err
-	}
-	if !ok {
+	switch {
+	case !ok:
+		// An echo the replacer cannot take out (cut, split, escaped):
+		// checked first, as such a text comes back from clean unchanged.
 		cleaned = "unleashadmin: error text " + droppedText
+	case cleaned == msg:
+		return err
 	}
 	return &redactedError{msg: cleaned, orig: err}
 }
