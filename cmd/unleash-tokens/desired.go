@@ -53,7 +53,7 @@ func (d *desiredFlags) plan(ctx context.Context, a *app, cmd string, args []stri
 	if err != nil {
 		return nil, err
 	}
-	return desired.NewPlan(ctx, a.client, f, desired.Options{OwnKey: a.key, GracePeriod: d.grace})
+	return desired.NewPlan(ctx, a.client, f, desired.Options{GracePeriod: d.grace})
 }
 
 // printPlan prints the plan as a table with a summary line, or as
