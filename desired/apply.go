@@ -13,28 +13,16 @@ import (
 	"github.com/seed8b9e94f4/unleashadmin"
 )
 
-// DefaultParallel is how many entries Apply works on at once when
-// ApplyOptions.Parallel is zero.
-const DefaultParallel = 4
-
-// revokeTimeout bounds the delete of a token that could not be delivered.
-// It runs on a context of its own, so that an ended context (a signal, a
-// deadline) does not leave an undelivered token live.
-const revokeTimeout = 30 * time.Second
-
 var (
 	// ErrNoSink is returned by Apply, before any change, for a plan that
 	// would make a token when no Sink was given: a new secret must go
 	// somewhere. It matches unleashadmin.ErrInvalidArgument too.
 	ErrNoSink = fmt.Errorf("%w: the plan makes tokens but no sink was given to deliver their secrets", unleashadmin.ErrInvalidArgument)
-	// ErrUndeliveredLive is matched, together with
-	// unleashadmin.ErrNotDelivered, by the error of an action whose new
-	// token could not be delivered and then could not be deleted either:
-	// it is live, and only Outcome.New holds its secret.
-	ErrUndeliveredLive = errors.New("the undelivered new token could not be deleted: it is live")
 	// ErrNotRetired is matched by the error of an action whose token could
-	// not be retired (deleted, or given its grace expiry): it is still
-	// live. For a rotate or replace, the new token was made and delivered.
+	// not be retired (deleted, or given its grace expiry), or was not
+	// because the answer to the create of its replacement was odd: it is
+	// still live. For a rotate or replace, the new token was made and
+	// delivered.
 	ErrNotRetired = errors.New("the token could not be retired: it is still live")
 	// ErrNotStarted is matched by the error of an action Apply did not
 	// begin because its context ended first; nothing of it was sent.
@@ -62,12 +50,18 @@ type StepKind string
 
 // The steps of Apply, in the order an entry goes through them.
 const (
-	// StepCreate is about to send the create request of a Create, Rotate
-	// or Replace.
+	// StepCreate is about to send the create request of an ActionCreate,
+	// ActionRotate or ActionReplace (unleashadmin.Client.CreateAndDeliver;
+	// on a server before Unleash 7.1 a refused backend type is asked for
+	// again as client within the step).
 	StepCreate StepKind = "create"
 	// StepDeliver is about to hand the new token to the Sink.
 	StepDeliver StepKind = "deliver"
-	// StepRevoke is about to delete a new token whose delivery failed.
+	// StepRevoke is about to delete a new token that could not be
+	// delivered: one the Sink refused, or one that a sweep found after a
+	// create that got no answer. A new token deleted before it reached the
+	// Sink (the server made another scope than asked, or ctx ended first)
+	// is deleted without a step.
 	StepRevoke StepKind = "revoke"
 	// StepRetire is about to delete a token, or move its expiry.
 	StepRetire StepKind = "retire"
@@ -112,40 +106,73 @@ func (s Step) MarshalJSON() ([]byte, error) {
 	}{s.Kind, s.Action.jsonValue(), redacted(s.Token)})
 }
 
-// ApplyOptions says how Apply works.
+// ApplyOptions says how Apply works. It marshals to JSON and back as
+// {"parallel":4}; the Sink and the func fields are left out.
 type ApplyOptions struct {
 	// Sink receives each new token. It may be nil only when the plan
 	// makes none; otherwise Apply returns ErrNoSink before any change.
-	Sink Sink
+	Sink Sink `json:"-"`
 	// Parallel bounds how many entries are worked on at once; zero for
-	// DefaultParallel. The steps of one entry are always in order.
-	Parallel int
+	// unleashadmin.DefaultParallel. The steps of one entry are always in
+	// order.
+	Parallel int `json:"parallel,omitempty"`
 	// Observer, when set, is called before each step (a create, a
 	// delivery, a revoke, a retire) and waited for. It is called from
 	// several goroutines at once when Parallel is above 1. Tests use it to
 	// look at the server between steps.
-	Observer func(ctx context.Context, s Step)
-	// OnDone, when set, is called with each action's outcome as it is
+	Observer func(ctx context.Context, s Step) `json:"-"`
+	// Progress, when set, is called with each action's result as it is
 	// settled, one call at a time, for progress reports.
-	OnDone func(Outcome)
+	Progress func(ActionResult) `json:"-"`
+
+	// OnDone is the old name of Progress; when set, it is called after
+	// Progress with the same result.
+	//
+	// Deprecated: use Progress.
+	OnDone func(ActionResult) `json:"-"`
 }
 
-// Outcome is what Apply did for one action. Its printed form (every fmt
-// verb, slog and json.Marshal) redacts every secret.
-type Outcome struct {
+// Status is one word for how an action ended, as ActionResult.Status
+// gives it and its JSON form writes it.
+type Status string
+
+// The statuses of an action.
+const (
+	// StatusDone: everything the action asked for was done.
+	StatusDone Status = "done"
+	// StatusProtected: an ActionKeep of a token the rules would have
+	// retired, left as it is because it is protected (Action.Protected).
+	StatusProtected Status = "protected"
+	// StatusPartlyDone: the new token was made and delivered, but what was
+	// to be retired after it was not (ActionResult.Err says why).
+	StatusPartlyDone Status = "partly-done"
+	// StatusFailed: the action was not done (ActionResult.Err says why):
+	// its new token was not delivered, its retire failed, or it was not
+	// begun (ErrNotStarted, or its entry's new token was not delivered).
+	StatusFailed Status = "failed"
+)
+
+// ActionResult is what Apply did for one action. Its printed form (every
+// fmt verb, slog and json.Marshal) redacts every secret.
+type ActionResult struct {
 	// Action is the action, from the plan Apply made.
 	Action Action
 	// Done reports whether everything the action asked for was done, each
 	// step answered with success by the server (or the sink).
 	Done bool
-	// New is the token made by a Create, Rotate or Replace, secret
-	// included, as the server answered. It is set whenever the token was
-	// made, even when the action failed afterwards.
+	// New is the token made by an ActionCreate, ActionRotate or
+	// ActionReplace, secret included, as the server answered. It is set
+	// whenever the token was handed to the Sink, or is live without having
+	// been delivered (an error matching unleashadmin.ErrUndeliveredLive),
+	// even when the action failed afterwards. A token deleted again before
+	// it reached the Sink (the server made another scope than asked, or
+	// the context ended first) no longer exists and is not shown; Revoked
+	// says so.
 	New *unleashadmin.APIToken
 	// Delivered reports whether the Sink took New.
 	Delivered bool
-	// Revoked reports whether New was deleted again after its delivery
-	// failed.
+	// Revoked reports whether the new token was deleted again because it
+	// could not be delivered.
 	Revoked bool
 	// Retired reports whether Action.Token was retired: Deleted, or given
 	// the expiry ExpiresAt.
@@ -160,9 +187,9 @@ type Outcome struct {
 	Err error
 }
 
-// Format prints the outcome on one line, secrets redacted.
-func (o Outcome) Format(f fmt.State, verb rune) {
-	fmt.Fprintf(f, "%s: %s", o.status(), o.Action)
+// Format prints the result on one line, secrets redacted.
+func (o ActionResult) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, "%s: %s", o.Status(), o.Action)
 	if o.New != nil {
 		fmt.Fprintf(f, "; new %s", shownSecret(*o.New))
 	}
@@ -171,24 +198,22 @@ func (o Outcome) Format(f fmt.State, verb rune) {
 	}
 }
 
-// Status says how the action ended, in the words its printed and JSON
-// forms use: "done" (Done), "partly done" (the new token was made and
-// delivered, a later step failed: Err says which), or "failed".
-func (o Outcome) Status() string { return o.status() }
-
-func (o Outcome) status() string {
+// Status says in one word how the action ended.
+func (o ActionResult) Status() Status {
 	switch {
+	case o.Done && o.Action.Kind == ActionKeep && o.Action.Protected != unleashadmin.Unprotected:
+		return StatusProtected
 	case o.Done:
-		return "done"
+		return StatusDone
 	case o.New != nil && o.Delivered:
-		return "partly done"
+		return StatusPartlyDone
 	}
-	return "failed"
+	return StatusFailed
 }
 
-// LogValue logs the outcome, secrets redacted.
-func (o Outcome) LogValue() slog.Value {
-	attrs := []slog.Attr{slog.String("status", o.status()), slog.Any("action", o.Action)}
+// LogValue logs the result, secrets redacted.
+func (o ActionResult) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.String("status", string(o.Status())), slog.Any("action", o.Action)}
 	if o.New != nil {
 		attrs = append(attrs, slog.Any("new", *o.New), slog.Bool("delivered", o.Delivered))
 	}
@@ -201,12 +226,12 @@ func (o Outcome) LogValue() slog.Value {
 	return slog.GroupValue(attrs...)
 }
 
-// MarshalJSON writes the outcome as its action's JSON with "status",
+// MarshalJSON writes the result as its action's JSON with "status",
 // "new", "error" and the like added, every secret redacted.
-func (o Outcome) MarshalJSON() ([]byte, error) {
+func (o ActionResult) MarshalJSON() ([]byte, error) {
 	j := struct {
 		actionJSON
-		Status    string       `json:"status"`
+		Status    Status       `json:"status"`
 		New       *redactedTok `json:"new,omitempty"`
 		Delivered bool         `json:"delivered,omitempty"`
 		Revoked   bool         `json:"revoked,omitempty"`
@@ -214,7 +239,7 @@ func (o Outcome) MarshalJSON() ([]byte, error) {
 		Deleted   bool         `json:"deleted,omitempty"`
 		ExpiresAt *time.Time   `json:"retiredExpiresAt,omitempty"`
 		Error     string       `json:"error,omitempty"`
-	}{actionJSON: o.Action.jsonValue(), Status: o.status(), New: redacted(o.New), Delivered: o.Delivered,
+	}{actionJSON: o.Action.jsonValue(), Status: o.Status(), New: redacted(o.New), Delivered: o.Delivered,
 		Revoked: o.Revoked, Retired: o.Retired, Deleted: o.Deleted, ExpiresAt: o.ExpiresAt}
 	if o.Err != nil {
 		j.Error = o.Err.Error()
@@ -223,16 +248,16 @@ func (o Outcome) MarshalJSON() ([]byte, error) {
 }
 
 // Result is what Apply did: the plan it made from its fresh read of the
-// server, and one Outcome per action of that plan, in the same order. Its
-// printed form redacts every secret.
+// server, and one ActionResult per action of that plan, in the same order.
+// Its printed form redacts every secret.
 type Result struct {
 	Plan     *Plan
-	Outcomes []Outcome
+	Outcomes []ActionResult
 }
 
-// Failed returns the outcomes of the actions that failed.
-func (r *Result) Failed() []Outcome {
-	var out []Outcome
+// Failed returns the results of the actions that failed.
+func (r *Result) Failed() []ActionResult {
+	var out []ActionResult
 	for _, o := range r.Outcomes {
 		if o.Err != nil {
 			out = append(out, o)
@@ -253,7 +278,7 @@ func (r *Result) Err() error {
 	return errors.Join(errs...)
 }
 
-// Format prints one outcome a line, secrets redacted.
+// Format prints one action's result a line, secrets redacted.
 func (r Result) Format(f fmt.State, verb rune) {
 	if len(r.Outcomes) == 0 {
 		_, _ = f.Write([]byte("nothing to do"))
@@ -266,7 +291,7 @@ func (r Result) Format(f fmt.State, verb rune) {
 	}
 }
 
-// LogValue logs the outcomes, secrets redacted.
+// LogValue logs the actions' results, secrets redacted.
 func (r Result) LogValue() slog.Value {
 	attrs := []slog.Attr{slog.Int("failed", len(r.Failed()))}
 	for i, o := range r.Outcomes {
@@ -279,10 +304,10 @@ func (r Result) LogValue() slog.Value {
 func (r Result) MarshalJSON() ([]byte, error) {
 	out := r.Outcomes
 	if out == nil {
-		out = []Outcome{}
+		out = []ActionResult{}
 	}
 	return json.Marshal(struct {
-		Outcomes []Outcome `json:"outcomes"`
+		Outcomes []ActionResult `json:"outcomes"`
 	}{out})
 }
 
@@ -292,11 +317,14 @@ func (r Result) MarshalJSON() ([]byte, error) {
 // from p when the tokens changed meanwhile.
 //
 // For every entry, the new token is made and handed to the Sink before
-// any token of that entry is retired; if the delivery fails, the new token
-// is deleted again (on a context of its own), the old tokens are left
-// untouched, and the action's error matches unleashadmin.ErrNotDelivered.
-// Entries are independent: one that fails does not stop the others. Up to
-// Parallel entries are worked on at once.
+// any token of that entry is retired (unleashadmin.Client.CreateAndDeliver);
+// if the delivery fails, the new token is deleted again (on a context of
+// its own), the old tokens are left untouched, and the action's error
+// matches unleashadmin.ErrNotDelivered. When the create's answer held the
+// secret but was otherwise odd, the new token is delivered but nothing is
+// retired on its account (ErrNotRetired). Entries are independent: one
+// that fails does not stop the others. Up to Parallel entries are worked
+// on at once.
 //
 // The error is nil when every action was done. Otherwise it is the
 // failures joined (Result.Err), and Result says what was done and what was
@@ -312,7 +340,7 @@ func (p *Plan) Apply(ctx context.Context, ao ApplyOptions) (*Result, error) {
 		return nil, fmt.Errorf("desired: Apply: %w: Parallel %d is negative", unleashadmin.ErrInvalidArgument, ao.Parallel)
 	}
 	if ao.Parallel == 0 {
-		ao.Parallel = DefaultParallel
+		ao.Parallel = unleashadmin.DefaultParallel
 	}
 	if ao.Sink == nil && p.Makes() {
 		return nil, fmt.Errorf("desired: Apply: %w", ErrNoSink)
@@ -321,12 +349,12 @@ func (p *Plan) Apply(ctx context.Context, ao ApplyOptions) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("desired: re-reading the tokens: %w", err)
 	}
-	fresh := &Plan{file: p.file, client: p.client, opts: p.opts, DefaultEnvironment: p.DefaultEnvironment, Now: p.opts.Clock()}
-	fresh.Actions = plan(p.file, toks, fresh.Now, fresh.DefaultEnvironment, p.opts)
+	fresh := &Plan{file: p.file, client: p.client, opts: p.opts, DefaultEnvironment: p.DefaultEnvironment, Now: p.opts.now()}
+	fresh.Actions = plan(p.file, toks, fresh.Now, fresh.DefaultEnvironment, p.opts, p.client)
 	if ao.Sink == nil && fresh.Makes() {
 		return nil, fmt.Errorf("desired: Apply: %w", ErrNoSink)
 	}
-	x := &applier{p: fresh, ao: ao, res: &Result{Plan: fresh, Outcomes: make([]Outcome, len(fresh.Actions))},
+	x := &applier{p: fresh, ao: ao, res: &Result{Plan: fresh, Outcomes: make([]ActionResult, len(fresh.Actions))},
 		known: make(map[string]bool, len(toks))}
 	for _, t := range toks {
 		x.known[t.Secret] = true
@@ -351,7 +379,7 @@ func (p *Plan) Apply(ctx context.Context, ao ApplyOptions) (*Result, error) {
 		}
 		if ctx.Err() != nil {
 			for _, i := range u {
-				x.settle(i, func(o *Outcome) { x.notStarted(ctx, o) })
+				x.settle(i, func(o *ActionResult) error { return x.notStarted(ctx, o) })
 			}
 			continue
 		}
@@ -369,22 +397,31 @@ type applier struct {
 	p   *Plan
 	ao  ApplyOptions
 	res *Result
-	mu  sync.Mutex // serialises OnDone
+	mu  sync.Mutex // serialises Progress and OnDone
 	// known holds the secrets of the re-read list, to tell a token that a
 	// failed create may have made from those that were there.
 	known map[string]bool
 }
 
-// settle fills in outcome i and reports it to OnDone.
-func (x *applier) settle(i int, fill func(o *Outcome)) {
+// settle fills in result i by do, whose error (its cause, without the
+// action's name) becomes the result's Err, and reports the result to
+// Progress and OnDone.
+func (x *applier) settle(i int, do func(o *ActionResult) error) {
 	o := &x.res.Outcomes[i]
-	fill(o)
-	if o.Err == nil && !o.Done {
+	if err := do(o); err != nil {
+		o.Err = fmt.Errorf("desired: %s %s: %w", o.Action.Kind, o.Action.Name, err)
+	} else {
 		o.Done = true
 	}
+	if x.ao.Progress == nil && x.ao.OnDone == nil {
+		return
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.ao.Progress != nil {
+		x.ao.Progress(*o)
+	}
 	if x.ao.OnDone != nil {
-		x.mu.Lock()
-		defer x.mu.Unlock()
 		x.ao.OnDone(*o)
 	}
 }
@@ -395,131 +432,101 @@ func (x *applier) observe(ctx context.Context, kind StepKind, a Action, t *unlea
 	}
 }
 
-func actionErr(a Action, err error) error {
-	return fmt.Errorf("%s %s: %w", a.Kind, a.Name, err)
-}
-
-func (x *applier) notStarted(ctx context.Context, o *Outcome) {
-	if o.Action.Kind == Keep {
-		return
+func (x *applier) notStarted(ctx context.Context, o *ActionResult) error {
+	if o.Action.Kind == ActionKeep {
+		return nil
 	}
-	o.Err = actionErr(o.Action, fmt.Errorf("%w: %w", ErrNotStarted, context.Cause(ctx)))
+	return fmt.Errorf("%w: %w", ErrNotStarted, context.Cause(ctx))
 }
 
 // unit carries out the actions of one entry (or one pruned token): the
 // making action first, then the retires, none of them once the new token
-// could not be made and delivered.
+// could not be made and delivered, or its create's answer was odd.
 func (x *applier) unit(ctx context.Context, idxs []int) {
 	acts := x.p.Actions
-	blocked := error(nil)
+	var blocked error // why the retires of the unit are not done
+	var maker Action  // the action that blocked them
 	for _, i := range idxs {
 		a := acts[i]
 		switch {
-		case a.Kind == Keep:
-			x.settle(i, func(*Outcome) {})
+		case a.Kind == ActionKeep:
+			x.settle(i, func(*ActionResult) error { return nil })
 		case a.Makes():
-			x.settle(i, func(o *Outcome) {
+			maker = a
+			x.settle(i, func(o *ActionResult) error {
 				if ctx.Err() != nil {
-					x.notStarted(ctx, o)
-					blocked = o.Err
-					return
+					blocked = x.notStarted(ctx, o)
+					return blocked
 				}
-				x.make(ctx, o)
-				if o.New == nil || !o.Delivered {
-					blocked = o.Err
-					return
+				if err := x.make(ctx, o); err != nil {
+					blocked = err
+					if o.Delivered && !a.retireOld {
+						return nil // delivered, and nothing of its own to retire
+					}
+					return err
 				}
 				if a.retireOld {
-					x.retire(ctx, o, a.Token)
+					return x.retire(ctx, o, a.Token)
 				}
+				return nil
 			})
 		case blocked != nil:
-			x.settle(i, func(o *Outcome) {
-				o.Err = actionErr(a, fmt.Errorf("not done, the token is left as it was: %w", blocked))
+			x.settle(i, func(*ActionResult) error {
+				return fmt.Errorf("not done, the token is left as it was (see %s %s): %w", maker.Kind, maker.Name, blocked)
 			})
 		default:
-			x.settle(i, func(o *Outcome) {
+			x.settle(i, func(o *ActionResult) error {
 				if ctx.Err() != nil {
-					x.notStarted(ctx, o)
-					return
+					return x.notStarted(ctx, o)
 				}
-				x.retire(ctx, o, a.Token)
+				return x.retire(ctx, o, a.Token)
 			})
 		}
 	}
 }
 
-// make creates and delivers the new token of a Create, Rotate or Replace,
-// deleting it again when it cannot be delivered.
-func (x *applier) make(ctx context.Context, o *Outcome) {
+// make creates and delivers the new token of an ActionCreate, ActionRotate
+// or ActionReplace through CreateAndDeliver, which deletes it again when it
+// cannot be delivered. An error with o.Delivered set means the token was
+// delivered but nothing may be retired on its account.
+func (x *applier) make(ctx context.Context, o *ActionResult) error {
 	a := o.Action
-	e := a.Entry
-	var expires *time.Time
-	if e.ExpiresIn > 0 {
-		t := x.p.opts.Clock().Add(e.ExpiresIn).UTC().Truncate(time.Millisecond)
-		expires = &t
+	req := a.Entry.request(a.Environment)
+	if a.Entry.ExpiresIn > 0 {
+		req.ExpiresAt = unleashadmin.Ptr(x.p.opts.now().Add(a.Entry.ExpiresIn).UTC().Truncate(time.Millisecond))
+	}
+	// The sink, with the steps around it observed: a delivery that fails
+	// is followed by the revoke.
+	deliver := func(ctx context.Context, tok unleashadmin.APIToken) error {
+		o.New = &tok
+		x.observe(ctx, StepDeliver, a, &tok)
+		if err := x.ao.Sink.Deliver(ctx, tok); err != nil {
+			x.observe(ctx, StepRevoke, a, &tok)
+			return err
+		}
+		o.Delivered = true
+		return nil
 	}
 	x.observe(ctx, StepCreate, a, nil)
-	fresh, err := x.create(ctx, e, e.Type, a.Environment, expires)
-	if errors.Is(err, unleashadmin.ErrNotSupported) && e.Type == unleashadmin.TokenTypeBackend {
-		// A server before Unleash 7.1 refused the type (a 400: nothing
-		// was made). Client grants the same, and a plan counts it as
-		// backend.
-		x.observe(ctx, StepCreate, a, nil)
-		fresh, err = x.create(ctx, e, unleashadmin.TokenTypeClient, a.Environment, expires)
-	}
+	fresh, err := x.p.client.CreateAndDeliver(ctx, req, deliver)
 	switch {
-	case err != nil && fresh != nil && fresh.Secret != "":
-		// The answer broke off after the secret: the token is live and
-		// its secret here, so it is delivered like any other.
-	case err != nil:
-		o.Err = actionErr(a, fmt.Errorf("creating the new token: %w%s", err, x.sweep(ctx, a, err)))
-		return
+	case fresh == nil && errors.Is(err, unleashadmin.ErrNotDelivered):
+		o.Revoked, o.Delivered = true, false
+		return fmt.Errorf("%w, and the old ones left as they were", err)
+	case fresh == nil:
+		return fmt.Errorf("creating the new token: %w%s", err, x.sweep(ctx, a, err))
 	}
 	o.New = fresh
-	if fresh.Secret == "" {
-		o.Err = actionErr(a, errors.New("the server made the new token but answered no secret; it is live and cannot be delivered"))
-		return
-	}
-	var derr error
 	switch {
-	case !matches(e, a.Environment, fresh):
-		// A server that made something else than asked (it ignored a
-		// field) would make every later plan replace it again.
-		derr = fmt.Errorf("the server made a token of another scope (%s) than asked (%s)", scopeOf(fresh), e.scope(a.Environment))
-	case ctx.Err() != nil:
-		derr = context.Cause(ctx)
-	default:
-		x.observe(ctx, StepDeliver, a, fresh)
-		derr = redactIn(x.ao.Sink.Deliver(ctx, *fresh), fresh.Secret)
+	case errors.Is(err, unleashadmin.ErrUndeliveredLive):
+		o.Delivered = false
+		return err
+	case err != nil:
+		// Delivered, but the answer held the secret and was otherwise
+		// odd: what the server made cannot be trusted.
+		return fmt.Errorf("%w: the new token was delivered, but the answer to its create was odd, so nothing is retired on its account: %w", ErrNotRetired, err)
 	}
-	if derr == nil {
-		o.Delivered = true
-		return
-	}
-	x.observe(ctx, StepRevoke, a, fresh)
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
-	defer cancel()
-	if err := x.p.client.DeleteAPIToken(rctx, fresh.Secret); err != nil {
-		o.Err = actionErr(a, fmt.Errorf("%w (%w), and %w: deleting %s: %w", unleashadmin.ErrNotDelivered, derr,
-			ErrUndeliveredLive, unleashadmin.RedactSecret(fresh.Secret), err))
-		return
-	}
-	o.Revoked = true
-	o.Err = actionErr(a, fmt.Errorf("%w: %w; the new token was deleted again and the old ones left as they were", unleashadmin.ErrNotDelivered, derr))
-}
-
-// create sends the create request of entry e: through the project's
-// endpoint for a one-project entry, as RotateAPIToken does.
-func (x *applier) create(ctx context.Context, e *Entry, typ unleashadmin.TokenType, env string, expires *time.Time) (*unleashadmin.APIToken, error) {
-	if len(e.Projects) == 1 {
-		return x.p.client.CreateProjectAPIToken(ctx, e.Projects[0], unleashadmin.CreateProjectAPITokenRequest{
-			Type: typ, TokenName: e.Name, Environment: env, ExpiresAt: expires,
-		})
-	}
-	return x.p.client.CreateAPIToken(ctx, unleashadmin.CreateAPITokenRequest{
-		Type: typ, TokenName: e.Name, Environment: env, Projects: e.Projects, ExpiresAt: expires,
-	})
+	return nil
 }
 
 // sweepRecheck is how long sweep waits before it looks a second time: a
@@ -543,7 +550,9 @@ func (x *applier) sweep(ctx context.Context, a Action, cerr error) string {
 	if errors.As(cerr, &redirect) {
 		return ""
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
+	// The looks and the wait run even when ctx has ended, as the deletes
+	// of RevokeAPIToken do, within the same bound.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unleashadmin.RevokeTimeout)
 	defer cancel()
 	var deleted, failed []string
 	seen := map[string]bool{} // x.known is shared by the units: read only
@@ -565,7 +574,7 @@ func (x *applier) sweep(ctx context.Context, a Action, cerr error) string {
 			}
 			seen[t.Secret] = true
 			x.observe(ctx, StepRevoke, a, t)
-			if err := x.p.client.DeleteAPIToken(sctx, t.Secret); err != nil {
+			if err := x.p.client.RevokeAPIToken(sctx, t.Secret); err != nil {
 				failed = append(failed, shownSecret(*t)+" ("+err.Error()+")")
 			} else {
 				deleted = append(deleted, shownSecret(*t))
@@ -585,57 +594,20 @@ func (x *applier) sweep(ctx context.Context, a Action, cerr error) string {
 		"a token of this name and scope that nobody was given is then live, and the next apply would keep it as the newest; delete it", sweepRecheck)
 }
 
-// retire deletes t, or with a grace period moves its expiry to now + grace
-// (never later than the expiry it has).
-func (x *applier) retire(ctx context.Context, o *Outcome, t *unleashadmin.APIToken) {
-	a := o.Action
-	x.observe(ctx, StepRetire, a, t)
-	if g := x.p.opts.GracePeriod; g > 0 {
-		until := x.p.opts.Clock().Add(g).UTC().Truncate(time.Millisecond)
-		if t.ExpiresAt != nil && !t.ExpiresAt.After(until) {
-			// It stops sooner than the grace period would make it: that
-			// is already its retirement.
-			o.Retired, o.ExpiresAt = true, t.ExpiresAt
-			return
+// retire retires t (unleashadmin.Client.RetireAPIToken): deletes it, or
+// with a grace period moves its expiry to now + grace, never later than
+// the expiry it has.
+func (x *applier) retire(ctx context.Context, o *ActionResult, t *unleashadmin.APIToken) error {
+	x.observe(ctx, StepRetire, o.Action, t)
+	g := x.p.opts.GracePeriod
+	ret, err := x.p.client.RetireAPIToken(ctx, *t, unleashadmin.RetireOptions{GracePeriod: g, Now: x.p.opts.now})
+	if err != nil {
+		what := "deleting"
+		if g > 0 {
+			what = "moving the expiry of"
 		}
-		if err := x.p.client.UpdateAPITokenExpiry(ctx, t.Secret, until); err != nil {
-			o.Err = actionErr(a, fmt.Errorf("%w: moving the expiry of %s: %w", ErrNotRetired, shownSecret(*t), err))
-			return
-		}
-		o.Retired, o.ExpiresAt = true, &until
-		return
+		return fmt.Errorf("%w: %s %s: %w", ErrNotRetired, what, shownSecret(*t), err)
 	}
-	if err := x.p.client.DeleteAPIToken(ctx, t.Secret); err != nil {
-		o.Err = actionErr(a, fmt.Errorf("%w: deleting %s: %w", ErrNotRetired, shownSecret(*t), err))
-		return
-	}
-	o.Retired, o.Deleted = true, true
+	o.Retired, o.Deleted, o.ExpiresAt = true, ret.Deleted, ret.ExpiresAt
+	return nil
 }
-
-// redactIn keeps a secret out of an error a sink returned: the whole
-// secret, and its random part alone, are replaced by the redacted form.
-func redactIn(err error, secret string) error {
-	if err == nil || secret == "" {
-		return err
-	}
-	msg := strings.ReplaceAll(err.Error(), secret, unleashadmin.RedactSecret(secret))
-	if i := strings.LastIndexAny(secret, "._:"); i >= 0 && len(secret)-i-1 >= 12 {
-		msg = strings.ReplaceAll(msg, secret[i+1:], "***")
-	}
-	if msg == err.Error() {
-		return err
-	}
-	return redactedErr{err: err, msg: msg}
-}
-
-// redactedErr is an error whose text had a secret taken out. errors.Is and
-// errors.As see the original, but it does not unwrap to it: code that walks
-// the chain, such as an error reporter, would print the original's text.
-type redactedErr struct {
-	err error
-	msg string
-}
-
-func (e redactedErr) Error() string        { return e.msg }
-func (e redactedErr) Is(target error) bool { return errors.Is(e.err, target) }
-func (e redactedErr) As(target any) bool   { return errors.As(e.err, target) }

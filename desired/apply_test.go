@@ -267,7 +267,7 @@ func TestCreateBeforeRetire(t *testing.T) {
 				t.Error("the kept duplicate is gone")
 			}
 			for _, o := range res.Outcomes {
-				if o.Action.Kind == desired.Retire && (!o.Retired || o.Deleted != (grace == 0)) {
+				if o.Action.Kind == desired.ActionRetire && (!o.Retired || o.Deleted != (grace == 0)) {
 					t.Errorf("%v: retired %v deleted %v", o, o.Retired, o.Deleted)
 				}
 			}
@@ -478,13 +478,13 @@ func TestDeliveryFailureDeletesTheNewTokenAndLeavesTheOld(t *testing.T) {
 			}
 			mustEqual(t, "actions", summary(res.Plan), []string{"rotate rot", "replace moved", "retire moved", "create fresh", "create fine"})
 			for _, o := range res.Outcomes[:4] {
-				if o.Done || o.Err == nil || !errors.Is(o.Err, unleashadmin.ErrNotDelivered) || errors.Is(o.Err, desired.ErrUndeliveredLive) {
+				if o.Done || o.Err == nil || !errors.Is(o.Err, unleashadmin.ErrNotDelivered) || errors.Is(o.Err, unleashadmin.ErrUndeliveredLive) {
 					t.Errorf("%v: want a delivery failure", o)
 				}
 				if o.Action.Makes() && (!o.Revoked || o.Delivered || o.New == nil) {
 					t.Errorf("%v: revoked %v delivered %v", o, o.Revoked, o.Delivered)
 				}
-				if !strings.HasPrefix(o.Err.Error(), string(o.Action.Kind)+" "+o.Action.Name+": ") || !strings.Contains(o.Err.Error(), "the vault is sealed") {
+				if !strings.HasPrefix(o.Err.Error(), "desired: "+string(o.Action.Kind)+" "+o.Action.Name+": ") || !strings.Contains(o.Err.Error(), "the vault is sealed") {
 					t.Errorf("error %q", o.Err)
 				}
 			}
@@ -623,10 +623,10 @@ func TestPruneAndUnlistedNames(t *testing.T) {
 	own := f.seed("svc-ci", unleashadmin.TokenTypeClient, "development", nil, 0)
 	file := f.parse("tokens: [{name: svc-kept, type: client}]\nprune: {namePrefix: svc-}")
 	opts := f.opts()
-	opts.OwnKey = own.Secret
+	opts.OwnKey = own.Secret // deprecated, still honoured: another key whose token is never retired
 	p := f.plan(file, opts)
 	mustEqual(t, "plan", summary(p), []string{"keep svc-kept", "keep svc-ci", "retire svc-gone"})
-	if !strings.Contains(p.Actions[1].Reason, "the key this plan is made with") || !strings.Contains(p.Actions[2].Reason, `prune prefix "svc-"`) {
+	if p.Actions[1].Protected != unleashadmin.ProtectedKeyInUse || p.Actions[1].Reason != "the key in use: never retired" || !strings.Contains(p.Actions[2].Reason, `prune prefix "svc-"`) {
 		t.Errorf("reasons %q, %q", p.Actions[1].Reason, p.Actions[2].Reason)
 	}
 	if _, err := p.Apply(context.Background(), desired.ApplyOptions{}); err != nil {
@@ -792,7 +792,7 @@ func TestParallelIsBounded(t *testing.T) {
 			})
 			var done atomic.Int32
 			res, err := f.plan(f.parse(b.String()), f.opts()).Apply(context.Background(), desired.ApplyOptions{
-				Sink: sink, Parallel: parallel, OnDone: func(desired.Outcome) { done.Add(1) }})
+				Sink: sink, Parallel: parallel, Progress: func(desired.ActionResult) { done.Add(1) }})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -800,7 +800,7 @@ func TestParallelIsBounded(t *testing.T) {
 				t.Errorf("peak %d deliveries at once, want %d", peak.Load(), parallel)
 			}
 			if done.Load() != 12 || len(res.Outcomes) != 12 {
-				t.Errorf("OnDone called %d times", done.Load())
+				t.Errorf("Progress called %d times", done.Load())
 			}
 			// The outcomes are in the plan's order, whatever the order
 			// they finished in.
@@ -869,17 +869,23 @@ func TestBackendOnServersWithoutIt(t *testing.T) {
 	}
 }
 
-func TestCreateAnswerCutShortAfterTheSecret(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
-	p := f.plan(f.parse("tokens: [{name: x, type: client}]"), f.opts())
-	secret := "*:development." + strings.Repeat("ab", 28)
-	observer := func(_ context.Context, s desired.Step) {
+// cutShortAfterSecret is an Observer that has the server answer the next
+// create of client token "x" with a body that breaks off after the secret.
+func cutShortAfterSecret(f *fixture, secret string) func(context.Context, desired.Step) {
+	return func(_ context.Context, s desired.Step) {
 		if s.Kind == desired.StepCreate {
 			f.srv.FailNext(1, unleashtest.Fault{Status: http.StatusCreated, Header: http.Header{"Content-Type": {"application/json"}},
 				Body: []byte(`{"tokenName":"x","projects":["*"],"environment":"development","secret":"` + secret + `","type":"client","createdAt":"2026-03-0`)})
 		}
 	}
+}
+
+func TestCreateAnswerCutShortAfterTheSecret(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	p := f.plan(f.parse("tokens: [{name: x, type: client}]"), f.opts())
+	secret := "*:development." + strings.Repeat("ab", 28)
+	observer := cutShortAfterSecret(f, secret)
 	sink := &recorder{}
 	res, err := p.Apply(context.Background(), desired.ApplyOptions{Sink: sink, Observer: observer})
 	if err != nil {
@@ -888,6 +894,37 @@ func TestCreateAnswerCutShortAfterTheSecret(t *testing.T) {
 	// The secret that arrived is delivered, not lost.
 	if o := res.Outcomes[0]; !o.Done || !o.Delivered || sink.secrets()["x"] != secret {
 		t.Fatalf("%v", o)
+	}
+}
+
+// A rotate whose create answer broke off after the secret delivers the new
+// token but retires nothing on its account, as RotateAPIToken does: what
+// the server made cannot be trusted. The old tokens stay, and the error
+// says so.
+func TestRotateWithAnAnswerCutShortRetiresNothing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	old := f.seed("x", unleashadmin.TokenTypeClient, "development", nil, time.Hour)
+	dup := f.seed("x", unleashadmin.TokenTypeFrontend, "development", nil, 0)
+	p := f.plan(f.parse("tokens: [{name: x, type: client, renewBefore: 2h}]"), f.opts())
+	mustEqual(t, "plan", summary(p), []string{"rotate x", "retire x"})
+	secret := "*:development." + strings.Repeat("cd", 28)
+	observer := cutShortAfterSecret(f, secret)
+	sink := &recorder{}
+	res, err := p.Apply(context.Background(), desired.ApplyOptions{Sink: sink, Observer: observer})
+	if !errors.Is(err, desired.ErrNotRetired) || !errors.Is(err, unleashadmin.ErrUnexpectedResponse) || errors.Is(err, unleashadmin.ErrNotDelivered) {
+		t.Fatalf("got %v", err)
+	}
+	if o := res.Outcomes[0]; o.Done || !o.Delivered || o.Retired || o.New == nil || sink.secrets()["x"] != secret {
+		t.Fatalf("rotate: %v", o)
+	}
+	if o := res.Outcomes[1]; o.Done || o.Retired || o.Err == nil {
+		t.Fatalf("retire: %v", o)
+	}
+	for _, tok := range []unleashadmin.APIToken{old, dup} {
+		if _, ok := f.has(tok.Secret); !ok {
+			t.Errorf("%s was retired on account of a token whose answer was odd", tok.Type)
+		}
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 // It is the package's own share of a plan.
 func BenchmarkPlanOnly(b *testing.B) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	f := &File{Prune: Prune{NamePrefix: "svc-"}}
+	f := &File{Prune: PruneRule{NamePrefix: "svc-"}}
 	var toks []unleashadmin.APIToken
 	tok := func(name string, typ unleashadmin.TokenType, env string, projects []string) {
 		ps := projects
@@ -44,7 +44,7 @@ func BenchmarkPlanOnly(b *testing.B) {
 	b.ReportAllocs()
 	var acts []Action
 	for b.Loop() {
-		acts = plan(f, toks, now, "development", Options{})
+		acts = plan(f, toks, now, "development", Options{}, nil)
 	}
 	if len(acts) != 1500 {
 		b.Fatalf("%d actions", len(acts))

@@ -42,10 +42,10 @@ func BenchmarkRealApply100(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	opts := desired.Options{OwnKey: key}
+	opts := desired.Options{} // the client protects its own key
 	prune := func(prefix string) {
 		b.Helper()
-		f := &desired.File{Prune: desired.Prune{NamePrefix: prefix}}
+		f := &desired.File{Prune: desired.PruneRule{NamePrefix: prefix}}
 		p, err := desired.NewPlan(ctx, c, f, opts)
 		if err != nil {
 			b.Fatal(err)

@@ -55,7 +55,7 @@ func BenchmarkPlan500Entries2000Tokens(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	opts := desired.Options{OwnKey: srv.AdminKey()}
+	opts := desired.Options{}
 	before := srv.RequestCount()
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -16,8 +16,8 @@
 //     renewBefore, or is older than maxAge. A due or expired one is
 //     rotated: a new token of the same scope is made and delivered, then
 //     the old one retired.
-//   - With no such token, one is made (Create); tokens of the name with
-//     another scope are retired once it is delivered (Replace).
+//   - With no such token, one is made (ActionCreate); tokens of the name
+//     with another scope are retired once it is delivered (ActionReplace).
 //   - Of several matching live tokens the newest is kept and the others
 //     retired.
 //   - Retire is a delete, or with Options.GracePeriod a move of the expiry
@@ -25,8 +25,13 @@
 //   - If a new token cannot be delivered, it is deleted again and the old
 //     ones are left as they were. Entries are independent.
 //   - Tokens whose names no entry lists are left alone, except those with
-//     the file's prune prefix, which are retired. The key the client uses
-//     (Options.OwnKey) and admin tokens are never retired.
+//     the file's prune prefix, which are retired. The key the client
+//     authenticates with, however it was spelt, and admin tokens are never
+//     retired (unleashadmin.Client.Protection); the plan and the report say
+//     so (Action.Protected, StatusProtected).
 //
-// The package uses only the exported API of unleashadmin.
+// The package uses only the exported API of unleashadmin, and its rules
+// of a token's life: CreateAndDeliver makes and delivers each new token,
+// RetireAPIToken and GraceExpiry retire, Client.Protection protects,
+// ScopeMismatch compares scopes.
 package desired

@@ -56,7 +56,7 @@ func exampleAction() desired.Action {
 		Project: "default", Projects: []string{"default"}, CreatedAt: exampleNow.AddDate(0, -3, 0),
 		Secret: "default:production.d17f1c9e2b4a4c8f9e3d2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f",
 	}
-	return desired.Action{Kind: desired.Rotate, Name: "checkout", Token: &tok, Reason: "older than maxAge 60d"}
+	return desired.Action{Kind: desired.ActionRotate, Name: "checkout", Token: &tok, Reason: "older than maxAge 60d"}
 }
 
 // noTime drops slog's time attribute so that output is stable.
@@ -135,7 +135,7 @@ func ExampleNewPlan() {
 	_, _ = c.CreateAPIToken(ctx, unleashadmin.CreateAPITokenRequest{Type: unleashadmin.TokenTypeClient, TokenName: "svc-legacy"})
 
 	f, _ := desired.Parse([]byte(exampleFile))
-	p, err := desired.NewPlan(ctx, c, f, desired.Options{OwnKey: srv.AdminKey()})
+	p, err := desired.NewPlan(ctx, c, f, desired.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func ExamplePlan_Apply() {
 	defer srv.Close()
 	ctx := context.Background()
 	f, _ := desired.Parse([]byte(exampleFile))
-	p, err := desired.NewPlan(ctx, c, f, desired.Options{OwnKey: srv.AdminKey()})
+	p, err := desired.NewPlan(ctx, c, f, desired.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func ExamplePlan_Apply() {
 		fmt.Println(o.Action.Kind, o.Action.Name, o.Done, o.New.Secret+"\n" == string(b))
 	}
 	// A second plan changes nothing.
-	p, _ = desired.NewPlan(ctx, c, f, desired.Options{OwnKey: srv.AdminKey()})
+	p, _ = desired.NewPlan(ctx, c, f, desired.Options{})
 	fmt.Println(p.Empty())
 	// Output:
 	// create checkout true true
@@ -238,12 +238,12 @@ func ExamplePlan_MarshalJSON() {
 
 func ExampleAction_Makes() {
 	a := exampleAction()
-	fmt.Println(a.Makes(), desired.Action{Kind: desired.Retire}.Makes())
+	fmt.Println(a.Makes(), desired.Action{Kind: desired.ActionRetire}.Makes())
 	// Output: true false
 }
 
 func ExampleAction_Changes() {
-	fmt.Println(exampleAction().Changes(), desired.Action{Kind: desired.Keep}.Changes())
+	fmt.Println(exampleAction().Changes(), desired.Action{Kind: desired.ActionKeep}.Changes())
 	// Output: true false
 }
 
@@ -294,7 +294,7 @@ func ExampleResult_Err() {
 	fmt.Println(err)
 	fmt.Println(res.Err() != nil)
 	// Output:
-	// create web: the new token could not be delivered: vault is sealed; the new token was deleted again and the old ones left as they were
+	// desired: create web: unleashadmin: the new token could not be delivered: vault is sealed; the new token was deleted again, and the old ones left as they were
 	// true
 }
 
@@ -306,7 +306,7 @@ func ExampleResult_Format() {
 	}
 	// Output:
 	// done: create checkout: no token named "checkout"
-	// failed: create web: no token named "web"; create web: the new token could not be delivered: vault is sealed; the new token was deleted again and the old ones left as they were
+	// failed: create web: no token named "web"; desired: create web: unleashadmin: the new token could not be delivered: vault is sealed; the new token was deleted again, and the old ones left as they were
 }
 
 func ExampleResult_LogValue() {
@@ -314,7 +314,7 @@ func ExampleResult_LogValue() {
 	res.Outcomes = res.Outcomes[1:]
 	res.Outcomes[0].New = nil
 	exampleLog().Info("applied", "result", *res)
-	// Output: level=INFO msg=applied result.failed=1 result.0.status=failed result.0.action.action=create result.0.action.name=web result.0.action.reason="no token named \"web\"" result.0.error="create web: the new token could not be delivered: vault is sealed; the new token was deleted again and the old ones left as they were"
+	// Output: level=INFO msg=applied result.failed=1 result.0.status=failed result.0.action.action=create result.0.action.name=web result.0.action.reason="no token named \"web\"" result.0.error="desired: create web: unleashadmin: the new token could not be delivered: vault is sealed; the new token was deleted again, and the old ones left as they were"
 }
 
 func ExampleResult_MarshalJSON() {
@@ -326,35 +326,37 @@ func ExampleResult_MarshalJSON() {
 	// Output: {"outcomes":[{"action":"create","name":"checkout","reason":"no token named \"checkout\"","type":"backend","environment":"development","projects":["*"],"status":"done","delivered":true}]}
 }
 
-func ExampleOutcome_Format() {
-	o := desired.Outcome{Action: exampleAction(), Done: true, Delivered: true, Retired: true, Deleted: true}
+func ExampleActionResult_Format() {
+	o := desired.ActionResult{Action: exampleAction(), Done: true, Delivered: true, Retired: true, Deleted: true}
 	fmt.Println(o)
 	// Output: done: rotate checkout default:production.d17f***: older than maxAge 60d
 }
 
-func ExampleOutcome_Status() {
-	made := unleashadmin.APIToken{TokenName: "checkout"}
-	for _, o := range []desired.Outcome{
-		{Action: exampleAction(), Done: true, New: &made, Delivered: true},
-		{Action: exampleAction(), New: &made, Delivered: true, Err: errors.New("retire: 503")},
-		{Action: exampleAction(), Err: errors.New("create: 400")},
+func ExampleActionResult_LogValue() {
+	o := desired.ActionResult{Action: desired.Action{Kind: desired.ActionRetire, Name: "svc-old", Reason: "pruned"}, Err: errors.New("desired: retire svc-old: 503")}
+	exampleLog().Info("result", "o", o)
+	// Output: level=INFO msg=result o.status=failed o.action.action=retire o.action.name=svc-old o.action.reason=pruned o.error="desired: retire svc-old: 503"
+}
+
+func ExampleActionResult_Status() {
+	tok := exampleAction().Token
+	for _, o := range []desired.ActionResult{
+		{Action: exampleAction(), Done: true, New: tok, Delivered: true, Retired: true},
+		{Action: exampleAction(), New: tok, Delivered: true, Err: errors.New("desired: rotate checkout: 503")},
+		{Action: exampleAction(), Err: errors.New("desired: rotate checkout: 403")},
+		{Action: desired.Action{Kind: desired.ActionKeep, Name: "ci", Protected: unleashadmin.ProtectedKeyInUse}, Done: true},
 	} {
 		fmt.Println(o.Status())
 	}
 	// Output:
 	// done
-	// partly done
+	// partly-done
 	// failed
+	// protected
 }
 
-func ExampleOutcome_LogValue() {
-	o := desired.Outcome{Action: desired.Action{Kind: desired.Retire, Name: "svc-old", Reason: "pruned"}, Err: errors.New("retire svc-old: 503")}
-	exampleLog().Info("outcome", "o", o)
-	// Output: level=INFO msg=outcome o.status=failed o.action.action=retire o.action.name=svc-old o.action.reason=pruned o.error="retire svc-old: 503"
-}
-
-func ExampleOutcome_MarshalJSON() {
-	o := desired.Outcome{Action: exampleAction(), Done: true, Delivered: true, Retired: true, Deleted: true}
+func ExampleActionResult_MarshalJSON() {
+	o := desired.ActionResult{Action: exampleAction(), Done: true, Delivered: true, Retired: true, Deleted: true}
 	b, _ := json.Marshal(o)
 	fmt.Println(string(b))
 	// Output: {"action":"rotate","name":"checkout","reason":"older than maxAge 60d","token":{"secret":"default:production.d17f***","type":"client","environment":"production","projects":["default"],"createdAt":"2025-12-01T12:00:00Z"},"status":"done","delivered":true,"retired":true,"deleted":true}
@@ -367,12 +369,12 @@ func ExampleStep_Format() {
 }
 
 func ExampleStep_LogValue() {
-	exampleLog().Info("step", "s", desired.Step{Kind: desired.StepCreate, Action: desired.Action{Kind: desired.Create, Name: "web"}})
+	exampleLog().Info("step", "s", desired.Step{Kind: desired.StepCreate, Action: desired.Action{Kind: desired.ActionCreate, Name: "web"}})
 	// Output: level=INFO msg=step s.step=create s.action.action=create s.action.name=web s.action.reason=""
 }
 
 func ExampleStep_MarshalJSON() {
-	b, _ := json.Marshal(desired.Step{Kind: desired.StepCreate, Action: desired.Action{Kind: desired.Create, Name: "web"}})
+	b, _ := json.Marshal(desired.Step{Kind: desired.StepCreate, Action: desired.Action{Kind: desired.ActionCreate, Name: "web"}})
 	fmt.Println(string(b))
 	// Output: {"step":"create","action":{"action":"create","name":"web","reason":""}}
 }
@@ -415,13 +417,13 @@ func ExampleExecSink_Deliver() {
 }
 
 func ExampleOptions_Format() {
-	opts := desired.Options{OwnKey: "*:*.0123456789abcdef0123456789abcdef", GracePeriod: 24 * time.Hour}
+	opts := desired.Options{GracePeriod: 24 * time.Hour}
 	fmt.Println(opts)
-	// Output: {OwnKey:*:*.0123*** GracePeriod:24h0m0s DefaultEnvironment:""}
+	// Output: {GracePeriod:24h0m0s DefaultEnvironment:""}
 }
 
 func ExampleOptions_LogValue() {
-	opts := desired.Options{OwnKey: "*:*.0123456789abcdef0123456789abcdef", DefaultEnvironment: "production"}
+	opts := desired.Options{DefaultEnvironment: "production"}
 	noTime := &slog.HandlerOptions{ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 		if a.Key == slog.TimeKey && len(groups) == 0 {
 			return slog.Attr{}
@@ -429,11 +431,23 @@ func ExampleOptions_LogValue() {
 		return a
 	}}
 	slog.New(slog.NewTextHandler(os.Stdout, noTime)).Info("planning", "opts", opts)
-	// Output: level=INFO msg=planning opts.ownKey=*:*.0123*** opts.gracePeriod=0s opts.defaultEnvironment=production
+	// Output: level=INFO msg=planning opts.gracePeriod=0s opts.defaultEnvironment=production
 }
 
 func ExampleOptions_MarshalJSON() {
-	b, _ := json.Marshal(desired.Options{OwnKey: "*:*.0123456789abcdef0123456789abcdef", GracePeriod: time.Hour})
+	b, _ := json.Marshal(desired.Options{GracePeriod: 7 * 24 * time.Hour, Now: time.Now})
 	fmt.Println(string(b))
-	// Output: {"gracePeriod":"1h0m0s"}
+	// Output: {"gracePeriod":"7d"}
+}
+
+func ExampleOptions_UnmarshalJSON() {
+	var opts desired.Options
+	err := json.Unmarshal([]byte(`{"gracePeriod":"36h","defaultEnvironment":"production"}`), &opts)
+	fmt.Println(opts.GracePeriod, opts.DefaultEnvironment, err)
+	// A misspelt key is refused rather than taken for no grace period.
+	err = json.Unmarshal([]byte(`{"gracePeriode":"36h"}`), &opts)
+	fmt.Println(errors.Is(err, unleashadmin.ErrInvalidArgument))
+	// Output:
+	// 36h0m0s production <nil>
+	// true
 }

@@ -29,7 +29,7 @@ type File struct {
 	// unique: a file owns the names it lists.
 	Tokens []Entry `json:"tokens"`
 	// Prune says which tokens that no entry lists are retired.
-	Prune Prune `json:"prune"`
+	Prune PruneRule `json:"prune"`
 }
 
 // Entry is one token the file asks for.
@@ -59,8 +59,9 @@ type Entry struct {
 	Line int `json:"line,omitempty"`
 }
 
-// Prune names the tokens outside the file's entries that a plan retires.
-type Prune struct {
+// PruneRule names the tokens outside the file's entries that a plan
+// retires.
+type PruneRule struct {
 	// NamePrefix, when set, retires every token whose name starts with it
 	// and that no entry lists.
 	NamePrefix string `json:"namePrefix,omitempty"`

@@ -16,7 +16,7 @@ import (
 )
 
 // fakeClock is a clock the tests move by hand, shared by the stand-in
-// (WithClock) and the plan (Options.Clock).
+// (WithClock) and the plan (Options.Now).
 type fakeClock struct {
 	mu  sync.Mutex
 	now time.Time
@@ -73,7 +73,7 @@ func (f *fixture) seed(name string, typ unleashadmin.TokenType, env string, proj
 }
 
 func (f *fixture) opts() desired.Options {
-	return desired.Options{Clock: f.clk.Now, OwnKey: f.srv.AdminKey()}
+	return desired.Options{Now: f.clk.Now}
 }
 
 func (f *fixture) parse(yaml string) *desired.File {

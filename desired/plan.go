@@ -1,6 +1,7 @@
 package desired
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -15,25 +16,27 @@ import (
 	"github.com/seed8b9e94f4/unleashadmin/internal/durations"
 )
 
-// Kind is what an action does.
-type Kind string
+// ActionKind is what an action does.
+type ActionKind string
 
-// The kinds of action a plan holds. Create, Rotate and Replace make a new
-// token and deliver it before anything of their entry is retired.
+// The kinds of action a plan holds. ActionCreate, ActionRotate and
+// ActionReplace make a new token and deliver it before anything of their
+// entry is retired.
 const (
-	// Create makes a token for an entry that has none.
-	Create Kind = "create"
-	// Rotate replaces the entry's token, which is expired or due, with a
-	// new one of the same scope, then retires it.
-	Rotate Kind = "rotate"
-	// Replace makes a token of the entry's scope where the entry has only
-	// tokens of another scope (the entry's type, environment or projects
-	// changed), then retires the one it replaces.
-	Replace Kind = "replace"
-	// Retire deletes a token, or with a grace period moves its expiry.
-	Retire Kind = "retire"
-	// Keep leaves a token as it is. It changes nothing.
-	Keep Kind = "keep"
+	// ActionCreate makes a token for an entry that has none.
+	ActionCreate ActionKind = "create"
+	// ActionRotate replaces the entry's token, which is expired or due,
+	// with a new one of the same scope, then retires it.
+	ActionRotate ActionKind = "rotate"
+	// ActionReplace makes a token of the entry's scope where the entry has
+	// only tokens of another scope (the entry's type, environment or
+	// projects changed), then retires the one it replaces.
+	ActionReplace ActionKind = "replace"
+	// ActionRetire deletes a token, or with a grace period moves its
+	// expiry.
+	ActionRetire ActionKind = "retire"
+	// ActionKeep leaves a token as it is. It changes nothing.
+	ActionKeep ActionKind = "keep"
 )
 
 // Action is one step of a plan: what is done, for which entry, to which
@@ -41,11 +44,11 @@ const (
 // redacts the token's secret.
 type Action struct {
 	// Kind is what the action does.
-	Kind Kind
+	Kind ActionKind
 	// Name is the entry's name, or for a prune the token's name.
 	Name string
 	// Token is the token acted on: kept, rotated, replaced or retired.
-	// It is nil for Create.
+	// It is nil for ActionCreate.
 	Token *unleashadmin.APIToken
 	// Entry is the entry the action serves; nil for a prune.
 	Entry *Entry
@@ -55,23 +58,32 @@ type Action struct {
 	// a rotate or replace), the expiry the token is given.
 	ExpiresAt *time.Time
 	// Environment is the environment a new token is made in (the entry's,
-	// or the server's default), for Create, Rotate and Replace.
+	// or the server's default), for ActionCreate, ActionRotate and
+	// ActionReplace.
 	Environment string
+	// Protected says why Token is never retired (the key the client
+	// authenticates with, an admin token: Client.Protection), when the
+	// rules would otherwise retire it: the action is then an ActionKeep,
+	// or a rotate or replace that leaves the old token as it is. Empty
+	// when nothing protects it, or nothing would retire it.
+	Protected unleashadmin.Protection
 
 	// unit groups the actions of one entry (or one pruned token).
 	unit int
-	// retireOld is set on a Rotate or Replace whose Token is retired
+	// retireOld is set on a rotate or replace whose Token is retired
 	// once the new token is delivered.
 	retireOld bool
 }
 
-// Makes reports whether the action makes a new token: Create, Rotate and
-// Replace.
-func (a Action) Makes() bool { return a.Kind == Create || a.Kind == Rotate || a.Kind == Replace }
+// Makes reports whether the action makes a new token: ActionCreate,
+// ActionRotate and ActionReplace.
+func (a Action) Makes() bool {
+	return a.Kind == ActionCreate || a.Kind == ActionRotate || a.Kind == ActionReplace
+}
 
 // Changes reports whether the action changes anything: every kind but
-// Keep.
-func (a Action) Changes() bool { return a.Kind != Keep }
+// ActionKeep.
+func (a Action) Changes() bool { return a.Kind != ActionKeep }
 
 // Format prints the action on one line with the token's secret redacted:
 // "rotate checkout default:production.d17f***: expires within 14d".
@@ -94,12 +106,15 @@ func (a Action) LogValue() slog.Value {
 	if a.ExpiresAt != nil {
 		attrs = append(attrs, slog.Time("expiresAt", *a.ExpiresAt))
 	}
+	if a.Protected != "" {
+		attrs = append(attrs, slog.String("protected", string(a.Protected)))
+	}
 	return slog.GroupValue(attrs...)
 }
 
 // actionJSON is the JSON form of an Action.
 type actionJSON struct {
-	Action      Kind         `json:"action"`
+	Action      ActionKind   `json:"action"`
 	Name        string       `json:"name"`
 	Reason      string       `json:"reason"`
 	Token       *redactedTok `json:"token,omitempty"`
@@ -107,6 +122,7 @@ type actionJSON struct {
 	Environment string       `json:"environment,omitempty"`
 	Projects    []string     `json:"projects,omitempty"`
 	ExpiresAt   *time.Time   `json:"expiresAt,omitempty"`
+	Protected   string       `json:"protected,omitempty"`
 }
 
 // redactedTok is a token in JSON with its secret redacted.
@@ -136,7 +152,7 @@ func shownSecret(t unleashadmin.APIToken) string { return t.Redacted().Secret }
 func (a Action) MarshalJSON() ([]byte, error) { return json.Marshal(a.jsonValue()) }
 
 func (a Action) jsonValue() actionJSON {
-	j := actionJSON{Action: a.Kind, Name: a.Name, Reason: a.Reason, Token: redacted(a.Token), ExpiresAt: a.ExpiresAt}
+	j := actionJSON{Action: a.Kind, Name: a.Name, Reason: a.Reason, Token: redacted(a.Token), ExpiresAt: a.ExpiresAt, Protected: string(a.Protected)}
 	if a.Makes() && a.Entry != nil {
 		j.Type, j.Environment, j.Projects = string(a.Entry.Type), a.Environment, a.Entry.projectIDs()
 	}
@@ -155,7 +171,7 @@ func (a Action) jsonValue() actionJSON {
 type Plan struct {
 	// Actions are the plan's steps.
 	Actions []Action
-	// Now is the time the plan was made at, by Options.Clock.
+	// Now is the time the plan was made at, by Options.Now.
 	Now time.Time
 	// DefaultEnvironment is the environment of the entries that name none.
 	DefaultEnvironment string
@@ -165,51 +181,118 @@ type Plan struct {
 	opts   Options
 }
 
-// Options says how a plan is made, and is kept for its Apply.
+// Options says how a plan is made, and is kept for its Apply. It marshals
+// to JSON and back as {"gracePeriod":"1d","defaultEnvironment":"..."}:
+// durations as text (Go's units and "d" for days), the func fields and
+// OwnKey left out.
 type Options struct {
-	// OwnKey is the API key the client was made with. A token that
-	// matches it (APIToken.Matches) is never retired, even when its name is
-	// an entry's or has the prune prefix. The client does not show its
-	// key, so pass it here.
-	OwnKey string
 	// GracePeriod, when positive, retires a token by moving its expiry to
-	// now + GracePeriod (never later than the expiry it has) instead of
-	// deleting it. A token that already expires within the grace period
-	// needs no retiring, and a plan says nothing about it.
-	GracePeriod time.Duration
+	// now + GracePeriod (never later than the expiry it has:
+	// unleashadmin.GraceExpiry) instead of deleting it. A token that
+	// already expires within the grace period needs no retiring, and a
+	// plan says nothing about it.
+	GracePeriod time.Duration `json:"gracePeriod,omitempty"`
 	// DefaultEnvironment is the environment of entries that name none.
 	// Empty: the plan asks the server once, through ServerInfo.
-	DefaultEnvironment string
+	DefaultEnvironment string `json:"defaultEnvironment,omitempty"`
 	// ServerInfo reads the server's settings when DefaultEnvironment is
 	// empty and an entry names no environment; nil for the client's
 	// ServerInfo. A server that does not serve them (a 404) is taken to
 	// be Unleash 7 or later, whose default environment is "development".
-	ServerInfo func(ctx context.Context) (*unleashadmin.ServerInfo, error)
-	// Clock reads the time; nil for time.Now. Expiry, maxAge and grace are
+	ServerInfo func(ctx context.Context) (*unleashadmin.ServerInfo, error) `json:"-"`
+	// Now reads the time; nil for time.Now. Expiry, maxAge and grace are
 	// judged by it. Tests give the fake clock of their server.
-	Clock func() time.Time
+	Now func() time.Time `json:"-"`
+
+	// Clock is the old name of Now, used when Now is nil.
+	//
+	// Deprecated: use Now.
+	Clock func() time.Time `json:"-"`
+	// OwnKey is an API key whose token is never retired, besides the key
+	// the client authenticates with, which the plan knows from the client
+	// (Client.Protection) whether OwnKey is set or not.
+	//
+	// Deprecated: the client's own key is protected without it; set it only
+	// to protect the token of another key (unleashadmin.ProtectionFor).
+	OwnKey string `json:"-"`
 }
 
-// Format prints the options with OwnKey redacted, for every verb.
+// now reads the time: Now, else the deprecated Clock, else time.Now.
+func (o Options) now() time.Time {
+	switch {
+	case o.Now != nil:
+		return o.Now()
+	case o.Clock != nil:
+		return o.Clock()
+	}
+	return time.Now()
+}
+
+// Format prints the options, for every verb, with OwnKey (shown only when
+// set) redacted.
 func (o Options) Format(f fmt.State, _ rune) {
-	fmt.Fprintf(f, "{OwnKey:%s GracePeriod:%s DefaultEnvironment:%q}", unleashadmin.RedactSecret(o.OwnKey), o.GracePeriod, o.DefaultEnvironment)
+	if o.OwnKey != "" {
+		fmt.Fprintf(f, "{OwnKey:%s GracePeriod:%s DefaultEnvironment:%q}", unleashadmin.RedactSecret(o.OwnKey), o.GracePeriod, o.DefaultEnvironment)
+		return
+	}
+	fmt.Fprintf(f, "{GracePeriod:%s DefaultEnvironment:%q}", o.GracePeriod, o.DefaultEnvironment)
 }
 
-// LogValue logs the options with OwnKey redacted.
+// LogValue logs the options, with OwnKey (logged only when set) redacted.
 func (o Options) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("ownKey", unleashadmin.RedactSecret(o.OwnKey)),
-		slog.Duration("gracePeriod", o.GracePeriod), slog.String("defaultEnvironment", o.DefaultEnvironment))
+	attrs := []slog.Attr{slog.Duration("gracePeriod", o.GracePeriod), slog.String("defaultEnvironment", o.DefaultEnvironment)}
+	if o.OwnKey != "" {
+		attrs = append(attrs, slog.String("ownKey", unleashadmin.RedactSecret(o.OwnKey)))
+	}
+	return slog.GroupValue(attrs...)
 }
 
-// MarshalJSON leaves OwnKey out.
+// optionsJSON is the JSON form of Options.
+type optionsJSON struct {
+	GracePeriod        *string `json:"gracePeriod,omitempty"`
+	DefaultEnvironment *string `json:"defaultEnvironment,omitempty"`
+}
+
+// MarshalJSON writes the grace period as text ("1d", "36h") and the
+// default environment, each left out when zero; the func fields and
+// OwnKey are never written.
 func (o Options) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		GracePeriod        string `json:"gracePeriod,omitempty"`
-		DefaultEnvironment string `json:"defaultEnvironment,omitempty"`
-	}{o.GracePeriod.String(), o.DefaultEnvironment})
+	var j optionsJSON
+	if o.GracePeriod != 0 {
+		j.GracePeriod = unleashadmin.Ptr(durations.Format(o.GracePeriod))
+	}
+	if o.DefaultEnvironment != "" {
+		j.DefaultEnvironment = &o.DefaultEnvironment
+	}
+	return json.Marshal(j)
 }
 
-// Changes returns how many actions change something (all but Keep).
+// UnmarshalJSON reads what MarshalJSON writes and sets the fields it
+// holds, leaving the others as they are. An unknown key is an error, so
+// that a misspelt "gracePeriod" does not turn every retire into a delete;
+// so is a duration that does not parse. Both match
+// unleashadmin.ErrInvalidArgument.
+func (o *Options) UnmarshalJSON(data []byte) error {
+	var j optionsJSON
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&j); err != nil {
+		return fmt.Errorf("desired: Options: %w: %v", unleashadmin.ErrInvalidArgument, err)
+	}
+	if j.GracePeriod != nil {
+		g, err := durations.Parse(*j.GracePeriod)
+		if err != nil {
+			return fmt.Errorf("desired: Options: gracePeriod: %w: %v", unleashadmin.ErrInvalidArgument, err)
+		}
+		o.GracePeriod = g
+	}
+	if j.DefaultEnvironment != nil {
+		o.DefaultEnvironment = *j.DefaultEnvironment
+	}
+	return nil
+}
+
+// Changes returns how many actions change something (all but ActionKeep).
 func (p *Plan) Changes() int {
 	n := 0
 	for _, a := range p.Actions {
@@ -220,8 +303,8 @@ func (p *Plan) Changes() int {
 	return n
 }
 
-// Empty reports whether the plan changes nothing: it holds Keep actions
-// only, or none.
+// Empty reports whether the plan changes nothing: it holds ActionKeep
+// actions only, or none.
 func (p *Plan) Empty() bool { return p.Changes() == 0 }
 
 // Makes reports whether the plan makes any token, and so needs a Sink.
@@ -265,20 +348,20 @@ func (p Plan) MarshalJSON() ([]byte, error) {
 // NewPlan reads the server's tokens once (one list request, and when an
 // entry names no environment and Options.DefaultEnvironment is empty, one
 // read of the server's settings) and returns what applying f would do.
-// It changes nothing. f is checked first (File.Validate): a mistake is an
-// error matching unleashadmin.ErrInvalidArgument, and nothing is sent.
+// It changes nothing. A token that c.Protection protects (the key c
+// authenticates with, however it was spelt; an admin token) is never
+// retired: its action says why (Action.Protected). f is checked first
+// (File.Validate): a mistake is an error matching
+// unleashadmin.ErrInvalidArgument, and nothing is sent.
 func NewPlan(ctx context.Context, c *unleashadmin.Client, f *File, opts Options) (*Plan, error) {
 	if c == nil {
 		return nil, fmt.Errorf("desired: NewPlan: %w: no client", unleashadmin.ErrInvalidArgument)
 	}
 	if err := f.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("desired: NewPlan: %w", err)
 	}
 	if opts.GracePeriod < 0 {
 		return nil, fmt.Errorf("desired: NewPlan: %w: GracePeriod %s is negative", unleashadmin.ErrInvalidArgument, opts.GracePeriod)
-	}
-	if opts.Clock == nil {
-		opts.Clock = time.Now
 	}
 	p := &Plan{file: f, client: c, opts: opts, DefaultEnvironment: opts.DefaultEnvironment}
 	if p.DefaultEnvironment == "" && slices.ContainsFunc(f.Tokens, func(e Entry) bool { return e.Environment == "" }) {
@@ -292,8 +375,8 @@ func NewPlan(ctx context.Context, c *unleashadmin.Client, f *File, opts Options)
 	if err != nil {
 		return nil, fmt.Errorf("desired: reading the tokens: %w", err)
 	}
-	p.Now = opts.Clock()
-	p.Actions = plan(f, toks, p.Now, p.DefaultEnvironment, opts)
+	p.Now = opts.now()
+	p.Actions = plan(f, toks, p.Now, p.DefaultEnvironment, opts, c)
 	return p, nil
 }
 
@@ -318,8 +401,9 @@ func defaultEnvironment(ctx context.Context, c *unleashadmin.Client, info func(c
 }
 
 // plan computes the actions for f against toks at time now. It is a pure
-// function of its arguments.
-func plan(f *File, toks []unleashadmin.APIToken, now time.Time, defEnv string, opts Options) []Action {
+// function of its arguments; c, which may be nil, only says which token is
+// its key.
+func plan(f *File, toks []unleashadmin.APIToken, now time.Time, defEnv string, opts Options, c *unleashadmin.Client) []Action {
 	byName := make(map[string][]*unleashadmin.APIToken, len(f.Tokens))
 	listed := make(map[string]bool, len(f.Tokens))
 	for i := range f.Tokens {
@@ -338,7 +422,7 @@ func plan(f *File, toks []unleashadmin.APIToken, now time.Time, defEnv string, o
 		}
 	}
 	// At most one action per token, and one more per entry.
-	pl := planner{now: now, opts: opts, actions: make([]Action, 0, len(f.Tokens)+owned+len(pruned))}
+	pl := planner{now: now, opts: opts, client: c, actions: make([]Action, 0, len(f.Tokens)+owned+len(pruned))}
 	for i := range f.Tokens {
 		e := &f.Tokens[i]
 		env := cmp.Or(e.Environment, defEnv)
@@ -356,6 +440,7 @@ func plan(f *File, toks []unleashadmin.APIToken, now time.Time, defEnv string, o
 type planner struct {
 	now     time.Time
 	opts    Options
+	client  *unleashadmin.Client // nil in tests of plan alone
 	actions []Action
 }
 
@@ -367,28 +452,32 @@ func olderFirst(a, b *unleashadmin.APIToken) int {
 
 func quote(s string) string { return fmt.Sprintf("%q", s) }
 
-// protected says why a token is never retired, or "".
-func (pl *planner) protected(t *unleashadmin.APIToken) string {
-	switch {
-	case pl.opts.OwnKey != "" && t.Matches(pl.opts.OwnKey):
-		return "the key this plan is made with: never retired"
-	case t.IsType(unleashadmin.TokenTypeAdmin):
-		return "an admin token: never retired by a desired-state file"
+// protected says why a token is never retired, or "": the core's rule
+// (Client.Protection) with the plan's client, and for the deprecated
+// Options.OwnKey the same rule with that key. The key in use is named
+// before what else protects it.
+func (pl *planner) protected(t *unleashadmin.APIToken) unleashadmin.Protection {
+	p := unleashadmin.ProtectionFor(pl.opts.OwnKey, *t, false)
+	if pl.client != nil && p != unleashadmin.ProtectedKeyInUse {
+		if q := pl.client.Protection(*t, false); q != unleashadmin.Unprotected {
+			p = q
+		}
 	}
-	return ""
+	return p
 }
 
-// retire adds a Retire of t, or nothing when retiring it would change
-// nothing (a grace period and an expiry already within it), or a Keep when
-// t is protected.
+// retire adds an ActionRetire of t, or nothing when retiring it would
+// change nothing (a grace period and an expiry already within it), or an
+// ActionKeep when t is protected.
 func (pl *planner) retire(unit int, name string, e *Entry, t *unleashadmin.APIToken, reason string) {
-	if why := pl.protected(t); why != "" {
-		pl.actions = append(pl.actions, Action{Kind: Keep, Name: name, Token: t, Entry: e, Reason: why, unit: unit})
+	if why := pl.protected(t); why != unleashadmin.Unprotected {
+		pl.actions = append(pl.actions, Action{Kind: ActionKeep, Name: name, Token: t, Entry: e,
+			Reason: string(why) + ": never retired", Protected: why, unit: unit})
 		return
 	}
-	a := Action{Kind: Retire, Name: name, Token: t, Entry: e, Reason: reason, unit: unit}
+	a := Action{Kind: ActionRetire, Name: name, Token: t, Entry: e, Reason: reason, unit: unit}
 	if g := pl.opts.GracePeriod; g > 0 {
-		until, change := pl.graceExpiry(t)
+		until, change := unleashadmin.GraceExpiry(*t, pl.now, g)
 		if !change {
 			return
 		}
@@ -398,20 +487,16 @@ func (pl *planner) retire(unit int, name string, e *Entry, t *unleashadmin.APITo
 	pl.actions = append(pl.actions, a)
 }
 
-// graceExpiry is the expiry a grace period gives t, and whether that
-// changes it.
-func (pl *planner) graceExpiry(t *unleashadmin.APIToken) (time.Time, bool) {
-	until := pl.now.Add(pl.opts.GracePeriod).UTC().Truncate(time.Millisecond)
-	if t.ExpiresAt != nil && !t.ExpiresAt.After(until) {
-		return *t.ExpiresAt, false
-	}
-	return until, true
+// request is the create request of a token for e in environment env.
+func (e *Entry) request(env string) unleashadmin.CreateAPITokenRequest {
+	return unleashadmin.CreateAPITokenRequest{Type: e.Type, TokenName: e.Name, Environment: env, Projects: e.Projects}
 }
 
-// matches reports whether t has e's scope: type (backend and client are
+// matches reports whether t has e's scope in environment env, by the
+// core's rule (unleashadmin.ScopeMismatch): type (backend and client are
 // one), environment and projects.
 func matches(e *Entry, env string, t *unleashadmin.APIToken) bool {
-	return t.IsType(e.Type) && t.Environment == env && slices.Equal(t.ProjectIDs(), e.projectIDs())
+	return unleashadmin.ScopeMismatch(e.request(env), *t) == ""
 }
 
 // due says why a live token that matches its entry must be rotated, or "".
@@ -447,12 +532,14 @@ func (pl *planner) entry(unit int, e *Entry, env string, toks []*unleashadmin.AP
 			live = append(live, t)
 		}
 	}
-	mk := func(k Kind, t *unleashadmin.APIToken, reason string) Action {
+	mk := func(k ActionKind, t *unleashadmin.APIToken, reason string) Action {
 		a := Action{Kind: k, Name: e.Name, Token: t, Entry: e, Reason: reason, Environment: env, unit: unit}
 		switch {
-		case t == nil || pl.protected(t) != "":
+		case t == nil:
+		case pl.protected(t) != unleashadmin.Unprotected:
+			a.Protected = pl.protected(t)
 		case pl.opts.GracePeriod > 0:
-			if until, change := pl.graceExpiry(t); change {
+			if until, change := unleashadmin.GraceExpiry(*t, pl.now, pl.opts.GracePeriod); change {
 				a.ExpiresAt, a.retireOld = &until, true
 			}
 		default:
@@ -466,35 +553,32 @@ func (pl *planner) entry(unit int, e *Entry, env string, toks []*unleashadmin.AP
 		keep = live[len(live)-1]
 		live = live[:len(live)-1]
 		if why := pl.due(e, keep); why != "" {
-			pl.actions = append(pl.actions, mk(Rotate, keep, why))
+			pl.actions = append(pl.actions, mk(ActionRotate, keep, why))
 			replaced = keep
 		} else {
 			reason := "matches " + e.scope(env)
 			if keep.ExpiresAt != nil {
 				reason += "; expires " + keep.ExpiresAt.UTC().Format(time.RFC3339)
 			}
-			pl.actions = append(pl.actions, Action{Kind: Keep, Name: e.Name, Token: keep, Entry: e, Reason: reason, unit: unit})
+			pl.actions = append(pl.actions, Action{Kind: ActionKeep, Name: e.Name, Token: keep, Entry: e, Reason: reason, unit: unit})
 		}
 	case len(expired) > 0:
 		replaced = expired[len(expired)-1]
 		expired = expired[:len(expired)-1]
-		pl.actions = append(pl.actions, mk(Rotate, replaced, "expired at "+replaced.ExpiresAt.UTC().Format(time.RFC3339)))
+		pl.actions = append(pl.actions, mk(ActionRotate, replaced, "expired at "+replaced.ExpiresAt.UTC().Format(time.RFC3339)))
 	case len(other) > 0:
 		// The newest token of another scope is the one replaced; the
 		// others of its kind are retired beside it.
 		replaced = other[len(other)-1]
 		other = other[:len(other)-1]
-		pl.actions = append(pl.actions, mk(Replace, replaced, "is "+scopeOf(replaced)+"; the file asks for "+e.scope(env)))
+		pl.actions = append(pl.actions, mk(ActionReplace, replaced, "is "+scopeOf(replaced)+"; the file asks for "+e.scope(env)))
 	default:
-		pl.actions = append(pl.actions, mk(Create, nil, "no token named "+quote(e.Name)))
+		pl.actions = append(pl.actions, mk(ActionCreate, nil, "no token named "+quote(e.Name)))
 	}
-	if replaced != nil {
-		if why := pl.protected(replaced); why != "" {
-			// A protected token cannot be replaced: it stays, and the
-			// new one is made beside it.
-			last := &pl.actions[len(pl.actions)-1]
-			last.Reason += "; the old token stays: " + why
-		}
+	if last := &pl.actions[len(pl.actions)-1]; last.Protected != unleashadmin.Unprotected {
+		// A protected token cannot be replaced: it stays, and the new one
+		// is made beside it.
+		last.Reason += "; the old token stays: " + string(last.Protected)
 	}
 	// The rest, oldest first.
 	type retiree struct {

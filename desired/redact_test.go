@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -181,4 +182,50 @@ func chain(err error) []error {
 		}
 	}
 	return out
+}
+
+// TestSinkErrorEchoIsRedacted has the sink fail with an error that
+// repeats the new secret in the forms an exact match misses: upper-cased,
+// split by a line break, cut to 40 characters, \u-escaped. The reported
+// error, and every error its chain holds, shows none of it.
+func TestSinkErrorEchoIsRedacted(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		echo func(secret string) string
+	}{
+		{"upper-cased", strings.ToUpper},
+		{"split by a line break", func(s string) string { return s[:30] + "\n" + s[30:] }},
+		{"cut to 40 characters", func(s string) string { return s[:40] }},
+		{`\u-escaped`, func(s string) string {
+			var b strings.Builder
+			for _, r := range s {
+				fmt.Fprintf(&b, `\u%04x`, r)
+			}
+			return b.String()
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			var secret, echo string
+			sink := desired.SinkFunc(func(_ context.Context, tok unleashadmin.APIToken) error {
+				secret, echo = tok.Secret, tc.echo(tok.Secret)
+				return fmt.Errorf("the vault refused %s", echo)
+			})
+			res, err := f.plan(f.parse("tokens: [{name: x, type: client}]"), f.opts()).Apply(context.Background(), desired.ApplyOptions{Sink: sink})
+			if !errors.Is(err, unleashadmin.ErrNotDelivered) || secret == "" {
+				t.Fatalf("got %v", err)
+			}
+			for _, e := range append(chain(err), chain(res.Outcomes[0].Err)...) {
+				text := e.Error()
+				if strings.Contains(text, echo) || unleashadmin.RedactText(text, secret) != text {
+					t.Errorf("the error shows the secret: %q", text)
+				}
+			}
+			if !strings.Contains(err.Error(), "the vault refused") && !strings.Contains(err.Error(), "removed") {
+				t.Errorf("the error lost what happened: %v", err)
+			}
+		})
+	}
 }

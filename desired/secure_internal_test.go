@@ -39,11 +39,11 @@ func TestPlanUnderSecureStorage(t *testing.T) {
 	f := &File{Tokens: []Entry{
 		{Name: "checkout", Type: unleashadmin.TokenTypeClient, RenewBefore: 2 * time.Hour},
 		{Name: "web", Type: unleashadmin.TokenTypeFrontend},
-	}, Prune: Prune{NamePrefix: "svc-"}}
+	}, Prune: PruneRule{NamePrefix: "svc-"}}
 	if err := f.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	acts := plan(f, toks, now, "development", Options{OwnKey: ownFull})
+	acts := plan(f, toks, now, "development", Options{OwnKey: ownFull}, nil) // the deprecated OwnKey, without a client
 	var got []string
 	for _, a := range acts {
 		got = append(got, fmt.Sprintf("%s %s %s", a.Kind, a.Name, a.Token.Secret))

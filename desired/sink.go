@@ -33,7 +33,7 @@ func (s DirSink) Deliver(ctx context.Context, tok unleashadmin.APIToken) error {
 		return fmt.Errorf("desired: DirSink: the token name cannot be a file name: %v", err)
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return fmt.Errorf("desired: DirSink: %w", context.Cause(ctx))
 	}
 	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
 		return fmt.Errorf("desired: DirSink: %w", err)

@@ -53,7 +53,7 @@ func (d *desiredFlags) plan(ctx context.Context, a *app, cmd string, args []stri
 	if err != nil {
 		return nil, err
 	}
-	return desired.NewPlan(ctx, a.client, f, desired.Options{OwnKey: a.key, GracePeriod: d.grace})
+	return desired.NewPlan(ctx, a.client, f, desired.Options{GracePeriod: d.grace})
 }
 
 // printPlan prints the plan as a table with a summary line, or as
@@ -230,7 +230,7 @@ func printOutcomes(a *app, res *desired.Result) error {
 		if o.Err == nil {
 			done++
 		}
-		rows[i] = []string{string(o.Action.Kind), o.Action.Name, o.Status(), ids[i], ids[n+i], detail(o)}
+		rows[i] = []string{string(o.Action.Kind), o.Action.Name, string(o.Status()), ids[i], ids[n+i], detail(o)}
 	}
 	cols := []column{ident("ACTION"), ident("NAME"), ident("STATUS"), ident("TOKEN"), ident("NEW"), desc("DETAIL", 1)}
 	if err := a.printTable(cols, rows); err != nil {

@@ -234,7 +234,7 @@ func testPlanAndApply(t *testing.T, url, key string, c *unleashadmin.Client) {
 	before := byName(t, c, web)
 	writeFile(t, file, yaml("frontend", "development"))
 	_, errOut = run(exitNotDelivered, "apply", "-f", file, "--deliver-exec", "exit 3")
-	if !strings.Contains(errOut, "replace "+web+": the new token could not be delivered") || !strings.Contains(errOut, "exit status 3") {
+	if !strings.Contains(errOut, "desired: replace "+web+": unleashadmin: the new token could not be delivered") || !strings.Contains(errOut, "exit status 3") {
 		t.Errorf("stderr:\n%s", errOut)
 	}
 	if after := byName(t, c, web); len(after) != 1 || after[0].Secret != before[0].Secret {

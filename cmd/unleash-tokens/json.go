@@ -171,7 +171,7 @@ type outcomeJSON struct {
 func applyOf(res *desired.Result) applyJSON {
 	out := applyJSON{Outcomes: make([]outcomeJSON, len(res.Outcomes))}
 	for i, o := range res.Outcomes {
-		j := outcomeJSON{actionJSON: actionOf(o.Action), Status: o.Status(), Delivered: o.Delivered, Revoked: o.Revoked,
+		j := outcomeJSON{actionJSON: actionOf(o.Action), Status: string(o.Status()), Delivered: o.Delivered, Revoked: o.Revoked,
 			Retired: o.Retired, Deleted: o.Deleted}
 		j.New, j.RetireExpiresAt = tokenObjectOf(o.New), o.ExpiresAt
 		if o.Err != nil {
