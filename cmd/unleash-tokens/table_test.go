@@ -257,8 +257,8 @@ func TestStatusWords(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows := strings.Split(table.String(), "\n")[1:]
-	for i, want := range []string{"done", "partly done", "failed"} {
-		if got.Outcomes[i].Status != want || res.Outcomes[i].Status() != want || !strings.Contains(rows[i], "  "+want+"  ") {
+	for i, want := range []string{"done", "partly-done", "failed"} {
+		if got.Outcomes[i].Status != want || string(res.Outcomes[i].Status()) != want || !strings.Contains(rows[i], "  "+want+"  ") {
 			t.Errorf("outcome %d: JSON %q, table %q; want %q", i, got.Outcomes[i].Status, rows[i], want)
 		}
 	}
