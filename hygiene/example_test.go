@@ -88,7 +88,7 @@ func ExamplePrune() {
 	}
 	dry, _ := hygiene.Prune(ctx, c, opts) // a dry run: nothing is deleted
 	for _, r := range dry.Results {
-		fmt.Println(r.Outcome, r.Token.TokenName)
+		fmt.Println(r.Status, r.Token.TokenName)
 	}
 
 	opts.Apply = true
@@ -97,7 +97,7 @@ func ExamplePrune() {
 		log.Fatal(err) // errors.Is(err, hygiene.ErrPruneIncomplete): see done.Results
 	}
 	for _, r := range done.Results {
-		fmt.Println(r.Outcome, r.Token.TokenName)
+		fmt.Println(r.Status, r.Token.TokenName)
 	}
 	fmt.Println(len(srv.Tokens()), "tokens left")
 	// Output:
@@ -186,7 +186,7 @@ func ExampleReadSecretDir() {
 func exampleReport() hygiene.Report {
 	return hygiene.Report{
 		At: time.Date(2030, 3, 1, 0, 0, 0, 0, time.UTC), Tokens: 1700, Counted: 1700, Limit: 2000,
-		Findings: []hygiene.Finding{{Kind: hygiene.KindUnused, Token: exampleToken, Reason: "last seen 2030-01-02T00:00:00Z, over 30d ago"}},
+		Findings: []hygiene.Finding{{Kind: hygiene.FindingUnused, Token: exampleToken, Reason: "last seen 2030-01-02T00:00:00Z, over 30d ago"}},
 	}
 }
 
@@ -202,13 +202,13 @@ func ExampleReport_NearLimit() {
 
 func ExampleReport_Of() {
 	r := exampleReport()
-	fmt.Println(len(r.Of(hygiene.KindUnused)), len(r.Of(hygiene.KindExpired)))
+	fmt.Println(len(r.Of(hygiene.FindingUnused)), len(r.Of(hygiene.FindingExpired)))
 	// Output: 1 0
 }
 
 func ExampleReport_Has() {
 	r := exampleReport()
-	fmt.Println(r.Has(hygiene.KindExpired, hygiene.KindUnused), r.Has(hygiene.KindDuplicate))
+	fmt.Println(r.Has(hygiene.FindingExpired, hygiene.FindingUnused), r.Has(hygiene.FindingDuplicate))
 	// Output: true false
 }
 
@@ -239,20 +239,20 @@ func ExampleReport_MarshalJSON() {
 }
 
 func ExampleFinding_Format() {
-	f := hygiene.Finding{Kind: hygiene.KindAllProjects, Token: exampleToken, Reason: "grants access to all projects"}
+	f := hygiene.Finding{Kind: hygiene.FindingAllProjects, Token: exampleToken, Reason: "grants access to all projects"}
 	fmt.Printf("%+v\n", f)
 	// Output: {Kind:all-projects Token:{TokenName:"checkout" Type:client Environment:production Project:default Projects:[default] Secret:default:production.d17f*** CreatedAt:2030-01-02T00:00:00Z Secure:false} Reason:"grants access to all projects"}
 }
 
 func ExampleFinding_LogValue() {
 	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: noTime}))
-	f := hygiene.Finding{Kind: hygiene.KindExpired, Token: exampleToken, Reason: "expired 2030-02-01T00:00:00Z"}
+	f := hygiene.Finding{Kind: hygiene.FindingExpired, Token: exampleToken, Reason: "expired 2030-02-01T00:00:00Z"}
 	logger.Info("finding", "f", f)
 	// Output: level=INFO msg=finding f.kind=expired f.token.tokenName=checkout f.token.type=client f.token.environment=production f.token.project=default f.token.projects=[default] f.token.secret=default:production.d17f*** f.reason="expired 2030-02-01T00:00:00Z"
 }
 
 func ExampleFinding_MarshalJSON() {
-	f := hygiene.Finding{Kind: hygiene.KindExpired, Token: exampleToken, Reason: "expired 2030-02-01T00:00:00Z"}
+	f := hygiene.Finding{Kind: hygiene.FindingExpired, Token: exampleToken, Reason: "expired 2030-02-01T00:00:00Z"}
 	b, _ := json.Marshal(f)
 	fmt.Println(string(b))
 	// Output: {"kind":"expired","name":"checkout","secret":"default:production.d17f***","type":"client","environment":"production","projects":["default"],"createdAt":"2030-01-02T00:00:00Z","expiresAt":null,"seenAt":null,"reason":"expired 2030-02-01T00:00:00Z"}
@@ -260,15 +260,15 @@ func ExampleFinding_MarshalJSON() {
 
 func examplePruneReport() hygiene.PruneReport {
 	return hygiene.PruneReport{Results: []hygiene.PruneResult{
-		{Token: exampleToken, Kinds: []hygiene.Kind{hygiene.KindExpired}, Outcome: hygiene.OutcomeRetired, Reason: "expired 2030-02-01T00:00:00Z"},
-		{Token: exampleToken, Kinds: []hygiene.Kind{hygiene.KindNeverSeen}, Outcome: hygiene.OutcomeFailed,
+		{Token: exampleToken, Kinds: []hygiene.FindingKind{hygiene.FindingExpired}, Status: hygiene.StatusRetired, Reason: "expired 2030-02-01T00:00:00Z"},
+		{Token: exampleToken, Kinds: []hygiene.FindingKind{hygiene.FindingNeverSeen}, Status: hygiene.StatusFailed,
 			Reason: "never seen; created 2030-01-02T00:00:00Z, over 1d ago", Err: fmt.Errorf("connection refused")},
 	}}
 }
 
 func ExamplePruneReport_Count() {
 	r := examplePruneReport()
-	fmt.Println(r.Count(hygiene.OutcomeRetired), r.Count(hygiene.OutcomeFailed), r.Count(hygiene.OutcomeSkipped))
+	fmt.Println(r.Count(hygiene.StatusRetired), r.Count(hygiene.StatusFailed), r.Count(hygiene.StatusSkipped))
 	// Output: 1 1 0
 }
 
@@ -276,7 +276,7 @@ func ExamplePruneReport_Format() {
 	r := examplePruneReport()
 	r.Results = r.Results[:1]
 	fmt.Printf("%v\n", r)
-	// Output: {DryRun:false Results:[{Token:{TokenName:"checkout" Type:client Environment:production Project:default Projects:[default] Secret:default:production.d17f*** CreatedAt:2030-01-02T00:00:00Z Secure:false} Kinds:[expired] Outcome:retired Reason:"expired 2030-02-01T00:00:00Z"}]}
+	// Output: {DryRun:false Results:[{Token:{TokenName:"checkout" Type:client Environment:production Project:default Projects:[default] Secret:default:production.d17f*** CreatedAt:2030-01-02T00:00:00Z Secure:false} Kinds:[expired] Status:retired Reason:"expired 2030-02-01T00:00:00Z"}]}
 }
 
 func ExamplePruneReport_LogValue() {
@@ -290,26 +290,26 @@ func ExamplePruneReport_MarshalJSON() {
 	r.Results = r.Results[1:]
 	b, _ := json.Marshal(r)
 	fmt.Println(string(b))
-	// Output: {"dryRun":false,"retired":0,"failed":1,"skipped":0,"wouldRetire":0,"results":[{"name":"checkout","secret":"default:production.d17f***","type":"client","environment":"production","projects":["default"],"kinds":["never-seen"],"outcome":"failed","reason":"never seen; created 2030-01-02T00:00:00Z, over 1d ago","error":"connection refused"}]}
+	// Output: {"dryRun":false,"retired":0,"failed":1,"skipped":0,"wouldRetire":0,"results":[{"name":"checkout","secret":"default:production.d17f***","type":"client","environment":"production","projects":["default"],"kinds":["never-seen"],"status":"failed","outcome":"failed","reason":"never seen; created 2030-01-02T00:00:00Z, over 1d ago","error":"connection refused"}]}
 }
 
 func ExamplePruneResult_Format() {
 	res := examplePruneReport().Results[1]
 	fmt.Printf("%v\n", res)
-	// Output: {Token:{TokenName:"checkout" Type:client Environment:production Project:default Projects:[default] Secret:default:production.d17f*** CreatedAt:2030-01-02T00:00:00Z Secure:false} Kinds:[never-seen] Outcome:failed Reason:"never seen; created 2030-01-02T00:00:00Z, over 1d ago" Err:"connection refused"}
+	// Output: {Token:{TokenName:"checkout" Type:client Environment:production Project:default Projects:[default] Secret:default:production.d17f*** CreatedAt:2030-01-02T00:00:00Z Secure:false} Kinds:[never-seen] Status:failed Reason:"never seen; created 2030-01-02T00:00:00Z, over 1d ago" Err:"connection refused"}
 }
 
 func ExamplePruneResult_LogValue() {
 	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: noTime}))
 	res := examplePruneReport().Results[0]
 	logger.Info("retired", "r", res)
-	// Output: level=INFO msg=retired r.token.tokenName=checkout r.token.type=client r.token.environment=production r.token.project=default r.token.projects=[default] r.token.secret=default:production.d17f*** r.kinds=[expired] r.outcome=retired r.reason="expired 2030-02-01T00:00:00Z"
+	// Output: level=INFO msg=retired r.token.tokenName=checkout r.token.type=client r.token.environment=production r.token.project=default r.token.projects=[default] r.token.secret=default:production.d17f*** r.kinds=[expired] r.status=retired r.reason="expired 2030-02-01T00:00:00Z"
 }
 
 func ExamplePruneResult_MarshalJSON() {
 	b, _ := json.Marshal(examplePruneReport().Results[0])
 	fmt.Println(string(b))
-	// Output: {"name":"checkout","secret":"default:production.d17f***","type":"client","environment":"production","projects":["default"],"kinds":["expired"],"outcome":"retired","reason":"expired 2030-02-01T00:00:00Z"}
+	// Output: {"name":"checkout","secret":"default:production.d17f***","type":"client","environment":"production","projects":["default"],"kinds":["expired"],"status":"retired","outcome":"retired","reason":"expired 2030-02-01T00:00:00Z"}
 }
 
 func exampleCheckReport() hygiene.CheckReport {

@@ -19,7 +19,10 @@ import (
 const (
 	// DefaultParallel is how many deletes Prune sends at once when
 	// PruneOptions.Parallel is zero.
-	DefaultParallel = 4
+	//
+	// Deprecated: use unleashadmin.DefaultParallel, the one default of
+	// every layer above the client.
+	DefaultParallel = unleashadmin.DefaultParallel
 	// MaxParallel is the most deletes Prune sends at once.
 	MaxParallel = 64
 	// MinPruneUnusedFor is the shortest PruneOptions.UnusedFor Prune
@@ -50,28 +53,28 @@ type PruneOptions struct {
 	// given in full matches its listed selector under secure token
 	// storage). It is left out of the JSON form.
 	Key string `json:"-"`
-	// Expired retires the tokens whose expiry has passed (KindExpired).
+	// Expired retires the tokens whose expiry has passed (FindingExpired).
 	Expired bool
 	// UnusedFor, when not zero, retires the tokens last seen more than
-	// this long ago (KindUnused judged with this duration). It must be at
+	// this long ago (FindingUnused judged with this duration). It must be at
 	// least MinPruneUnusedFor.
 	UnusedFor time.Duration
 	// NeverSeen retires the tokens whose seenAt is null and that were
-	// created more than NeverSeenAfter ago (KindNeverSeen).
+	// created more than NeverSeenAfter ago (FindingNeverSeen).
 	NeverSeen bool
 	// NamePrefix, when not empty, limits Prune to tokens whose name starts
 	// with it.
 	NamePrefix string
 	// Apply makes Prune delete. Without it Prune is a dry run: it reports
-	// what it would retire (OutcomeWouldRetire) and sends no delete.
+	// what it would retire (StatusWouldRetire) and sends no delete.
 	Apply bool
 	// Parallel is how many deletes are sent at once, 1 to MaxParallel;
-	// DefaultParallel when zero.
+	// unleashadmin.DefaultParallel when zero.
 	Parallel int
 	// Now reads the current time; time.Now when nil.
 	Now func() time.Time `json:"-"`
 	// Progress, when set, is called once for each token as soon as its
-	// outcome is known, from one goroutine at a time. It must not block for
+	// status is known, from one goroutine at a time. It must not block for
 	// long: deletes wait for it.
 	Progress func(PruneResult) `json:"-"`
 }
@@ -95,22 +98,42 @@ func (o PruneOptions) LogValue() slog.Value {
 	)
 }
 
-// Outcome is what Prune did with one token.
-type Outcome string
+// Status is what Prune did with one token: a word, the same for the same
+// meaning in every package of this module and in the command's output.
+type Status string
 
-// The outcomes of Prune.
+// The statuses of Prune.
 const (
-	// OutcomeRetired: Unleash answered success to the delete.
-	OutcomeRetired Outcome = "retired"
-	// OutcomeFailed: the delete failed or got no answer (PruneResult.Err
+	// StatusRetired: Unleash answered success to the delete.
+	StatusRetired Status = "retired"
+	// StatusFailed: the delete failed or got no answer (PruneResult.Err
 	// says which), or was never sent because the context ended first. The
 	// token may still be live.
-	OutcomeFailed Outcome = "failed"
-	// OutcomeSkipped: the token matched but is left alone (the key Prune
+	StatusFailed Status = "failed"
+	// StatusSkipped: the token matched but is left alone (the key Prune
 	// runs with, or a listed token without a secret to delete it by).
-	OutcomeSkipped Outcome = "skipped"
-	// OutcomeWouldRetire: a dry run; a delete would have been sent.
-	OutcomeWouldRetire Outcome = "would-retire"
+	StatusSkipped Status = "skipped"
+	// StatusWouldRetire: a dry run; a delete would have been sent.
+	StatusWouldRetire Status = "would-retire"
+)
+
+// Outcome is the old name of Status.
+//
+// Deprecated: use Status.
+type Outcome = Status
+
+// The old names of the statuses.
+//
+// Deprecated: use the Status constants (StatusRetired, ...).
+const (
+	// Deprecated: use StatusRetired.
+	OutcomeRetired = StatusRetired
+	// Deprecated: use StatusFailed.
+	OutcomeFailed = StatusFailed
+	// Deprecated: use StatusSkipped.
+	OutcomeSkipped = StatusSkipped
+	// Deprecated: use StatusWouldRetire.
+	OutcomeWouldRetire = StatusWouldRetire
 )
 
 // PruneResult is what Prune did with one token that matched.
@@ -119,21 +142,30 @@ const (
 // token's secret redacted; Token holds it as listed.
 type PruneResult struct {
 	Token unleashadmin.APIToken
-	// Kinds are the classes the token matched: KindExpired, KindUnused,
-	// KindNeverSeen.
-	Kinds   []Kind
-	Outcome Outcome
+	// Kinds are the classes the token matched: FindingExpired,
+	// FindingUnused, FindingNeverSeen.
+	Kinds []FindingKind
+	// Status is what Prune did with the token.
+	Status Status
+	// Outcome is Status under its old name; Prune sets both.
+	//
+	// Deprecated: use Status.
+	Outcome Status
 	// Reason says why the token matched, and for a skipped one why it was
 	// skipped.
 	Reason string
-	// Err is why a delete failed (OutcomeFailed only).
+	// Err is why a delete failed (StatusFailed only).
 	Err error
 }
+
+// status is r's status: Status, or for a result made by hand with the old
+// field only, Outcome.
+func (r PruneResult) status() Status { return cmp.Or(r.Status, r.Outcome) }
 
 // Format prints the result with the token's secret redacted, for every
 // verb.
 func (r PruneResult) Format(s fmt.State, _ rune) {
-	fmt.Fprintf(s, "{Token:%v Kinds:%v Outcome:%s Reason:%q", r.Token, r.Kinds, r.Outcome, r.Reason)
+	fmt.Fprintf(s, "{Token:%v Kinds:%v Status:%s Reason:%q", r.Token, r.Kinds, r.status(), r.Reason)
 	if r.Err != nil {
 		fmt.Fprintf(s, " Err:%q", r.Err.Error())
 	}
@@ -145,7 +177,7 @@ func (r PruneResult) LogValue() slog.Value {
 	attrs := []slog.Attr{
 		slog.Any("token", r.Token),
 		slog.Any("kinds", r.Kinds),
-		slog.String("outcome", string(r.Outcome)),
+		slog.String("status", string(r.status())),
 		slog.String("reason", r.Reason),
 	}
 	if r.Err != nil {
@@ -155,25 +187,27 @@ func (r PruneResult) LogValue() slog.Value {
 }
 
 // MarshalJSON writes the result as {"name","secret","type","environment",
-// "projects","kinds","outcome","reason","error"}, with the secret
-// redacted.
+// "projects","kinds","status","outcome","reason","error"}, with the
+// secret redacted. "outcome" holds the status too, under its old key, for
+// readers written before "status".
 func (r PruneResult) MarshalJSON() ([]byte, error) {
 	var msg string
 	if r.Err != nil {
 		msg = r.Err.Error()
 	}
 	return json.Marshal(struct {
-		Name        string   `json:"name"`
-		Secret      string   `json:"secret"`
-		Type        string   `json:"type"`
-		Environment string   `json:"environment"`
-		Projects    []string `json:"projects"`
-		Kinds       []Kind   `json:"kinds"`
-		Outcome     Outcome  `json:"outcome"`
-		Reason      string   `json:"reason"`
-		Error       string   `json:"error,omitempty"`
+		Name        string        `json:"name"`
+		Secret      string        `json:"secret"`
+		Type        string        `json:"type"`
+		Environment string        `json:"environment"`
+		Projects    []string      `json:"projects"`
+		Kinds       []FindingKind `json:"kinds"`
+		Status      Status        `json:"status"`
+		Outcome     Status        `json:"outcome"`
+		Reason      string        `json:"reason"`
+		Error       string        `json:"error,omitempty"`
 	}{r.Token.TokenName, shownSecret(r.Token), string(r.Token.Type), r.Token.Environment, r.Token.ProjectIDs(),
-		r.Kinds, r.Outcome, r.Reason, msg})
+		r.Kinds, r.status(), r.status(), r.Reason, msg})
 }
 
 // PruneReport is what Prune did, one PruneResult per token that matched,
@@ -189,11 +223,11 @@ type PruneReport struct {
 	Results []PruneResult
 }
 
-// Count returns how many results have outcome o.
-func (r PruneReport) Count(o Outcome) int {
+// Count returns how many results have status st.
+func (r PruneReport) Count(st Status) int {
 	n := 0
 	for _, res := range r.Results {
-		if res.Outcome == o {
+		if res.status() == st {
 			n++
 		}
 	}
@@ -216,10 +250,10 @@ func (r PruneReport) Format(s fmt.State, _ rune) {
 func (r PruneReport) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.Bool("dryRun", r.DryRun),
-		slog.Int("retired", r.Count(OutcomeRetired)),
-		slog.Int("failed", r.Count(OutcomeFailed)),
-		slog.Int("skipped", r.Count(OutcomeSkipped)),
-		slog.Int("wouldRetire", r.Count(OutcomeWouldRetire)),
+		slog.Int("retired", r.Count(StatusRetired)),
+		slog.Int("failed", r.Count(StatusFailed)),
+		slog.Int("skipped", r.Count(StatusSkipped)),
+		slog.Int("wouldRetire", r.Count(StatusWouldRetire)),
 	)
 }
 
@@ -236,7 +270,7 @@ func (r PruneReport) MarshalJSON() ([]byte, error) {
 		Skipped     int           `json:"skipped"`
 		WouldRetire int           `json:"wouldRetire"`
 		Results     []PruneResult `json:"results"`
-	}{r.DryRun, r.Count(OutcomeRetired), r.Count(OutcomeFailed), r.Count(OutcomeSkipped), r.Count(OutcomeWouldRetire), results})
+	}{r.DryRun, r.Count(StatusRetired), r.Count(StatusFailed), r.Count(StatusSkipped), r.Count(StatusWouldRetire), results})
 }
 
 func (o PruneOptions) check() (PruneOptions, error) {
@@ -254,7 +288,7 @@ func (o PruneOptions) check() (PruneOptions, error) {
 		return bad("Parallel %d is not between 1 and %d", o.Parallel, MaxParallel)
 	}
 	if o.Parallel == 0 {
-		o.Parallel = DefaultParallel
+		o.Parallel = unleashadmin.DefaultParallel
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -263,8 +297,8 @@ func (o PruneOptions) check() (PruneOptions, error) {
 }
 
 // Prune lists the tokens once and retires those that match the classes
-// opts asks for (the tokens Audit reports as KindExpired, KindUnused judged
-// with opts.UnusedFor, KindNeverSeen), limited to opts.NamePrefix. It never
+// opts asks for (the tokens Audit reports as FindingExpired, FindingUnused judged
+// with opts.UnusedFor, FindingNeverSeen), limited to opts.NamePrefix. It never
 // retires the token of opts.Key. Unless opts.Apply is set it is a dry run
 // and sends nothing but the list request.
 //
@@ -301,30 +335,34 @@ func Prune(ctx context.Context, p Pruner, opts PruneOptions) (*PruneReport, erro
 	}
 	var todo []int
 	for i := range report.Results {
-		if report.Results[i].Outcome == pending {
+		if report.Results[i].Status == pending {
 			if opts.Apply {
 				todo = append(todo, i)
 				continue
 			}
-			report.Results[i].Outcome = OutcomeWouldRetire
+			report.Results[i].set(StatusWouldRetire)
 		}
 		done(i)
 	}
 	deleteAll(ctx, p, report.Results, todo, opts.Parallel, done)
 	for i := range report.Results {
-		if report.Results[i].Outcome == pending { // cannot happen; never say retired unasked
-			report.Results[i].Outcome, report.Results[i].Err = OutcomeFailed, errors.New("not attempted")
+		if report.Results[i].Status == pending { // cannot happen; never say retired unasked
+			report.Results[i].set(StatusFailed)
+			report.Results[i].Err = errors.New("hygiene: not attempted")
 		}
 	}
-	if n := report.Count(OutcomeFailed); n > 0 {
+	if n := report.Count(StatusFailed); n > 0 {
 		return report, fmt.Errorf("%w: %d of %d failed", ErrPruneIncomplete, n, len(todo))
 	}
 	return report, nil
 }
 
-// pending is the outcome of a token to be deleted until its delete has
+// pending is the status of a token to be deleted until its delete has
 // been answered.
-const pending Outcome = ""
+const pending Status = ""
+
+// set sets r's status, under the old name too.
+func (r *PruneResult) set(st Status) { r.Status, r.Outcome = st, st }
 
 // candidates picks the tokens Prune acts on: the findings of the classes
 // asked for. The three classes exclude each other (an expired token has no
@@ -335,18 +373,20 @@ func candidates(toks []unleashadmin.APIToken, opts PruneOptions) []PruneResult {
 	audit, _ = audit.withDefaults()
 	var out []PruneResult
 	for _, f := range findings(toks, opts.Now(), audit) {
-		want := f.Kind == KindExpired && opts.Expired ||
-			f.Kind == KindUnused && opts.UnusedFor != 0 ||
-			f.Kind == KindNeverSeen && opts.NeverSeen
+		want := f.Kind == FindingExpired && opts.Expired ||
+			f.Kind == FindingUnused && opts.UnusedFor != 0 ||
+			f.Kind == FindingNeverSeen && opts.NeverSeen
 		if !want || !strings.HasPrefix(f.Token.TokenName, opts.NamePrefix) {
 			continue
 		}
-		r := PruneResult{Token: f.Token, Kinds: []Kind{f.Kind}, Outcome: pending, Reason: f.Reason}
+		r := PruneResult{Token: f.Token, Kinds: []FindingKind{f.Kind}, Reason: f.Reason}
 		switch {
 		case isKey(f.Token, opts.Key):
-			r.Outcome, r.Reason = OutcomeSkipped, "the key Prune runs with; "+f.Reason
+			r.set(StatusSkipped)
+			r.Reason = "the key Prune runs with; " + f.Reason
 		case f.Token.Secret == "":
-			r.Outcome, r.Reason = OutcomeSkipped, "listed without a secret or selector to delete it by; "+f.Reason
+			r.set(StatusSkipped)
+			r.Reason = "listed without a secret or selector to delete it by; " + f.Reason
 		}
 		out = append(out, r)
 	}
@@ -363,7 +403,7 @@ func isKey(t unleashadmin.APIToken, key string) bool {
 }
 
 // deleteAll deletes results[i] for every i of todo, at most parallel at a
-// time, and records each outcome.
+// time, and records each status.
 func deleteAll(ctx context.Context, p Pruner, results []PruneResult, todo []int, parallel int, done func(int)) {
 	work := make(chan int)
 	var wg sync.WaitGroup
@@ -374,11 +414,13 @@ func deleteAll(ctx context.Context, p Pruner, results []PruneResult, todo []int,
 			for i := range work {
 				r := &results[i]
 				if err := ctx.Err(); err != nil {
-					r.Outcome, r.Err = OutcomeFailed, fmt.Errorf("not attempted: %w", err)
+					r.set(StatusFailed)
+					r.Err = fmt.Errorf("hygiene: not attempted: %w", err)
 				} else if err := p.DeleteAPIToken(ctx, r.Token.Secret); err != nil {
-					r.Outcome, r.Err = OutcomeFailed, err
+					r.set(StatusFailed)
+					r.Err = err
 				} else {
-					r.Outcome = OutcomeRetired
+					r.set(StatusRetired)
 				}
 				done(i)
 			}

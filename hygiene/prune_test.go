@@ -18,7 +18,7 @@ import (
 func outcomes(r *hygiene.PruneReport) []string {
 	var out []string
 	for _, res := range r.Results {
-		out = append(out, string(res.Outcome)+" "+res.Token.TokenName)
+		out = append(out, string(res.Status)+" "+res.Token.TokenName)
 	}
 	return out
 }
@@ -112,12 +112,12 @@ func TestPruneClasses(t *testing.T) {
 			}
 			var retired []string
 			for _, res := range r.Results {
-				if res.Outcome != hygiene.OutcomeRetired {
-					t.Errorf("%s: %s", res.Token.TokenName, res.Outcome)
+				if res.Status != hygiene.StatusRetired {
+					t.Errorf("%s: %s", res.Token.TokenName, res.Status)
 				}
 				retired = append(retired, res.Token.TokenName)
 			}
-			if !slices.Equal(retired, tc.want) || r.Count(hygiene.OutcomeRetired) != len(tc.want) || r.DryRun {
+			if !slices.Equal(retired, tc.want) || r.Count(hygiene.StatusRetired) != len(tc.want) || r.DryRun {
 				t.Errorf("report %v", r)
 			}
 			dels := 0
@@ -226,7 +226,7 @@ func TestPruneFailedDelete(t *testing.T) {
 	if n := len(f.deletedSecrets()); n != 2 {
 		t.Errorf("server deleted %d", n)
 	}
-	if r.Count(hygiene.OutcomeFailed) != 1 || r.Count(hygiene.OutcomeRetired) != 2 {
+	if r.Count(hygiene.StatusFailed) != 1 || r.Count(hygiene.StatusRetired) != 2 {
 		t.Errorf("counts %v", r)
 	}
 }
@@ -269,7 +269,7 @@ func TestPruneConcurrencyBounded(t *testing.T) {
 	for _, parallel := range []int{0, 1, 3, 16} {
 		want := parallel
 		if want == 0 {
-			want = hygiene.DefaultParallel
+			want = unleashadmin.DefaultParallel
 		}
 		var list []fakeToken
 		for i := range 20 {
@@ -285,8 +285,8 @@ func TestPruneConcurrencyBounded(t *testing.T) {
 		f.mu.Lock()
 		most := f.maxDel
 		f.mu.Unlock()
-		if most != want || r.Count(hygiene.OutcomeRetired) != 20 {
-			t.Errorf("Parallel %d: %d deletes at once (want %d), %d retired", parallel, most, want, r.Count(hygiene.OutcomeRetired))
+		if most != want || r.Count(hygiene.StatusRetired) != 20 {
+			t.Errorf("Parallel %d: %d deletes at once (want %d), %d retired", parallel, most, want, r.Count(hygiene.StatusRetired))
 		}
 	}
 }
@@ -327,13 +327,13 @@ func TestPruneContextEnds(t *testing.T) {
 		// Retired only when the server did delete it. (A delete cut off
 		// by the context may have been done all the same: that one is
 		// reported failed, which is the truth as far as anyone knows.)
-		if res.Outcome == hygiene.OutcomeRetired && !deleted[res.Token.Secret] {
+		if res.Status == hygiene.StatusRetired && !deleted[res.Token.Secret] {
 			t.Errorf("%s reported retired, not deleted on the server", res.Token.TokenName)
 		}
-		if res.Outcome == hygiene.OutcomeFailed && !errors.Is(res.Err, context.Canceled) {
+		if res.Status == hygiene.StatusFailed && !errors.Is(res.Err, context.Canceled) {
 			t.Errorf("%s failed with %v", res.Token.TokenName, res.Err)
 		}
-		if res.Err != nil && strings.HasPrefix(res.Err.Error(), "not attempted") {
+		if res.Err != nil && strings.HasPrefix(res.Err.Error(), "hygiene: not attempted") {
 			notAttempted++
 		}
 	}
@@ -365,7 +365,7 @@ func TestPruneSecureStorage(t *testing.T) {
 			dels = append(dels, req.Path)
 		}
 	}
-	if !slices.Equal(dels, []string{"/api/admin/api-tokens/" + sel}) || r.Count(hygiene.OutcomeRetired) != 1 || len(srv.Tokens()) != 1 || sel == "" {
+	if !slices.Equal(dels, []string{"/api/admin/api-tokens/" + sel}) || r.Count(hygiene.StatusRetired) != 1 || len(srv.Tokens()) != 1 || sel == "" {
 		t.Errorf("deletes %q, report %v", dels, r)
 	}
 }

@@ -49,7 +49,7 @@ func TestNothingPrintsASecret(t *testing.T) {
 		t.Fatalf("only %d findings", len(report.Findings))
 	}
 	pruned, err := hygiene.Prune(ctx, f.client(), hygiene.PruneOptions{Key: fakeKey, Expired: true, Apply: true, Now: clk})
-	if !errors.Is(err, hygiene.ErrPruneIncomplete) || pruned.Count(hygiene.OutcomeSkipped) != 1 {
+	if !errors.Is(err, hygiene.ErrPruneIncomplete) || pruned.Count(hygiene.StatusSkipped) != 1 {
 		t.Fatalf("prune: %v %v", pruned, err)
 	}
 	var secrets []string

@@ -106,7 +106,7 @@ func setupAudit(fs *flag.FlagSet) runFunc {
 		}
 		var hit []string
 		for _, k := range failOn {
-			if k == nearLimit && r.NearLimit() || k != nearLimit && r.Has(hygiene.Kind(k)) {
+			if k == nearLimit && r.NearLimit() || k != nearLimit && r.Has(hygiene.FindingKind(k)) {
 				hit = append(hit, k)
 			}
 		}
@@ -118,13 +118,13 @@ func setupAudit(fs *flag.FlagSet) runFunc {
 }
 
 // auditTitles say what each kind's table holds, and its date column.
-var auditTitles = map[hygiene.Kind]struct{ title, date string }{
-	hygiene.KindNeverSeen:   {"seenAt is null, created over a day ago", "CREATED"},
-	hygiene.KindUnused:      {"last seen over %s ago", "LAST SEEN"},
-	hygiene.KindExpired:     {"past their expiry, still counted against the limit", "EXPIRED"},
-	hygiene.KindExpiring:    {"expire within %s", "EXPIRES"},
-	hygiene.KindDuplicate:   {"live tokens sharing name, type, environment and projects", "CREATED"},
-	hygiene.KindAllProjects: {"client, backend or frontend tokens for all projects", "CREATED"},
+var auditTitles = map[hygiene.FindingKind]struct{ title, date string }{
+	hygiene.FindingNeverSeen:   {"seenAt is null, created over a day ago", "CREATED"},
+	hygiene.FindingUnused:      {"last seen over %s ago", "LAST SEEN"},
+	hygiene.FindingExpired:     {"past their expiry, still counted against the limit", "EXPIRED"},
+	hygiene.FindingExpiring:    {"expire within %s", "EXPIRES"},
+	hygiene.FindingDuplicate:   {"live tokens sharing name, type, environment and projects", "CREATED"},
+	hygiene.FindingAllProjects: {"client, backend or frontend tokens for all projects", "CREATED"},
 }
 
 func (a *app) printAudit(r *hygiene.Report, unused, expiring time.Duration) error {
@@ -154,9 +154,9 @@ func (a *app) printAudit(r *hygiene.Report, unused, expiring time.Duration) erro
 		t := auditTitles[k]
 		title := t.title
 		switch k {
-		case hygiene.KindUnused:
+		case hygiene.FindingUnused:
 			title = fmt.Sprintf(title, durations.Format(unused))
-		case hygiene.KindExpiring:
+		case hygiene.FindingExpiring:
 			title = fmt.Sprintf(title, durations.Format(expiring))
 		}
 		if _, err := fmt.Fprintf(a.out, "\n%s (%d): %s\n", k, len(fs), title); err != nil {
@@ -167,9 +167,9 @@ func (a *app) printAudit(r *hygiene.Report, unused, expiring time.Duration) erro
 			tok := f.Token
 			date := tok.CreatedAt
 			switch k {
-			case hygiene.KindUnused:
+			case hygiene.FindingUnused:
 				date = *tok.SeenAt
-			case hygiene.KindExpired, hygiene.KindExpiring:
+			case hygiene.FindingExpired, hygiene.FindingExpiring:
 				date = *tok.ExpiresAt
 			}
 			// The day is enough for thresholds of days; -o json has the
@@ -191,7 +191,7 @@ func setupPrune(fs *flag.FlagSet) runFunc {
 	neverSeen := fs.Bool("never-seen", false, "retire tokens never seen and created over a day ago")
 	prefix := fs.String("name-prefix", "", "only tokens whose name starts with this")
 	yes := fs.Bool("yes", false, "delete for real (without it, a dry run)")
-	parallel := fs.Int("parallel", hygiene.DefaultParallel, fmt.Sprintf("deletes sent at once, 1 to %d", hygiene.MaxParallel))
+	parallel := fs.Int("parallel", unleashadmin.DefaultParallel, fmt.Sprintf("deletes sent at once, 1 to %d", hygiene.MaxParallel))
 	return func(ctx context.Context, a *app, args []string) error {
 		switch {
 		case len(args) > 0:
@@ -212,7 +212,7 @@ func setupPrune(fs *flag.FlagSet) runFunc {
 				mu.Lock()
 				defer mu.Unlock()
 				n++
-				fmt.Fprintf(a.errOut, "%d: %s %s (%s)\n", n, r.Outcome, printable(r.Token.TokenName), shortSecret(r.Token))
+				fmt.Fprintf(a.errOut, "%d: %s %s (%s)\n", n, r.Status, printable(r.Token.TokenName), shortSecret(r.Token))
 			}
 		}
 		r, err := hygiene.Prune(ctx, a.client, opts)
@@ -227,13 +227,13 @@ func setupPrune(fs *flag.FlagSet) runFunc {
 		}
 		if errors.Is(err, hygiene.ErrPruneIncomplete) {
 			for _, res := range r.Results {
-				if res.Outcome == hygiene.OutcomeFailed {
+				if res.Status == hygiene.StatusFailed {
 					fmt.Fprintf(a.errOut, "unleash-tokens prune: not retired: %s (%s): %s\n", printable(res.Token.TokenName), shortSecret(res.Token),
 						strings.ReplaceAll(res.Err.Error(), "\n", " "))
 				}
 			}
 			return exitError{exitPartial, fmt.Errorf("%d of %d tokens not retired (named above); %d retired",
-				r.Count(hygiene.OutcomeFailed), r.Count(hygiene.OutcomeFailed)+r.Count(hygiene.OutcomeRetired), r.Count(hygiene.OutcomeRetired))}
+				r.Count(hygiene.StatusFailed), r.Count(hygiene.StatusFailed)+r.Count(hygiene.StatusRetired), r.Count(hygiene.StatusRetired))}
 		}
 		if err != nil {
 			return err
@@ -251,24 +251,24 @@ func (a *app) printPrune(r *hygiene.PruneReport) error {
 				kinds = append(kinds, string(k))
 			}
 			what := strings.Join(kinds, ",")
-			if res.Outcome == hygiene.OutcomeSkipped {
+			if res.Status == hygiene.StatusSkipped {
 				what += ": " + strings.SplitN(res.Reason, ";", 2)[0]
 			}
-			rows[i] = []string{string(res.Outcome), res.Token.TokenName, string(res.Token.Type), res.Token.Environment, shortSecret(res.Token), what}
+			rows[i] = []string{string(res.Status), res.Token.TokenName, string(res.Token.Type), res.Token.Environment, shortSecret(res.Token), what}
 		}
-		if err := printTable(a.out, []string{"OUTCOME", "NAME", "TYPE", "ENVIRONMENT", "SECRET", "WHY"}, rows, 5, 1, 3); err != nil {
+		if err := printTable(a.out, []string{"STATUS", "NAME", "TYPE", "ENVIRONMENT", "SECRET", "WHY"}, rows, 5, 1, 3); err != nil {
 			return err
 		}
 	}
 	var summary string
 	if r.DryRun {
-		summary = fmt.Sprintf("dry run: would retire %d, skipped %d\n", r.Count(hygiene.OutcomeWouldRetire), r.Count(hygiene.OutcomeSkipped))
-		if r.Count(hygiene.OutcomeWouldRetire) > 0 {
+		summary = fmt.Sprintf("dry run: would retire %d, skipped %d\n", r.Count(hygiene.StatusWouldRetire), r.Count(hygiene.StatusSkipped))
+		if r.Count(hygiene.StatusWouldRetire) > 0 {
 			summary = strings.TrimSuffix(summary, "\n") + "; give --yes to retire them\n"
 		}
 	} else {
 		summary = fmt.Sprintf("retired %d, failed %d, skipped %d\n",
-			r.Count(hygiene.OutcomeRetired), r.Count(hygiene.OutcomeFailed), r.Count(hygiene.OutcomeSkipped))
+			r.Count(hygiene.StatusRetired), r.Count(hygiene.StatusFailed), r.Count(hygiene.StatusSkipped))
 	}
 	_, err := fmt.Fprint(a.out, summary)
 	return err

@@ -143,12 +143,12 @@ func TestPruneCommand(t *testing.T) {
 			var rep struct {
 				DryRun                          bool
 				Retired, Failed, Skipped, Would int
-				Results                         []struct{ Name, Outcome string }
+				Results                         []struct{ Name, Status string }
 			}
 			if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 || errOut != "" {
 				t.Fatalf("prune --yes: exit %d, %v\n%s%s", code, err, out, errOut)
 			}
-			if rep.DryRun || rep.Retired != 2 || rep.Failed != 0 || len(rep.Results) != 2 || rep.Results[0].Outcome != "retired" {
+			if rep.DryRun || rep.Retired != 2 || rep.Failed != 0 || len(rep.Results) != 2 || rep.Results[0].Status != "retired" {
 				t.Errorf("report %+v", rep)
 			}
 			for _, gone := range []string{"-a", "-b"} {
