@@ -80,8 +80,9 @@ func ExamplePrune() {
 	later := start.Add(2 * time.Hour)
 	setClock(later)
 
+	// c knows its key: Prune never retires that token, nor any admin
+	// token unless IncludeAdmin is set.
 	opts := hygiene.PruneOptions{
-		Key:        srv.AdminKey(), // the key c runs with: never retired
 		Expired:    true,
 		NamePrefix: "ci-",
 		Now:        func() time.Time { return later },
@@ -282,7 +283,7 @@ func ExamplePruneReport_Format() {
 func ExamplePruneReport_LogValue() {
 	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: noTime}))
 	logger.Info("prune", "report", examplePruneReport())
-	// Output: level=INFO msg=prune report.dryRun=false report.retired=1 report.failed=1 report.skipped=0 report.wouldRetire=0
+	// Output: level=INFO msg=prune report.dryRun=false report.retired=1 report.failed=1 report.skipped=0 report.protected=0 report.wouldRetire=0
 }
 
 func ExamplePruneReport_MarshalJSON() {
@@ -290,7 +291,7 @@ func ExamplePruneReport_MarshalJSON() {
 	r.Results = r.Results[1:]
 	b, _ := json.Marshal(r)
 	fmt.Println(string(b))
-	// Output: {"dryRun":false,"retired":0,"failed":1,"skipped":0,"wouldRetire":0,"results":[{"name":"checkout","secret":"default:production.d17f***","type":"client","environment":"production","projects":["default"],"kinds":["never-seen"],"status":"failed","outcome":"failed","reason":"never seen; created 2030-01-02T00:00:00Z, over 1d ago","error":"connection refused"}]}
+	// Output: {"dryRun":false,"retired":0,"failed":1,"skipped":0,"protected":0,"wouldRetire":0,"results":[{"name":"checkout","secret":"default:production.d17f***","type":"client","environment":"production","projects":["default"],"kinds":["never-seen"],"status":"failed","outcome":"failed","reason":"never seen; created 2030-01-02T00:00:00Z, over 1d ago","error":"connection refused"}]}
 }
 
 func ExamplePruneResult_Format() {
@@ -373,11 +374,11 @@ func ExampleSecretFile_MarshalJSON() {
 func ExamplePruneOptions_Format() {
 	opts := hygiene.PruneOptions{Key: unleashtest.DefaultAdminKey, Expired: true, UnusedFor: 90 * 24 * time.Hour}
 	fmt.Printf("%v\n", opts)
-	// Output: {Key:*:*.unle*** Expired:true UnusedFor:2160h0m0s NeverSeen:false NamePrefix:"" Apply:false Parallel:0}
+	// Output: {Key:*:*.unle*** Expired:true UnusedFor:2160h0m0s NeverSeen:false NamePrefix:"" IncludeAdmin:false Apply:false Parallel:0}
 }
 
 func ExamplePruneOptions_LogValue() {
 	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: noTime}))
 	logger.Info("prune", "opts", hygiene.PruneOptions{Key: unleashtest.DefaultAdminKey, NeverSeen: true, Apply: true})
-	// Output: level=INFO msg=prune opts.key=*:*.unle*** opts.expired=false opts.unusedFor=0s opts.neverSeen=true opts.namePrefix="" opts.apply=true opts.parallel=0
+	// Output: level=INFO msg=prune opts.key=*:*.unle*** opts.expired=false opts.unusedFor=0s opts.neverSeen=true opts.namePrefix="" opts.includeAdmin=false opts.apply=true opts.parallel=0
 }

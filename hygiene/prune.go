@@ -39,19 +39,37 @@ var ErrPruneIncomplete = errors.New("hygiene: some tokens were not retired")
 
 // Pruner is what Prune reads and deletes through: a *unleashadmin.Client
 // made with an admin API token satisfies it.
+//
+// A Pruner that also has the method Protection(unleashadmin.APIToken, bool)
+// unleashadmin.Protection, as a *unleashadmin.Client does, tells Prune
+// which token is the key it runs with. Any other Pruner needs
+// PruneOptions.Key.
 type Pruner interface {
 	ListAPITokens(ctx context.Context) ([]unleashadmin.APIToken, error)
 	DeleteAPIToken(ctx context.Context, secret string) error
 }
 
+// protector is a Pruner that knows its key: *unleashadmin.Client.
+type protector interface {
+	Protection(t unleashadmin.APIToken, includeAdmin bool) unleashadmin.Protection
+}
+
 // PruneOptions says which tokens Prune retires. At least one of Expired,
-// UnusedFor and NeverSeen must be set, and Key always. Its printed form
-// (every fmt verb, and slog) redacts Key; its JSON form leaves it out.
+// UnusedFor and NeverSeen must be set. Its printed form (every fmt verb,
+// and slog) redacts Key; its JSON form leaves it out.
+//
+// Whatever the options, Prune never retires the token of the key it runs
+// with, and retires an admin token only with IncludeAdmin: the rule of
+// unleashadmin.ProtectionFor.
 type PruneOptions struct {
-	// Key is the API key the Pruner sends. The token of this key is never
-	// retired, whatever it matches (APIToken.Matches decides, so a key
-	// given in full matches its listed selector under secure token
-	// storage). It is left out of the JSON form.
+	// Key is the API key the Pruner sends, in any form NewClient takes it
+	// ("Bearer <key>", white space around it). The token of this key is
+	// never retired, found by its secret, by its selector under secure
+	// token storage, or by its alias. It is never marshalled.
+	//
+	// Deprecated: a *unleashadmin.Client knows its key, and Prune asks it
+	// (Client.Protection); Key is needed only for a Pruner that is not a
+	// Client, and is honoured whenever it is set.
 	Key string `json:"-"`
 	// Expired retires the tokens whose expiry has passed (FindingExpired).
 	Expired bool
@@ -65,6 +83,12 @@ type PruneOptions struct {
 	// NamePrefix, when not empty, limits Prune to tokens whose name starts
 	// with it.
 	NamePrefix string
+	// IncludeAdmin lets Prune retire admin tokens other than its key.
+	// Without it an admin token that matches is reported protected and
+	// kept: Unleash 7 and later (and 6.10, as captured) make no admin
+	// token through the API, so one retired may be gone for good, and the
+	// automation that used it locked out.
+	IncludeAdmin bool
 	// Apply makes Prune delete. Without it Prune is a dry run: it reports
 	// what it would retire (StatusWouldRetire) and sends no delete.
 	Apply bool
@@ -81,8 +105,8 @@ type PruneOptions struct {
 
 // Format prints the options with Key redacted, for every verb.
 func (o PruneOptions) Format(s fmt.State, _ rune) {
-	fmt.Fprintf(s, "{Key:%s Expired:%t UnusedFor:%s NeverSeen:%t NamePrefix:%q Apply:%t Parallel:%d}",
-		unleashadmin.RedactSecret(o.Key), o.Expired, o.UnusedFor, o.NeverSeen, o.NamePrefix, o.Apply, o.Parallel)
+	fmt.Fprintf(s, "{Key:%s Expired:%t UnusedFor:%s NeverSeen:%t NamePrefix:%q IncludeAdmin:%t Apply:%t Parallel:%d}",
+		unleashadmin.RedactSecret(o.Key), o.Expired, o.UnusedFor, o.NeverSeen, o.NamePrefix, o.IncludeAdmin, o.Apply, o.Parallel)
 }
 
 // LogValue logs the options with Key redacted.
@@ -93,6 +117,7 @@ func (o PruneOptions) LogValue() slog.Value {
 		slog.Duration("unusedFor", o.UnusedFor),
 		slog.Bool("neverSeen", o.NeverSeen),
 		slog.String("namePrefix", o.NamePrefix),
+		slog.Bool("includeAdmin", o.IncludeAdmin),
 		slog.Bool("apply", o.Apply),
 		slog.Int("parallel", o.Parallel),
 	)
@@ -110,9 +135,14 @@ const (
 	// says which), or was never sent because the context ended first. The
 	// token may still be live.
 	StatusFailed Status = "failed"
-	// StatusSkipped: the token matched but is left alone (the key Prune
-	// runs with, or a listed token without a secret to delete it by).
+	// StatusSkipped: the token matched but is left alone: it was listed
+	// without a secret to delete it by.
 	StatusSkipped Status = "skipped"
+	// StatusProtected: the token matched but the protection rule keeps
+	// it: it is the key Prune runs with, or an admin token and
+	// PruneOptions.IncludeAdmin is not set. PruneResult.Protection says
+	// which.
+	StatusProtected Status = "protected"
 	// StatusWouldRetire: a dry run; a delete would have been sent.
 	StatusWouldRetire Status = "would-retire"
 )
@@ -147,12 +177,14 @@ type PruneResult struct {
 	Kinds []FindingKind
 	// Status is what Prune did with the token.
 	Status Status
+	// Protection is why the token is kept (StatusProtected only).
+	Protection unleashadmin.Protection
 	// Outcome is Status under its old name; Prune sets both.
 	//
 	// Deprecated: use Status.
 	Outcome Status
-	// Reason says why the token matched, and for a skipped one why it was
-	// skipped.
+	// Reason says why the token matched; for a protected or skipped one it
+	// starts with why it is kept ("the key in use; never seen; ...").
 	Reason string
 	// Err is why a delete failed (StatusFailed only).
 	Err error
@@ -187,9 +219,10 @@ func (r PruneResult) LogValue() slog.Value {
 }
 
 // MarshalJSON writes the result as {"name","secret","type","environment",
-// "projects","kinds","status","outcome","reason","error"}, with the
-// secret redacted. "outcome" holds the status too, under its old key, for
-// readers written before "status".
+// "projects","kinds","status","outcome","protection","reason","error"},
+// with the secret redacted; "protection" only for a protected token and
+// "error" only for a failed one. "outcome" holds the status too, under its
+// old key, for readers written before "status".
 func (r PruneResult) MarshalJSON() ([]byte, error) {
 	var msg string
 	if r.Err != nil {
@@ -204,18 +237,19 @@ func (r PruneResult) MarshalJSON() ([]byte, error) {
 		Kinds       []FindingKind `json:"kinds"`
 		Status      Status        `json:"status"`
 		Outcome     Status        `json:"outcome"`
+		Protection  string        `json:"protection,omitempty"`
 		Reason      string        `json:"reason"`
 		Error       string        `json:"error,omitempty"`
 	}{r.Token.TokenName, shownSecret(r.Token), string(r.Token.Type), r.Token.Environment, r.Token.ProjectIDs(),
-		r.Kinds, r.status(), r.status(), r.Reason, msg})
+		r.Kinds, r.status(), r.status(), string(r.Protection), r.Reason, msg})
 }
 
 // PruneReport is what Prune did, one PruneResult per token that matched,
 // by token name and creation time.
 //
 // Its printed form (every fmt verb, and slog) and its JSON form,
-// {"dryRun":B,"retired":N,"failed":N,"skipped":N,"wouldRetire":N,
-// "results":[...]}, show every secret redacted.
+// {"dryRun":B,"retired":N,"failed":N,"skipped":N,"protected":N,
+// "wouldRetire":N,"results":[...]}, show every secret redacted.
 type PruneReport struct {
 	// DryRun is true when nothing was deleted because PruneOptions.Apply
 	// was not set.
@@ -253,6 +287,7 @@ func (r PruneReport) LogValue() slog.Value {
 		slog.Int("retired", r.Count(StatusRetired)),
 		slog.Int("failed", r.Count(StatusFailed)),
 		slog.Int("skipped", r.Count(StatusSkipped)),
+		slog.Int("protected", r.Count(StatusProtected)),
 		slog.Int("wouldRetire", r.Count(StatusWouldRetire)),
 	)
 }
@@ -268,9 +303,11 @@ func (r PruneReport) MarshalJSON() ([]byte, error) {
 		Retired     int           `json:"retired"`
 		Failed      int           `json:"failed"`
 		Skipped     int           `json:"skipped"`
+		Protected   int           `json:"protected"`
 		WouldRetire int           `json:"wouldRetire"`
 		Results     []PruneResult `json:"results"`
-	}{r.DryRun, r.Count(StatusRetired), r.Count(StatusFailed), r.Count(StatusSkipped), r.Count(StatusWouldRetire), results})
+	}{r.DryRun, r.Count(StatusRetired), r.Count(StatusFailed), r.Count(StatusSkipped), r.Count(StatusProtected),
+		r.Count(StatusWouldRetire), results})
 }
 
 func (o PruneOptions) check() (PruneOptions, error) {
@@ -278,8 +315,6 @@ func (o PruneOptions) check() (PruneOptions, error) {
 		return o, fmt.Errorf("hygiene: %w: %s", unleashadmin.ErrInvalidArgument, fmt.Sprintf(format, args...))
 	}
 	switch {
-	case strings.TrimSpace(o.Key) == "":
-		return bad("PruneOptions.Key is empty: Prune must know the key it runs with, so as never to retire it")
 	case !o.Expired && o.UnusedFor == 0 && !o.NeverSeen:
 		return bad("nothing to prune: set Expired, UnusedFor or NeverSeen")
 	case o.UnusedFor != 0 && o.UnusedFor < MinPruneUnusedFor:
@@ -297,10 +332,17 @@ func (o PruneOptions) check() (PruneOptions, error) {
 }
 
 // Prune lists the tokens once and retires those that match the classes
-// opts asks for (the tokens Audit reports as FindingExpired, FindingUnused judged
-// with opts.UnusedFor, FindingNeverSeen), limited to opts.NamePrefix. It never
-// retires the token of opts.Key. Unless opts.Apply is set it is a dry run
-// and sends nothing but the list request.
+// opts asks for (the tokens Audit reports as FindingExpired, FindingUnused
+// judged with opts.UnusedFor, FindingNeverSeen), limited to
+// opts.NamePrefix. Unless opts.Apply is set it is a dry run and sends
+// nothing but the list request.
+//
+// It never retires the token of the key it runs with, nor an admin token
+// unless opts.IncludeAdmin is set: those are reported StatusProtected, with
+// the unleashadmin.Protection that keeps them. The key is the Pruner's own
+// when it is a *unleashadmin.Client (Client.Protection decides), and
+// opts.Key when that is set (unleashadmin.ProtectionFor decides). A Pruner
+// that is not a Client, without opts.Key, is refused.
 //
 // Deletes go out opts.Parallel at a time, each by the token's listed secret
 // (under secure token storage, its selector, which Unleash accepts). A
@@ -319,11 +361,29 @@ func Prune(ctx context.Context, p Pruner, opts PruneOptions) (*PruneReport, erro
 	if err != nil {
 		return nil, err
 	}
+	keyed, _ := p.(protector)
+	if keyed == nil && strings.TrimSpace(opts.Key) == "" {
+		return nil, fmt.Errorf("hygiene: %w: Prune cannot tell which token is the key it runs with: "+
+			"give it a *unleashadmin.Client, or set PruneOptions.Key", unleashadmin.ErrInvalidArgument)
+	}
 	toks, err := p.ListAPITokens(ctx)
 	if err != nil {
 		return nil, err
 	}
-	report := &PruneReport{DryRun: !opts.Apply, Results: candidates(toks, opts)}
+	protection := func(t unleashadmin.APIToken) unleashadmin.Protection {
+		var ps []unleashadmin.Protection
+		if keyed != nil {
+			ps = append(ps, keyed.Protection(t, opts.IncludeAdmin))
+		}
+		if strings.TrimSpace(opts.Key) != "" {
+			ps = append(ps, unleashadmin.ProtectionFor(opts.Key, t, opts.IncludeAdmin))
+		}
+		if slices.Contains(ps, unleashadmin.ProtectedKeyInUse) { // the stronger reason
+			return unleashadmin.ProtectedKeyInUse
+		}
+		return cmp.Or(ps...)
+	}
+	report := &PruneReport{DryRun: !opts.Apply, Results: candidates(toks, opts, protection)}
 	var mu sync.Mutex
 	done := func(i int) {
 		if opts.Progress == nil {
@@ -368,7 +428,7 @@ func (r *PruneResult) set(st Status) { r.Status, r.Outcome = st, st }
 // asked for. The three classes exclude each other (an expired token has no
 // other finding; never seen and unused differ in seenAt), so each token
 // comes once.
-func candidates(toks []unleashadmin.APIToken, opts PruneOptions) []PruneResult {
+func candidates(toks []unleashadmin.APIToken, opts PruneOptions, protection func(unleashadmin.APIToken) unleashadmin.Protection) []PruneResult {
 	audit := AuditOptions{UnusedFor: opts.UnusedFor, Now: opts.Now}
 	audit, _ = audit.withDefaults()
 	var out []PruneResult
@@ -380,10 +440,10 @@ func candidates(toks []unleashadmin.APIToken, opts PruneOptions) []PruneResult {
 			continue
 		}
 		r := PruneResult{Token: f.Token, Kinds: []FindingKind{f.Kind}, Reason: f.Reason}
-		switch {
-		case isKey(f.Token, opts.Key):
-			r.set(StatusSkipped)
-			r.Reason = "the key Prune runs with; " + f.Reason
+		switch prot := protection(f.Token); {
+		case prot != unleashadmin.Unprotected:
+			r.set(StatusProtected)
+			r.Protection, r.Reason = prot, string(prot)+"; "+f.Reason
 		case f.Token.Secret == "":
 			r.set(StatusSkipped)
 			r.Reason = "listed without a secret or selector to delete it by; " + f.Reason
@@ -394,12 +454,6 @@ func candidates(toks []unleashadmin.APIToken, opts PruneOptions) []PruneResult {
 		return cmp.Or(strings.Compare(a.Token.TokenName, b.Token.TokenName), a.Token.CreatedAt.Compare(b.Token.CreatedAt))
 	})
 	return out
-}
-
-// isKey tells whether t is the token of key: by its secret or selector, or
-// by its alias, which authenticates like the secret.
-func isKey(t unleashadmin.APIToken, key string) bool {
-	return t.Matches(key) || t.Alias != nil && *t.Alias == key
 }
 
 // deleteAll deletes results[i] for every i of todo, at most parallel at a

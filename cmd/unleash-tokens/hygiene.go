@@ -251,7 +251,10 @@ func (a *app) printPrune(r *hygiene.PruneReport) error {
 				kinds = append(kinds, string(k))
 			}
 			what := strings.Join(kinds, ",")
-			if res.Status == hygiene.StatusSkipped {
+			switch res.Status {
+			case hygiene.StatusProtected:
+				what += ": " + string(res.Protection)
+			case hygiene.StatusSkipped:
 				what += ": " + strings.SplitN(res.Reason, ";", 2)[0]
 			}
 			rows[i] = []string{string(res.Status), res.Token.TokenName, string(res.Token.Type), res.Token.Environment, shortSecret(res.Token), what}
@@ -262,13 +265,14 @@ func (a *app) printPrune(r *hygiene.PruneReport) error {
 	}
 	var summary string
 	if r.DryRun {
-		summary = fmt.Sprintf("dry run: would retire %d, skipped %d\n", r.Count(hygiene.StatusWouldRetire), r.Count(hygiene.StatusSkipped))
+		summary = fmt.Sprintf("dry run: would retire %d, skipped %d, protected %d\n",
+			r.Count(hygiene.StatusWouldRetire), r.Count(hygiene.StatusSkipped), r.Count(hygiene.StatusProtected))
 		if r.Count(hygiene.StatusWouldRetire) > 0 {
 			summary = strings.TrimSuffix(summary, "\n") + "; give --yes to retire them\n"
 		}
 	} else {
-		summary = fmt.Sprintf("retired %d, failed %d, skipped %d\n",
-			r.Count(hygiene.StatusRetired), r.Count(hygiene.StatusFailed), r.Count(hygiene.StatusSkipped))
+		summary = fmt.Sprintf("retired %d, failed %d, skipped %d, protected %d\n",
+			r.Count(hygiene.StatusRetired), r.Count(hygiene.StatusFailed), r.Count(hygiene.StatusSkipped), r.Count(hygiene.StatusProtected))
 	}
 	_, err := fmt.Fprint(a.out, summary)
 	return err

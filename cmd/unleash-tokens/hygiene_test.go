@@ -168,7 +168,7 @@ func TestPruneCommand(t *testing.T) {
 }
 
 // TestPruneCommandKeyAndFailures: the server lists the key's own token
-// as expired and never seen, and refuses one delete: the key is skipped,
+// as expired and never seen, and refuses one delete: the key is protected,
 // the refused token is named on stderr, and the exit is 10.
 func TestPruneCommandKeyAndFailures(t *testing.T) {
 	srv := unleashtest.NewTestServer(t)
@@ -208,7 +208,7 @@ func TestPruneCommandKeyAndFailures(t *testing.T) {
 			if code != exitPartial {
 				t.Errorf("exit %d, want %d", code, exitPartial)
 			}
-			for _, s := range []string{"skipped  admin", "retired  victim", "failed  refused", "retired 1, failed 1, skipped 1"} {
+			for _, s := range []string{"protected  admin", "expired: the key in use", "retired  victim", "failed  refused", "retired 1, failed 1, skipped 0, protected 1"} {
 				if !strings.Contains(strings.Join(strings.Fields(out), "  "), strings.Join(strings.Fields(s), "  ")) {
 					t.Errorf("stdout lacks %q:\n%s", s, out)
 				}
