@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -38,9 +39,11 @@ storage); check does not count as a use.`
 	commandNotes["prune"] = `Without --yes nothing is deleted: the tokens that would be are listed.
 --expired, --unused-for and --never-seen choose what audit reports as
 expired, unused (judged with this --unused-for, at least 1d) and never-seen.
-The token of the API key in use is never retired. Deletes go out --parallel
-at a time; a token is reported retired only when Unleash answered success.
-Progress goes to stderr when it is a terminal.`
+Protected, and never retired: the token of the API key in use, and admin
+tokens unless --include-admin is given (Unleash 7 and later cannot make an
+admin token again). Deletes go out --parallel at a time; a token is
+reported retired only when Unleash answered success. Progress goes to
+stderr when it is a terminal.`
 	commandNotes["check"] = `Secrets come from the arguments, from standard input with "-" (one a line),
 or with --dir from every regular file of DIR (one secret and a newline in
 each, as apply --deliver-dir writes them; dot-files are left out). Prefer
@@ -190,6 +193,7 @@ func setupPrune(fs *flag.FlagSet) runFunc {
 	fs.Var((*durationFlag)(&unused), "unused-for", "retire tokens last seen longer ago than this, such as 90d (at least 1d)")
 	neverSeen := fs.Bool("never-seen", false, "retire tokens never seen and created over a day ago")
 	prefix := fs.String("name-prefix", "", "only tokens whose name starts with this")
+	includeAdmin := fs.Bool("include-admin", false, "retire admin tokens too (never the key in use)")
 	yes := fs.Bool("yes", false, "delete for real (without it, a dry run)")
 	parallel := fs.Int("parallel", unleashadmin.DefaultParallel, fmt.Sprintf("deletes sent at once, 1 to %d", hygiene.MaxParallel))
 	return func(ctx context.Context, a *app, args []string) error {
@@ -203,8 +207,9 @@ func setupPrune(fs *flag.FlagSet) runFunc {
 		case *parallel < 1 || *parallel > hygiene.MaxParallel:
 			return usagef("--parallel must be 1 to %d", hygiene.MaxParallel)
 		}
-		opts := hygiene.PruneOptions{Key: a.key, Expired: *expired, UnusedFor: unused, NeverSeen: *neverSeen,
-			NamePrefix: *prefix, Apply: *yes, Parallel: *parallel}
+		// a.client knows its key: Prune asks it which token that is.
+		opts := hygiene.PruneOptions{Expired: *expired, UnusedFor: unused, NeverSeen: *neverSeen,
+			NamePrefix: *prefix, IncludeAdmin: *includeAdmin, Apply: *yes, Parallel: *parallel}
 		if a.progress && *yes {
 			var mu sync.Mutex
 			n := 0
@@ -252,8 +257,8 @@ func (a *app) printPrune(r *hygiene.PruneReport) error {
 			}
 			what := strings.Join(kinds, ",")
 			switch res.Status {
-			case hygiene.StatusProtected:
-				what += ": " + string(res.Protection)
+			case hygiene.StatusProtected: // what protects it first: the column may be cut
+				what = fmt.Sprintf("%s (%s)", res.Protection, what)
 			case hygiene.StatusSkipped:
 				what += ": " + strings.SplitN(res.Reason, ";", 2)[0]
 			}
@@ -273,6 +278,9 @@ func (a *app) printPrune(r *hygiene.PruneReport) error {
 	} else {
 		summary = fmt.Sprintf("retired %d, failed %d, skipped %d, protected %d\n",
 			r.Count(hygiene.StatusRetired), r.Count(hygiene.StatusFailed), r.Count(hygiene.StatusSkipped), r.Count(hygiene.StatusProtected))
+	}
+	if slices.ContainsFunc(r.Results, func(res hygiene.PruneResult) bool { return res.Protection == unleashadmin.ProtectedAdmin }) {
+		summary += "admin tokens are protected; give --include-admin to retire them\n"
 	}
 	_, err := fmt.Fprint(a.out, summary)
 	return err
