@@ -108,16 +108,82 @@ type Instance interface {
 }
 
 // AuditOptions tunes Audit. The zero value audits with the defaults.
+//
+// Its JSON form is {"unusedFor":"30d","expiringWithin":"14d"}, durations
+// as text in days or Go's units, each left out when zero; Now is left out.
 type AuditOptions struct {
 	// UnusedFor is how long a token must have gone unseen to be reported
 	// as unused; DefaultUnusedFor when zero.
-	UnusedFor time.Duration
+	UnusedFor time.Duration `json:"unusedFor,omitempty"`
 	// ExpiringWithin is how soon a token must expire to be reported as
 	// expiring; DefaultExpiringWithin when zero.
-	ExpiringWithin time.Duration
+	ExpiringWithin time.Duration `json:"expiringWithin,omitempty"`
 	// Now reads the current time; time.Now when nil. A test passes the
 	// clock it gives unleashtest.WithClock.
-	Now func() time.Time
+	Now func() time.Time `json:"-"`
+}
+
+// MarshalJSON writes the options as {"unusedFor","expiringWithin"}, each
+// a duration as text ("90d", "36h"), left out when zero.
+func (o AuditOptions) MarshalJSON() ([]byte, error) {
+	type plain AuditOptions
+	return json.Marshal(struct {
+		plain
+		UnusedFor      string `json:"unusedFor,omitempty"`
+		ExpiringWithin string `json:"expiringWithin,omitempty"`
+	}{plain(o), durationText(o.UnusedFor), durationText(o.ExpiringWithin)})
+}
+
+// UnmarshalJSON reads the options MarshalJSON writes; a field left out
+// keeps its value. A duration that is not text such as "90d" or "36h" is an
+// ErrInvalidArgument error.
+func (o *AuditOptions) UnmarshalJSON(b []byte) error {
+	type plain AuditOptions
+	in := struct {
+		*plain
+		UnusedFor      *string `json:"unusedFor"`
+		ExpiringWithin *string `json:"expiringWithin"`
+	}{plain: (*plain)(o)}
+	if err := json.Unmarshal(b, &in); err != nil {
+		return optionsError("AuditOptions", err)
+	}
+	if err := parseDurationText(&o.UnusedFor, in.UnusedFor); err != nil {
+		return optionsError("AuditOptions.unusedFor", err)
+	}
+	if err := parseDurationText(&o.ExpiringWithin, in.ExpiringWithin); err != nil {
+		return optionsError("AuditOptions.expiringWithin", err)
+	}
+	return nil
+}
+
+// durationText is d as options write it: "90d", "36h"; "" for zero.
+func durationText(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return durations.Format(d)
+}
+
+// parseDurationText sets *d from text such as "90d" when text is not nil.
+func parseDurationText(d *time.Duration, text *string) error {
+	if text == nil {
+		return nil
+	}
+	if *text == "" {
+		*d = 0
+		return nil
+	}
+	v, err := durations.Parse(*text)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// optionsError is the error of options that do not unmarshal.
+func optionsError(what string, err error) error {
+	return fmt.Errorf("hygiene: %w: %s: %v", unleashadmin.ErrInvalidArgument, what, err)
 }
 
 func (o AuditOptions) withDefaults() (AuditOptions, error) {

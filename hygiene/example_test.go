@@ -382,3 +382,22 @@ func ExamplePruneOptions_LogValue() {
 	logger.Info("prune", "opts", hygiene.PruneOptions{Key: unleashtest.DefaultAdminKey, NeverSeen: true, Apply: true})
 	// Output: level=INFO msg=prune opts.key=*:*.unle*** opts.expired=false opts.unusedFor=0s opts.neverSeen=true opts.namePrefix="" opts.includeAdmin=false opts.apply=true opts.parallel=0
 }
+
+func ExamplePruneOptions_MarshalJSON() {
+	opts := hygiene.PruneOptions{Expired: true, UnusedFor: 90 * 24 * time.Hour, NamePrefix: "ci-"}
+	b, _ := json.Marshal(opts) // a job's configuration, kept as a file
+	fmt.Println(string(b))
+
+	var back hygiene.PruneOptions
+	_ = json.Unmarshal([]byte(`{"neverSeen":true,"unusedFor":"60d"}`), &back)
+	fmt.Println(back.NeverSeen, back.UnusedFor)
+	// Output:
+	// {"expired":true,"namePrefix":"ci-","unusedFor":"90d"}
+	// true 1440h0m0s
+}
+
+func ExampleAuditOptions_MarshalJSON() {
+	b, _ := json.Marshal(hygiene.AuditOptions{UnusedFor: 60 * 24 * time.Hour})
+	fmt.Println(string(b))
+	// Output: {"unusedFor":"60d"}
+}

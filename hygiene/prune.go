@@ -56,7 +56,9 @@ type protector interface {
 
 // PruneOptions says which tokens Prune retires. At least one of Expired,
 // UnusedFor and NeverSeen must be set. Its printed form (every fmt verb,
-// and slog) redacts Key; its JSON form leaves it out.
+// and slog) redacts Key. Its JSON form, {"expired","neverSeen","namePrefix",
+// "includeAdmin","apply","parallel","unusedFor"}, each left out when zero,
+// writes UnusedFor as text ("90d") and never holds Key, Now or Progress.
 //
 // Whatever the options, Prune never retires the token of the key it runs
 // with, and retires an admin token only with IncludeAdmin: the rule of
@@ -72,29 +74,29 @@ type PruneOptions struct {
 	// Client, and is honoured whenever it is set.
 	Key string `json:"-"`
 	// Expired retires the tokens whose expiry has passed (FindingExpired).
-	Expired bool
+	Expired bool `json:"expired,omitempty"`
 	// UnusedFor, when not zero, retires the tokens last seen more than
 	// this long ago (FindingUnused judged with this duration). It must be at
 	// least MinPruneUnusedFor.
-	UnusedFor time.Duration
+	UnusedFor time.Duration `json:"unusedFor,omitempty"`
 	// NeverSeen retires the tokens whose seenAt is null and that were
 	// created more than NeverSeenAfter ago (FindingNeverSeen).
-	NeverSeen bool
+	NeverSeen bool `json:"neverSeen,omitempty"`
 	// NamePrefix, when not empty, limits Prune to tokens whose name starts
 	// with it.
-	NamePrefix string
+	NamePrefix string `json:"namePrefix,omitempty"`
 	// IncludeAdmin lets Prune retire admin tokens other than its key.
 	// Without it an admin token that matches is reported protected and
 	// kept: Unleash 7 and later (and 6.10, as captured) make no admin
 	// token through the API, so one retired may be gone for good, and the
 	// automation that used it locked out.
-	IncludeAdmin bool
+	IncludeAdmin bool `json:"includeAdmin,omitempty"`
 	// Apply makes Prune delete. Without it Prune is a dry run: it reports
 	// what it would retire (StatusWouldRetire) and sends no delete.
-	Apply bool
+	Apply bool `json:"apply,omitempty"`
 	// Parallel is how many deletes are sent at once, 1 to MaxParallel;
 	// unleashadmin.DefaultParallel when zero.
-	Parallel int
+	Parallel int `json:"parallel,omitempty"`
 	// Now reads the current time; time.Now when nil.
 	Now func() time.Time `json:"-"`
 	// Progress, when set, is called once for each token as soon as its
@@ -107,6 +109,34 @@ type PruneOptions struct {
 func (o PruneOptions) Format(s fmt.State, _ rune) {
 	fmt.Fprintf(s, "{Key:%s Expired:%t UnusedFor:%s NeverSeen:%t NamePrefix:%q IncludeAdmin:%t Apply:%t Parallel:%d}",
 		unleashadmin.RedactSecret(o.Key), o.Expired, o.UnusedFor, o.NeverSeen, o.NamePrefix, o.IncludeAdmin, o.Apply, o.Parallel)
+}
+
+// MarshalJSON writes the options without Key, Now and Progress, UnusedFor
+// as text such as "90d".
+func (o PruneOptions) MarshalJSON() ([]byte, error) {
+	type plain PruneOptions
+	return json.Marshal(struct {
+		plain
+		UnusedFor string `json:"unusedFor,omitempty"`
+	}{plain(o), durationText(o.UnusedFor)})
+}
+
+// UnmarshalJSON reads the options MarshalJSON writes; a field left out
+// keeps its value, and a "key" is not read. An UnusedFor that is not text
+// such as "90d" is an ErrInvalidArgument error.
+func (o *PruneOptions) UnmarshalJSON(b []byte) error {
+	type plain PruneOptions
+	in := struct {
+		*plain
+		UnusedFor *string `json:"unusedFor"`
+	}{plain: (*plain)(o)}
+	if err := json.Unmarshal(b, &in); err != nil {
+		return optionsError("PruneOptions", err)
+	}
+	if err := parseDurationText(&o.UnusedFor, in.UnusedFor); err != nil {
+		return optionsError("PruneOptions.unusedFor", err)
+	}
+	return nil
 }
 
 // LogValue logs the options with Key redacted.
