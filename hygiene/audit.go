@@ -15,40 +15,65 @@ import (
 	"github.com/seed8b9e94f4/unleashadmin/internal/durations"
 )
 
-// Kind is the kind of a Finding.
-type Kind string
+// FindingKind is the kind of a Finding.
+type FindingKind string
+
+// Kind is the old name of FindingKind.
+//
+// Deprecated: use FindingKind.
+type Kind = FindingKind
 
 // The kinds of finding Audit reports, in the order Kinds lists them.
 const (
-	// KindNeverSeen is a token whose seenAt is null and that was created
-	// more than NeverSeenAfter ago.
-	KindNeverSeen Kind = "never-seen"
-	// KindUnused is a token last seen more than AuditOptions.UnusedFor ago.
-	KindUnused Kind = "unused"
-	// KindExpired is a token whose expiry has passed. Unleash lists expired
-	// tokens until they are deleted; they count against the token limit.
-	KindExpired Kind = "expired"
-	// KindExpiring is a token that expires within
+	// FindingNeverSeen is a token whose seenAt is null and that was
+	// created more than NeverSeenAfter ago.
+	FindingNeverSeen FindingKind = "never-seen"
+	// FindingUnused is a token last seen more than AuditOptions.UnusedFor
+	// ago.
+	FindingUnused FindingKind = "unused"
+	// FindingExpired is a token whose expiry has passed. Unleash lists
+	// expired tokens until they are deleted; they count against the token
+	// limit.
+	FindingExpired FindingKind = "expired"
+	// FindingExpiring is a token that expires within
 	// AuditOptions.ExpiringWithin.
-	KindExpiring Kind = "expiring"
-	// KindDuplicate is one of several live tokens with the same name, type
-	// (backend and client count as one), environment and projects.
-	KindDuplicate Kind = "duplicate"
-	// KindAllProjects is a client, backend or frontend token for all
+	FindingExpiring FindingKind = "expiring"
+	// FindingDuplicate is one of several live tokens with the same name,
+	// type (backend and client count as one), environment and projects.
+	FindingDuplicate FindingKind = "duplicate"
+	// FindingAllProjects is a client, backend or frontend token for all
 	// projects ("*"), which grants more than most services need. Admin
 	// tokens are not reported: every admin token is for all projects.
-	KindAllProjects Kind = "all-projects"
+	FindingAllProjects FindingKind = "all-projects"
+)
+
+// The old names of the kinds.
+//
+// Deprecated: use the Finding constants (FindingNeverSeen, ...).
+const (
+	// Deprecated: use FindingNeverSeen.
+	KindNeverSeen = FindingNeverSeen
+	// Deprecated: use FindingUnused.
+	KindUnused = FindingUnused
+	// Deprecated: use FindingExpired.
+	KindExpired = FindingExpired
+	// Deprecated: use FindingExpiring.
+	KindExpiring = FindingExpiring
+	// Deprecated: use FindingDuplicate.
+	KindDuplicate = FindingDuplicate
+	// Deprecated: use FindingAllProjects.
+	KindAllProjects = FindingAllProjects
 )
 
 // Kinds returns every kind of finding, in the order a Report lists them.
-func Kinds() []Kind {
-	return []Kind{KindNeverSeen, KindUnused, KindExpired, KindExpiring, KindDuplicate, KindAllProjects}
+func Kinds() []FindingKind {
+	return []FindingKind{FindingNeverSeen, FindingUnused, FindingExpired, FindingExpiring, FindingDuplicate, FindingAllProjects}
 }
 
 // ParseKind reads the name of a kind, such as "never-seen"; the error of an
 // unknown name lists the known ones.
-func ParseKind(s string) (Kind, error) {
-	k := Kind(strings.ToLower(strings.TrimSpace(s)))
+func ParseKind(s string) (FindingKind, error) {
+	k := FindingKind(strings.ToLower(strings.TrimSpace(s)))
 	if slices.Contains(Kinds(), k) {
 		return k, nil
 	}
@@ -83,16 +108,82 @@ type Instance interface {
 }
 
 // AuditOptions tunes Audit. The zero value audits with the defaults.
+//
+// Its JSON form is {"unusedFor":"30d","expiringWithin":"14d"}, durations
+// as text in days or Go's units, each left out when zero; Now is left out.
 type AuditOptions struct {
 	// UnusedFor is how long a token must have gone unseen to be reported
 	// as unused; DefaultUnusedFor when zero.
-	UnusedFor time.Duration
+	UnusedFor time.Duration `json:"unusedFor,omitempty"`
 	// ExpiringWithin is how soon a token must expire to be reported as
 	// expiring; DefaultExpiringWithin when zero.
-	ExpiringWithin time.Duration
+	ExpiringWithin time.Duration `json:"expiringWithin,omitempty"`
 	// Now reads the current time; time.Now when nil. A test passes the
 	// clock it gives unleashtest.WithClock.
-	Now func() time.Time
+	Now func() time.Time `json:"-"`
+}
+
+// MarshalJSON writes the options as {"unusedFor","expiringWithin"}, each
+// a duration as text ("90d", "36h"), left out when zero.
+func (o AuditOptions) MarshalJSON() ([]byte, error) {
+	type plain AuditOptions
+	return json.Marshal(struct {
+		plain
+		UnusedFor      string `json:"unusedFor,omitempty"`
+		ExpiringWithin string `json:"expiringWithin,omitempty"`
+	}{plain(o), durationText(o.UnusedFor), durationText(o.ExpiringWithin)})
+}
+
+// UnmarshalJSON reads the options MarshalJSON writes; a field left out
+// keeps its value. A duration that is not text such as "90d" or "36h" is an
+// ErrInvalidArgument error.
+func (o *AuditOptions) UnmarshalJSON(b []byte) error {
+	type plain AuditOptions
+	in := struct {
+		*plain
+		UnusedFor      *string `json:"unusedFor"`
+		ExpiringWithin *string `json:"expiringWithin"`
+	}{plain: (*plain)(o)}
+	if err := json.Unmarshal(b, &in); err != nil {
+		return optionsError("AuditOptions", err)
+	}
+	if err := parseDurationText(&o.UnusedFor, in.UnusedFor); err != nil {
+		return optionsError("AuditOptions.unusedFor", err)
+	}
+	if err := parseDurationText(&o.ExpiringWithin, in.ExpiringWithin); err != nil {
+		return optionsError("AuditOptions.expiringWithin", err)
+	}
+	return nil
+}
+
+// durationText is d as options write it: "90d", "36h"; "" for zero.
+func durationText(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return durations.Format(d)
+}
+
+// parseDurationText sets *d from text such as "90d" when text is not nil.
+func parseDurationText(d *time.Duration, text *string) error {
+	if text == nil {
+		return nil
+	}
+	if *text == "" {
+		*d = 0
+		return nil
+	}
+	v, err := durations.Parse(*text)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// optionsError is the error of options that do not unmarshal.
+func optionsError(what string, err error) error {
+	return fmt.Errorf("hygiene: %w: %s: %v", unleashadmin.ErrInvalidArgument, what, err)
 }
 
 func (o AuditOptions) withDefaults() (AuditOptions, error) {
@@ -113,13 +204,13 @@ func (o AuditOptions) withDefaults() (AuditOptions, error) {
 
 // Finding is one thing Audit found about one token. A token may have
 // several findings (unused and all-projects, say), except that an expired
-// token has only its KindExpired finding: the other kinds are about tokens
+// token has only its FindingExpired finding: the other kinds are about tokens
 // that still work.
 //
 // Its printed form (every fmt verb, and slog) and its JSON form show the
 // token's secret redacted; Token holds it as listed.
 type Finding struct {
-	Kind  Kind
+	Kind  FindingKind
 	Token unleashadmin.APIToken
 	// Reason says why, in words, with the date that decided it.
 	Reason string
@@ -174,7 +265,7 @@ func (r Report) NearLimit() bool {
 }
 
 // Of returns the findings of one kind.
-func (r Report) Of(kind Kind) []Finding {
+func (r Report) Of(kind FindingKind) []Finding {
 	var out []Finding
 	for _, f := range r.Findings {
 		if f.Kind == kind {
@@ -185,7 +276,7 @@ func (r Report) Of(kind Kind) []Finding {
 }
 
 // Has reports whether the report has a finding of any of kinds.
-func (r Report) Has(kinds ...Kind) bool {
+func (r Report) Has(kinds ...FindingKind) bool {
 	return slices.ContainsFunc(r.Findings, func(f Finding) bool { return slices.Contains(kinds, f.Kind) })
 }
 
@@ -214,7 +305,7 @@ func (r Report) LogValue() slog.Value {
 }
 
 // Audit reads the instance once, its token list and its token limit, and
-// reports what it finds, judged at opts.Now: see the Kind constants. A
+// reports what it finds, judged at opts.Now: see the Finding constants. A
 // server that does not serve its UI configuration (an ErrNotFound) leaves
 // the limit unknown (Report.Limit 0); any other failure is returned.
 // Bad options are refused before anything is sent.
@@ -258,28 +349,28 @@ func findings(toks []unleashadmin.APIToken, now time.Time, opts AuditOptions) []
 	slices.SortStableFunc(toks, func(a, b unleashadmin.APIToken) int {
 		return cmp.Or(strings.Compare(a.TokenName, b.TokenName), a.CreatedAt.Compare(b.CreatedAt))
 	})
-	byKind := map[Kind][]Finding{}
-	add := func(k Kind, t unleashadmin.APIToken, reason string, args ...any) {
+	byKind := map[FindingKind][]Finding{}
+	add := func(k FindingKind, t unleashadmin.APIToken, reason string, args ...any) {
 		byKind[k] = append(byKind[k], Finding{Kind: k, Token: t, Reason: fmt.Sprintf(reason, args...)})
 	}
 	groups := map[string][]unleashadmin.APIToken{}
 	var keys []string
 	for _, t := range toks {
 		if t.ExpiredAt(now) {
-			add(KindExpired, t, "expired %s", stamp(*t.ExpiresAt))
+			add(FindingExpired, t, "expired %s", stamp(*t.ExpiresAt))
 			continue
 		}
 		if neverSeen(t, now) {
-			add(KindNeverSeen, t, "never seen; created %s, over %s ago", stamp(t.CreatedAt), durations.Format(NeverSeenAfter))
+			add(FindingNeverSeen, t, "never seen; created %s, over %s ago", stamp(t.CreatedAt), durations.Format(NeverSeenAfter))
 		}
 		if unused(t, now, opts.UnusedFor) {
-			add(KindUnused, t, "last seen %s, over %s ago", stamp(*t.SeenAt), durations.Format(opts.UnusedFor))
+			add(FindingUnused, t, "last seen %s, over %s ago", stamp(*t.SeenAt), durations.Format(opts.UnusedFor))
 		}
 		if t.ExpiresWithin(now, opts.ExpiringWithin) {
-			add(KindExpiring, t, "expires %s, within %s", stamp(*t.ExpiresAt), durations.Format(opts.ExpiringWithin))
+			add(FindingExpiring, t, "expires %s, within %s", stamp(*t.ExpiresAt), durations.Format(opts.ExpiringWithin))
 		}
 		if allProjects(t) {
-			add(KindAllProjects, t, "grants access to all projects")
+			add(FindingAllProjects, t, "grants access to all projects")
 		}
 		key := duplicateKey(t)
 		if _, ok := groups[key]; !ok {
@@ -290,7 +381,7 @@ func findings(toks []unleashadmin.APIToken, now time.Time, opts AuditOptions) []
 	for _, key := range keys {
 		if g := groups[key]; len(g) > 1 {
 			for _, t := range g {
-				add(KindDuplicate, t, "one of %d live tokens with this name, type, environment and projects", len(g))
+				add(FindingDuplicate, t, "one of %d live tokens with this name, type, environment and projects", len(g))
 			}
 		}
 	}
@@ -338,16 +429,16 @@ func shownSecret(t unleashadmin.APIToken) string { return t.Redacted().Secret }
 
 // findingJSON is the JSON form of a Finding.
 type findingJSON struct {
-	Kind        Kind       `json:"kind"`
-	Name        string     `json:"name"`
-	Secret      string     `json:"secret"`
-	Type        string     `json:"type"`
-	Environment string     `json:"environment"`
-	Projects    []string   `json:"projects"`
-	CreatedAt   time.Time  `json:"createdAt"`
-	ExpiresAt   *time.Time `json:"expiresAt"`
-	SeenAt      *time.Time `json:"seenAt"`
-	Reason      string     `json:"reason"`
+	Kind        FindingKind `json:"kind"`
+	Name        string      `json:"name"`
+	Secret      string      `json:"secret"`
+	Type        string      `json:"type"`
+	Environment string      `json:"environment"`
+	Projects    []string    `json:"projects"`
+	CreatedAt   time.Time   `json:"createdAt"`
+	ExpiresAt   *time.Time  `json:"expiresAt"`
+	SeenAt      *time.Time  `json:"seenAt"`
+	Reason      string      `json:"reason"`
 }
 
 // MarshalJSON writes the finding as {"kind","name","secret","type",

@@ -217,7 +217,7 @@ func TestAuditDuplicates(t *testing.T) {
 			clk := newClock(now)
 			_, c := standIn(t, clk, opts...)
 			r := audit(t, c, hygiene.AuditOptions{Now: clk.Now})
-			dups := r.Of(hygiene.KindDuplicate)
+			dups := r.Of(hygiene.FindingDuplicate)
 			var got []string
 			for _, d := range dups {
 				got = append(got, d.Token.TokenName+" "+string(d.Token.Type)+" "+d.Token.CreatedAt.Sub(now).String())
@@ -230,7 +230,7 @@ func TestAuditDuplicates(t *testing.T) {
 			if want := "one of 2 live tokens with this name, type, environment and projects"; len(dups) > 0 && dups[0].Reason != want {
 				t.Errorf("reason %q, want %q", dups[0].Reason, want)
 			}
-			if n := len(r.Of(hygiene.KindExpired)); n != 2 {
+			if n := len(r.Of(hygiene.FindingExpired)); n != 2 {
 				t.Errorf("%d expired findings, want 2", n)
 			}
 		})

@@ -6,8 +6,9 @@
 //     reports tokens never seen, unused, expired or expiring, duplicates,
 //     all-projects tokens, and how close the instance is to its token limit.
 //   - Prune retires the tokens Audit reports as expired, unused or never
-//     seen. It is a dry run unless told otherwise, and it never retires the
-//     key it runs with.
+//     seen. It is a dry run unless told otherwise; it never retires the
+//     key it runs with, nor an admin token unless asked for admin tokens
+//     (PruneOptions.IncludeAdmin), and reports those as protected.
 //   - Check asks Unleash which of a list of secrets are live. It needs no API
 //     key.
 //

@@ -80,15 +80,16 @@ func ExamplePrune() {
 	later := start.Add(2 * time.Hour)
 	setClock(later)
 
+	// c knows its key: Prune never retires that token, nor any admin
+	// token unless IncludeAdmin is set.
 	opts := hygiene.PruneOptions{
-		Key:        srv.AdminKey(), // the key c runs with: never retired
 		Expired:    true,
 		NamePrefix: "ci-",
 		Now:        func() time.Time { return later },
 	}
 	dry, _ := hygiene.Prune(ctx, c, opts) // a dry run: nothing is deleted
 	for _, r := range dry.Results {
-		fmt.Println(r.Outcome, r.Token.TokenName)
+		fmt.Println(r.Status, r.Token.TokenName)
 	}
 
 	opts.Apply = true
@@ -97,7 +98,7 @@ func ExamplePrune() {
 		log.Fatal(err) // errors.Is(err, hygiene.ErrPruneIncomplete): see done.Results
 	}
 	for _, r := range done.Results {
-		fmt.Println(r.Outcome, r.Token.TokenName)
+		fmt.Println(r.Status, r.Token.TokenName)
 	}
 	fmt.Println(len(srv.Tokens()), "tokens left")
 	// Output:
@@ -186,7 +187,7 @@ func ExampleReadSecretDir() {
 func exampleReport() hygiene.Report {
 	return hygiene.Report{
 		At: time.Date(2030, 3, 1, 0, 0, 0, 0, time.UTC), Tokens: 1700, Counted: 1700, Limit: 2000,
-		Findings: []hygiene.Finding{{Kind: hygiene.KindUnused, Token: exampleToken, Reason: "last seen 2030-01-02T00:00:00Z, over 30d ago"}},
+		Findings: []hygiene.Finding{{Kind: hygiene.FindingUnused, Token: exampleToken, Reason: "last seen 2030-01-02T00:00:00Z, over 30d ago"}},
 	}
 }
 
@@ -202,13 +203,13 @@ func ExampleReport_NearLimit() {
 
 func ExampleReport_Of() {
 	r := exampleReport()
-	fmt.Println(len(r.Of(hygiene.KindUnused)), len(r.Of(hygiene.KindExpired)))
+	fmt.Println(len(r.Of(hygiene.FindingUnused)), len(r.Of(hygiene.FindingExpired)))
 	// Output: 1 0
 }
 
 func ExampleReport_Has() {
 	r := exampleReport()
-	fmt.Println(r.Has(hygiene.KindExpired, hygiene.KindUnused), r.Has(hygiene.KindDuplicate))
+	fmt.Println(r.Has(hygiene.FindingExpired, hygiene.FindingUnused), r.Has(hygiene.FindingDuplicate))
 	// Output: true false
 }
 
@@ -239,20 +240,20 @@ func ExampleReport_MarshalJSON() {
 }
 
 func ExampleFinding_Format() {
-	f := hygiene.Finding{Kind: hygiene.KindAllProjects, Token: exampleToken, Reason: "grants access to all projects"}
+	f := hygiene.Finding{Kind: hygiene.FindingAllProjects, Token: exampleToken, Reason: "grants access to all projects"}
 	fmt.Printf("%+v\n", f)
 	// Output: {Kind:all-projects Token:{TokenName:"checkout" Type:client Environment:production Project:default Projects:[default] Secret:default:production.d17f*** CreatedAt:2030-01-02T00:00:00Z Secure:false} Reason:"grants access to all projects"}
 }
 
 func ExampleFinding_LogValue() {
 	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: noTime}))
-	f := hygiene.Finding{Kind: hygiene.KindExpired, Token: exampleToken, Reason: "expired 2030-02-01T00:00:00Z"}
+	f := hygiene.Finding{Kind: hygiene.FindingExpired, Token: exampleToken, Reason: "expired 2030-02-01T00:00:00Z"}
 	logger.Info("finding", "f", f)
 	// Output: level=INFO msg=finding f.kind=expired f.token.tokenName=checkout f.token.type=client f.token.environment=production f.token.project=default f.token.projects=[default] f.token.secret=default:production.d17f*** f.reason="expired 2030-02-01T00:00:00Z"
 }
 
 func ExampleFinding_MarshalJSON() {
-	f := hygiene.Finding{Kind: hygiene.KindExpired, Token: exampleToken, Reason: "expired 2030-02-01T00:00:00Z"}
+	f := hygiene.Finding{Kind: hygiene.FindingExpired, Token: exampleToken, Reason: "expired 2030-02-01T00:00:00Z"}
 	b, _ := json.Marshal(f)
 	fmt.Println(string(b))
 	// Output: {"kind":"expired","name":"checkout","secret":"default:production.d17f***","type":"client","environment":"production","projects":["default"],"createdAt":"2030-01-02T00:00:00Z","expiresAt":null,"seenAt":null,"reason":"expired 2030-02-01T00:00:00Z"}
@@ -260,15 +261,15 @@ func ExampleFinding_MarshalJSON() {
 
 func examplePruneReport() hygiene.PruneReport {
 	return hygiene.PruneReport{Results: []hygiene.PruneResult{
-		{Token: exampleToken, Kinds: []hygiene.Kind{hygiene.KindExpired}, Outcome: hygiene.OutcomeRetired, Reason: "expired 2030-02-01T00:00:00Z"},
-		{Token: exampleToken, Kinds: []hygiene.Kind{hygiene.KindNeverSeen}, Outcome: hygiene.OutcomeFailed,
+		{Token: exampleToken, Kinds: []hygiene.FindingKind{hygiene.FindingExpired}, Status: hygiene.StatusRetired, Reason: "expired 2030-02-01T00:00:00Z"},
+		{Token: exampleToken, Kinds: []hygiene.FindingKind{hygiene.FindingNeverSeen}, Status: hygiene.StatusFailed,
 			Reason: "never seen; created 2030-01-02T00:00:00Z, over 1d ago", Err: fmt.Errorf("connection refused")},
 	}}
 }
 
 func ExamplePruneReport_Count() {
 	r := examplePruneReport()
-	fmt.Println(r.Count(hygiene.OutcomeRetired), r.Count(hygiene.OutcomeFailed), r.Count(hygiene.OutcomeSkipped))
+	fmt.Println(r.Count(hygiene.StatusRetired), r.Count(hygiene.StatusFailed), r.Count(hygiene.StatusSkipped))
 	// Output: 1 1 0
 }
 
@@ -276,13 +277,13 @@ func ExamplePruneReport_Format() {
 	r := examplePruneReport()
 	r.Results = r.Results[:1]
 	fmt.Printf("%v\n", r)
-	// Output: {DryRun:false Results:[{Token:{TokenName:"checkout" Type:client Environment:production Project:default Projects:[default] Secret:default:production.d17f*** CreatedAt:2030-01-02T00:00:00Z Secure:false} Kinds:[expired] Outcome:retired Reason:"expired 2030-02-01T00:00:00Z"}]}
+	// Output: {DryRun:false Results:[{Token:{TokenName:"checkout" Type:client Environment:production Project:default Projects:[default] Secret:default:production.d17f*** CreatedAt:2030-01-02T00:00:00Z Secure:false} Kinds:[expired] Status:retired Reason:"expired 2030-02-01T00:00:00Z"}]}
 }
 
 func ExamplePruneReport_LogValue() {
 	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: noTime}))
 	logger.Info("prune", "report", examplePruneReport())
-	// Output: level=INFO msg=prune report.dryRun=false report.retired=1 report.failed=1 report.skipped=0 report.wouldRetire=0
+	// Output: level=INFO msg=prune report.dryRun=false report.retired=1 report.failed=1 report.skipped=0 report.protected=0 report.wouldRetire=0
 }
 
 func ExamplePruneReport_MarshalJSON() {
@@ -290,26 +291,26 @@ func ExamplePruneReport_MarshalJSON() {
 	r.Results = r.Results[1:]
 	b, _ := json.Marshal(r)
 	fmt.Println(string(b))
-	// Output: {"dryRun":false,"retired":0,"failed":1,"skipped":0,"wouldRetire":0,"results":[{"name":"checkout","secret":"default:production.d17f***","type":"client","environment":"production","projects":["default"],"kinds":["never-seen"],"outcome":"failed","reason":"never seen; created 2030-01-02T00:00:00Z, over 1d ago","error":"connection refused"}]}
+	// Output: {"dryRun":false,"retired":0,"failed":1,"skipped":0,"protected":0,"wouldRetire":0,"results":[{"name":"checkout","secret":"default:production.d17f***","type":"client","environment":"production","projects":["default"],"kinds":["never-seen"],"status":"failed","outcome":"failed","reason":"never seen; created 2030-01-02T00:00:00Z, over 1d ago","error":"connection refused"}]}
 }
 
 func ExamplePruneResult_Format() {
 	res := examplePruneReport().Results[1]
 	fmt.Printf("%v\n", res)
-	// Output: {Token:{TokenName:"checkout" Type:client Environment:production Project:default Projects:[default] Secret:default:production.d17f*** CreatedAt:2030-01-02T00:00:00Z Secure:false} Kinds:[never-seen] Outcome:failed Reason:"never seen; created 2030-01-02T00:00:00Z, over 1d ago" Err:"connection refused"}
+	// Output: {Token:{TokenName:"checkout" Type:client Environment:production Project:default Projects:[default] Secret:default:production.d17f*** CreatedAt:2030-01-02T00:00:00Z Secure:false} Kinds:[never-seen] Status:failed Reason:"never seen; created 2030-01-02T00:00:00Z, over 1d ago" Err:"connection refused"}
 }
 
 func ExamplePruneResult_LogValue() {
 	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: noTime}))
 	res := examplePruneReport().Results[0]
 	logger.Info("retired", "r", res)
-	// Output: level=INFO msg=retired r.token.tokenName=checkout r.token.type=client r.token.environment=production r.token.project=default r.token.projects=[default] r.token.secret=default:production.d17f*** r.kinds=[expired] r.outcome=retired r.reason="expired 2030-02-01T00:00:00Z"
+	// Output: level=INFO msg=retired r.token.tokenName=checkout r.token.type=client r.token.environment=production r.token.project=default r.token.projects=[default] r.token.secret=default:production.d17f*** r.kinds=[expired] r.status=retired r.reason="expired 2030-02-01T00:00:00Z"
 }
 
 func ExamplePruneResult_MarshalJSON() {
 	b, _ := json.Marshal(examplePruneReport().Results[0])
 	fmt.Println(string(b))
-	// Output: {"name":"checkout","secret":"default:production.d17f***","type":"client","environment":"production","projects":["default"],"kinds":["expired"],"outcome":"retired","reason":"expired 2030-02-01T00:00:00Z"}
+	// Output: {"name":"checkout","secret":"default:production.d17f***","type":"client","environment":"production","projects":["default"],"kinds":["expired"],"status":"retired","outcome":"retired","reason":"expired 2030-02-01T00:00:00Z"}
 }
 
 func exampleCheckReport() hygiene.CheckReport {
@@ -373,11 +374,30 @@ func ExampleSecretFile_MarshalJSON() {
 func ExamplePruneOptions_Format() {
 	opts := hygiene.PruneOptions{Key: unleashtest.DefaultAdminKey, Expired: true, UnusedFor: 90 * 24 * time.Hour}
 	fmt.Printf("%v\n", opts)
-	// Output: {Key:*:*.unle*** Expired:true UnusedFor:2160h0m0s NeverSeen:false NamePrefix:"" Apply:false Parallel:0}
+	// Output: {Key:*:*.unle*** Expired:true UnusedFor:2160h0m0s NeverSeen:false NamePrefix:"" IncludeAdmin:false Apply:false Parallel:0}
 }
 
 func ExamplePruneOptions_LogValue() {
 	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: noTime}))
 	logger.Info("prune", "opts", hygiene.PruneOptions{Key: unleashtest.DefaultAdminKey, NeverSeen: true, Apply: true})
-	// Output: level=INFO msg=prune opts.key=*:*.unle*** opts.expired=false opts.unusedFor=0s opts.neverSeen=true opts.namePrefix="" opts.apply=true opts.parallel=0
+	// Output: level=INFO msg=prune opts.key=*:*.unle*** opts.expired=false opts.unusedFor=0s opts.neverSeen=true opts.namePrefix="" opts.includeAdmin=false opts.apply=true opts.parallel=0
+}
+
+func ExamplePruneOptions_MarshalJSON() {
+	opts := hygiene.PruneOptions{Expired: true, UnusedFor: 90 * 24 * time.Hour, NamePrefix: "ci-"}
+	b, _ := json.Marshal(opts) // a job's configuration, kept as a file
+	fmt.Println(string(b))
+
+	var back hygiene.PruneOptions
+	_ = json.Unmarshal([]byte(`{"neverSeen":true,"unusedFor":"60d"}`), &back)
+	fmt.Println(back.NeverSeen, back.UnusedFor)
+	// Output:
+	// {"expired":true,"namePrefix":"ci-","unusedFor":"90d"}
+	// true 1440h0m0s
+}
+
+func ExampleAuditOptions_MarshalJSON() {
+	b, _ := json.Marshal(hygiene.AuditOptions{UnusedFor: 60 * 24 * time.Hour})
+	fmt.Println(string(b))
+	// Output: {"unusedFor":"60d"}
 }

@@ -14,15 +14,6 @@ import (
 	"github.com/seed8b9e94f4/unleashadmin/unleashtest"
 )
 
-// outcomes returns "outcome name" for each result.
-func outcomes(r *hygiene.PruneReport) []string {
-	var out []string
-	for _, res := range r.Results {
-		out = append(out, string(res.Outcome)+" "+res.Token.TokenName)
-	}
-	return out
-}
-
 // TestPruneDryRun: without Apply, Prune lists once and sends no delete;
 // the stand-in still holds every token.
 func TestPruneDryRun(t *testing.T) {
@@ -34,13 +25,13 @@ func TestPruneDryRun(t *testing.T) {
 	clk.Set(t0.Add(2 * day))
 	before := srv.RequestCount()
 
-	r, err := hygiene.Prune(context.Background(), c, hygiene.PruneOptions{Key: srv.AdminKey(), Expired: true, NeverSeen: true, Now: clk.Now})
+	r, err := hygiene.Prune(context.Background(), c, hygiene.PruneOptions{Expired: true, NeverSeen: true, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The admin key is never seen on the stand-in too: skipped.
-	want := []string{"skipped admin", "would-retire old", "would-retire quiet"}
-	if got := outcomes(r); !r.DryRun || !slices.Equal(got, want) {
+	// The admin key is never seen on the stand-in too: protected.
+	want := []string{"protected admin", "would-retire old", "would-retire quiet"}
+	if got := statuses(r); !r.DryRun || !slices.Equal(got, want) {
 		t.Errorf("dry run %t, results %q, want %q", r.DryRun, got, want)
 	}
 	reqs := srv.Requests()[before:]
@@ -112,12 +103,12 @@ func TestPruneClasses(t *testing.T) {
 			}
 			var retired []string
 			for _, res := range r.Results {
-				if res.Outcome != hygiene.OutcomeRetired {
-					t.Errorf("%s: %s", res.Token.TokenName, res.Outcome)
+				if res.Status != hygiene.StatusRetired {
+					t.Errorf("%s: %s", res.Token.TokenName, res.Status)
 				}
 				retired = append(retired, res.Token.TokenName)
 			}
-			if !slices.Equal(retired, tc.want) || r.Count(hygiene.OutcomeRetired) != len(tc.want) || r.DryRun {
+			if !slices.Equal(retired, tc.want) || r.Count(hygiene.StatusRetired) != len(tc.want) || r.DryRun {
 				t.Errorf("report %v", r)
 			}
 			dels := 0
@@ -133,19 +124,19 @@ func TestPruneClasses(t *testing.T) {
 	}
 }
 
-// TestPruneSkipsKeyOnStandIn: the admin key is never seen on the stand-in;
-// two days on it matches --never-seen and is still left alone.
-func TestPruneSkipsKeyOnStandIn(t *testing.T) {
+// TestPruneProtectsKeyOnStandIn: the admin key is never seen on the
+// stand-in; two days on it matches --never-seen and is still left alone.
+func TestPruneProtectsKeyOnStandIn(t *testing.T) {
 	t.Parallel()
 	clk := newClock(t0)
 	srv, c := standIn(t, clk)
 	create(t, c, unleashadmin.CreateAPITokenRequest{Type: "client", TokenName: "quiet"})
 	clk.Set(t0.Add(2 * day))
-	r, err := hygiene.Prune(context.Background(), c, hygiene.PruneOptions{Key: srv.AdminKey(), NeverSeen: true, Apply: true, Now: clk.Now})
+	r, err := hygiene.Prune(context.Background(), c, hygiene.PruneOptions{NeverSeen: true, Apply: true, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := outcomes(r), []string{"skipped admin", "retired quiet"}; !slices.Equal(got, want) {
+	if got, want := statuses(r), []string{"protected admin", "retired quiet"}; !slices.Equal(got, want) {
 		t.Errorf("results %q, want %q", got, want)
 	}
 	if toks := srv.Tokens(); len(toks) != 1 || toks[0].TokenName != "admin" {
@@ -154,8 +145,8 @@ func TestPruneSkipsKeyOnStandIn(t *testing.T) {
 }
 
 // TestPruneNeverDeletesKey: the key's token matches every class and is
-// still skipped: by its secret, by its selector under secure token
-// storage, and by its alias.
+// still protected as the key in use: by its secret, by its selector under
+// secure token storage, and by its alias, given as PruneOptions.Key.
 func TestPruneNeverDeletesKey(t *testing.T) {
 	t.Parallel()
 	const selector = "AbCdEfGhIjKlMnOpQrStUv"
@@ -184,11 +175,11 @@ func TestPruneNeverDeletesKey(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, want := outcomes(r), []string{"skipped admin", "retired victim"}; !slices.Equal(got, want) {
+			if got, want := statuses(r), []string{"protected admin", "retired victim"}; !slices.Equal(got, want) {
 				t.Errorf("results %q, want %q", got, want)
 			}
-			if !strings.HasPrefix(r.Results[0].Reason, "the key Prune runs with") {
-				t.Errorf("reason %q", r.Results[0].Reason)
+			if res := r.Results[0]; res.Protection != unleashadmin.ProtectedKeyInUse || !strings.HasPrefix(res.Reason, "the key in use; ") {
+				t.Errorf("the key's result %v", res)
 			}
 			if del := f.deletedSecrets(); len(del) != 1 || del[0] != f.tokens[0].Secret && len(f.tokens) != 1 {
 				t.Errorf("deleted %d tokens", len(del))
@@ -216,7 +207,7 @@ func TestPruneFailedDelete(t *testing.T) {
 	if !errors.Is(err, hygiene.ErrPruneIncomplete) || r == nil {
 		t.Fatalf("err %v, report %v", err, r)
 	}
-	if got, want := outcomes(r), []string{"retired a", "failed b", "retired c"}; !slices.Equal(got, want) {
+	if got, want := statuses(r), []string{"retired a", "failed b", "retired c"}; !slices.Equal(got, want) {
 		t.Errorf("results %q, want %q", got, want)
 	}
 	var apiErr *unleashadmin.APIError
@@ -226,7 +217,7 @@ func TestPruneFailedDelete(t *testing.T) {
 	if n := len(f.deletedSecrets()); n != 2 {
 		t.Errorf("server deleted %d", n)
 	}
-	if r.Count(hygiene.OutcomeFailed) != 1 || r.Count(hygiene.OutcomeRetired) != 2 {
+	if r.Count(hygiene.StatusFailed) != 1 || r.Count(hygiene.StatusRetired) != 2 {
 		t.Errorf("counts %v", r)
 	}
 }
@@ -250,7 +241,7 @@ func TestPruneFailedDeleteOnStandIn(t *testing.T) {
 	if !errors.Is(err, hygiene.ErrPruneIncomplete) {
 		t.Fatalf("err %v", err)
 	}
-	if got, want := outcomes(r), []string{"retired a", "failed b", "retired c"}; !slices.Equal(got, want) {
+	if got, want := statuses(r), []string{"retired a", "failed b", "retired c"}; !slices.Equal(got, want) {
 		t.Errorf("results %q, want %q", got, want)
 	}
 	var held []string
@@ -269,7 +260,7 @@ func TestPruneConcurrencyBounded(t *testing.T) {
 	for _, parallel := range []int{0, 1, 3, 16} {
 		want := parallel
 		if want == 0 {
-			want = hygiene.DefaultParallel
+			want = unleashadmin.DefaultParallel
 		}
 		var list []fakeToken
 		for i := range 20 {
@@ -285,8 +276,8 @@ func TestPruneConcurrencyBounded(t *testing.T) {
 		f.mu.Lock()
 		most := f.maxDel
 		f.mu.Unlock()
-		if most != want || r.Count(hygiene.OutcomeRetired) != 20 {
-			t.Errorf("Parallel %d: %d deletes at once (want %d), %d retired", parallel, most, want, r.Count(hygiene.OutcomeRetired))
+		if most != want || r.Count(hygiene.StatusRetired) != 20 {
+			t.Errorf("Parallel %d: %d deletes at once (want %d), %d retired", parallel, most, want, r.Count(hygiene.StatusRetired))
 		}
 	}
 }
@@ -327,13 +318,13 @@ func TestPruneContextEnds(t *testing.T) {
 		// Retired only when the server did delete it. (A delete cut off
 		// by the context may have been done all the same: that one is
 		// reported failed, which is the truth as far as anyone knows.)
-		if res.Outcome == hygiene.OutcomeRetired && !deleted[res.Token.Secret] {
+		if res.Status == hygiene.StatusRetired && !deleted[res.Token.Secret] {
 			t.Errorf("%s reported retired, not deleted on the server", res.Token.TokenName)
 		}
-		if res.Outcome == hygiene.OutcomeFailed && !errors.Is(res.Err, context.Canceled) {
+		if res.Status == hygiene.StatusFailed && !errors.Is(res.Err, context.Canceled) {
 			t.Errorf("%s failed with %v", res.Token.TokenName, res.Err)
 		}
-		if res.Err != nil && strings.HasPrefix(res.Err.Error(), "not attempted") {
+		if res.Err != nil && strings.HasPrefix(res.Err.Error(), "hygiene: not attempted") {
 			notAttempted++
 		}
 	}
@@ -365,7 +356,7 @@ func TestPruneSecureStorage(t *testing.T) {
 			dels = append(dels, req.Path)
 		}
 	}
-	if !slices.Equal(dels, []string{"/api/admin/api-tokens/" + sel}) || r.Count(hygiene.OutcomeRetired) != 1 || len(srv.Tokens()) != 1 || sel == "" {
+	if !slices.Equal(dels, []string{"/api/admin/api-tokens/" + sel}) || r.Count(hygiene.StatusRetired) != 1 || len(srv.Tokens()) != 1 || sel == "" {
 		t.Errorf("deletes %q, report %v", dels, r)
 	}
 }
@@ -375,8 +366,6 @@ func TestPruneBadOptions(t *testing.T) {
 	t.Parallel()
 	f := newFake(t)
 	for _, o := range []hygiene.PruneOptions{
-		{Expired: true},
-		{Key: " ", Expired: true},
 		{Key: fakeKey},
 		{Key: fakeKey, UnusedFor: 90 * time.Minute},
 		{Key: fakeKey, UnusedFor: -day},

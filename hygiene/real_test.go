@@ -131,14 +131,14 @@ func TestRealServer(t *testing.T) {
 
 	// Prune, dry run then for real, limited to our prefix: only the
 	// expired token goes; the key is never touched.
-	opts := hygiene.PruneOptions{Key: key, Expired: true, NamePrefix: prefix}
+	opts := hygiene.PruneOptions{Expired: true, NamePrefix: prefix}
 	pr, err := hygiene.Prune(ctx, c, opts)
-	if err != nil || !pr.DryRun || len(pr.Results) != 1 || pr.Results[0].Outcome != hygiene.OutcomeWouldRetire {
+	if err != nil || !pr.DryRun || len(pr.Results) != 1 || pr.Results[0].Status != hygiene.StatusWouldRetire {
 		t.Fatalf("dry run: %v, %v", pr, err)
 	}
 	opts.Apply = true
 	pr, err = hygiene.Prune(ctx, c, opts)
-	if err != nil || len(pr.Results) != 1 || pr.Results[0].Outcome != hygiene.OutcomeRetired || !pr.Results[0].Token.Matches(expired.Secret) {
+	if err != nil || len(pr.Results) != 1 || pr.Results[0].Status != hygiene.StatusRetired || !pr.Results[0].Token.Matches(expired.Secret) {
 		t.Fatalf("prune: %v, %v", pr, err)
 	}
 	after, err := c.GetAPITokensByName(ctx, prefix+"expired")

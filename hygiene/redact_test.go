@@ -32,7 +32,7 @@ func TestNothingPrintsASecret(t *testing.T) {
 		tok("failing", now.Add(-9*day), expires(now.Add(-day))),
 	)
 	f.failDel[f.tokens[6].Secret] = 500
-	f.tokens[len(f.tokens)-1].ExpiresAt = unleashadmin.Ptr(now.Add(-day)) // the key: skipped
+	f.tokens[len(f.tokens)-1].ExpiresAt = unleashadmin.Ptr(now.Add(-day)) // the key: protected
 	var randoms []string
 	for _, tk := range f.tokens {
 		_, r, _ := strings.Cut(tk.Secret, ".")
@@ -49,7 +49,7 @@ func TestNothingPrintsASecret(t *testing.T) {
 		t.Fatalf("only %d findings", len(report.Findings))
 	}
 	pruned, err := hygiene.Prune(ctx, f.client(), hygiene.PruneOptions{Key: fakeKey, Expired: true, Apply: true, Now: clk})
-	if !errors.Is(err, hygiene.ErrPruneIncomplete) || pruned.Count(hygiene.OutcomeSkipped) != 1 {
+	if !errors.Is(err, hygiene.ErrPruneIncomplete) || pruned.Count(hygiene.StatusProtected) != 1 {
 		t.Fatalf("prune: %v %v", pruned, err)
 	}
 	var secrets []string

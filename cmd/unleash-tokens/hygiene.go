@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -38,9 +39,11 @@ storage); check does not count as a use.`
 	commandNotes["prune"] = `Without --yes nothing is deleted: the tokens that would be are listed.
 --expired, --unused-for and --never-seen choose what audit reports as
 expired, unused (judged with this --unused-for, at least 1d) and never-seen.
-The token of the API key in use is never retired. Deletes go out --parallel
-at a time; a token is reported retired only when Unleash answered success.
-Progress goes to stderr when it is a terminal.`
+Protected, and never retired: the token of the API key in use, and admin
+tokens unless --include-admin is given (Unleash 7 and later cannot make an
+admin token again). Deletes go out --parallel at a time; a token is
+reported retired only when Unleash answered success. Progress goes to
+stderr when it is a terminal.`
 	commandNotes["check"] = `Secrets come from the arguments, from standard input with "-" (one a line),
 or with --dir from every regular file of DIR (one secret and a newline in
 each, as apply --deliver-dir writes them; dot-files are left out). Prefer
@@ -106,7 +109,7 @@ func setupAudit(fs *flag.FlagSet) runFunc {
 		}
 		var hit []string
 		for _, k := range failOn {
-			if k == nearLimit && r.NearLimit() || k != nearLimit && r.Has(hygiene.Kind(k)) {
+			if k == nearLimit && r.NearLimit() || k != nearLimit && r.Has(hygiene.FindingKind(k)) {
 				hit = append(hit, k)
 			}
 		}
@@ -118,13 +121,13 @@ func setupAudit(fs *flag.FlagSet) runFunc {
 }
 
 // auditTitles say what each kind's table holds, and its date column.
-var auditTitles = map[hygiene.Kind]struct{ title, date string }{
-	hygiene.KindNeverSeen:   {"seenAt is null, created over a day ago", "CREATED"},
-	hygiene.KindUnused:      {"last seen over %s ago", "LAST SEEN"},
-	hygiene.KindExpired:     {"past their expiry, still counted against the limit", "EXPIRED"},
-	hygiene.KindExpiring:    {"expire within %s", "EXPIRES"},
-	hygiene.KindDuplicate:   {"live tokens sharing name, type, environment and projects", "CREATED"},
-	hygiene.KindAllProjects: {"client, backend or frontend tokens for all projects", "CREATED"},
+var auditTitles = map[hygiene.FindingKind]struct{ title, date string }{
+	hygiene.FindingNeverSeen:   {"seenAt is null, created over a day ago", "CREATED"},
+	hygiene.FindingUnused:      {"last seen over %s ago", "LAST SEEN"},
+	hygiene.FindingExpired:     {"past their expiry, still counted against the limit", "EXPIRED"},
+	hygiene.FindingExpiring:    {"expire within %s", "EXPIRES"},
+	hygiene.FindingDuplicate:   {"live tokens sharing name, type, environment and projects", "CREATED"},
+	hygiene.FindingAllProjects: {"client, backend or frontend tokens for all projects", "CREATED"},
 }
 
 func (a *app) printAudit(r *hygiene.Report, unused, expiring time.Duration) error {
@@ -164,9 +167,9 @@ func (a *app) printAudit(r *hygiene.Report, unused, expiring time.Duration) erro
 		t := auditTitles[k]
 		title := t.title
 		switch k {
-		case hygiene.KindUnused:
+		case hygiene.FindingUnused:
 			title = fmt.Sprintf(title, durations.Format(unused))
-		case hygiene.KindExpiring:
+		case hygiene.FindingExpiring:
 			title = fmt.Sprintf(title, durations.Format(expiring))
 		}
 		if _, err := fmt.Fprintf(a.out, "\n%s (%d): %s\n", k, len(fs), title); err != nil {
@@ -177,9 +180,9 @@ func (a *app) printAudit(r *hygiene.Report, unused, expiring time.Duration) erro
 			tok := f.Token
 			date := tok.CreatedAt
 			switch k {
-			case hygiene.KindUnused:
+			case hygiene.FindingUnused:
 				date = *tok.SeenAt
-			case hygiene.KindExpired, hygiene.KindExpiring:
+			case hygiene.FindingExpired, hygiene.FindingExpiring:
 				date = *tok.ExpiresAt
 			}
 			// The day is enough for thresholds of days; -o json has the
@@ -201,8 +204,9 @@ func setupPrune(fs *flag.FlagSet) runFunc {
 	fs.Var((*durationFlag)(&unused), "unused-for", "retire tokens last seen longer ago than this, such as 90d (at least 1d)")
 	neverSeen := fs.Bool("never-seen", false, "retire tokens never seen and created over a day ago")
 	prefix := fs.String("name-prefix", "", "only tokens whose name starts with this")
+	includeAdmin := fs.Bool("include-admin", false, "retire admin tokens too (never the key in use)")
 	yes := fs.Bool("yes", false, "delete for real (without it, a dry run)")
-	parallel := fs.Int("parallel", hygiene.DefaultParallel, fmt.Sprintf("deletes sent at once, 1 to %d", hygiene.MaxParallel))
+	parallel := fs.Int("parallel", unleashadmin.DefaultParallel, fmt.Sprintf("deletes sent at once, 1 to %d", hygiene.MaxParallel))
 	return func(ctx context.Context, a *app, args []string) error {
 		switch {
 		case len(args) > 0:
@@ -214,8 +218,9 @@ func setupPrune(fs *flag.FlagSet) runFunc {
 		case *parallel < 1 || *parallel > hygiene.MaxParallel:
 			return usagef("--parallel must be 1 to %d", hygiene.MaxParallel)
 		}
-		opts := hygiene.PruneOptions{Key: a.key, Expired: *expired, UnusedFor: unused, NeverSeen: *neverSeen,
-			NamePrefix: *prefix, Apply: *yes, Parallel: *parallel}
+		// a.client knows its key: Prune asks it which token that is.
+		opts := hygiene.PruneOptions{Expired: *expired, UnusedFor: unused, NeverSeen: *neverSeen,
+			NamePrefix: *prefix, IncludeAdmin: *includeAdmin, Apply: *yes, Parallel: *parallel}
 		if a.progress && *yes {
 			var mu sync.Mutex
 			n := 0
@@ -223,7 +228,7 @@ func setupPrune(fs *flag.FlagSet) runFunc {
 				mu.Lock()
 				defer mu.Unlock()
 				n++
-				fmt.Fprintf(a.errOut, "%d: %s %s (%s)\n", n, r.Outcome, printable(r.Token.TokenName), shownSecret(r.Token))
+				fmt.Fprintf(a.errOut, "%d: %s %s (%s)\n", n, r.Status, printable(r.Token.TokenName), shownSecret(r.Token))
 			}
 		}
 		r, err := hygiene.Prune(ctx, a.client, opts)
@@ -238,13 +243,13 @@ func setupPrune(fs *flag.FlagSet) runFunc {
 		}
 		if errors.Is(err, hygiene.ErrPruneIncomplete) {
 			for _, res := range r.Results {
-				if res.Outcome == hygiene.OutcomeFailed {
+				if res.Status == hygiene.StatusFailed {
 					fmt.Fprintf(a.errOut, "unleash-tokens prune: not retired: %s (%s): %s\n", printable(res.Token.TokenName), shownSecret(res.Token),
 						strings.ReplaceAll(res.Err.Error(), "\n", " "))
 				}
 			}
 			return exitError{exitPartial, fmt.Errorf("%d of %d tokens not retired (named above); %d retired",
-				r.Count(hygiene.OutcomeFailed), r.Count(hygiene.OutcomeFailed)+r.Count(hygiene.OutcomeRetired), r.Count(hygiene.OutcomeRetired))}
+				r.Count(hygiene.StatusFailed), r.Count(hygiene.StatusFailed)+r.Count(hygiene.StatusRetired), r.Count(hygiene.StatusRetired))}
 		}
 		if err != nil {
 			return err
@@ -267,25 +272,32 @@ func (a *app) printPrune(r *hygiene.PruneReport) error {
 				kinds = append(kinds, string(k))
 			}
 			what := strings.Join(kinds, ",")
-			if res.Outcome == hygiene.OutcomeSkipped {
+			switch res.Status {
+			case hygiene.StatusProtected: // what protects it first: the column may be cut
+				what = fmt.Sprintf("%s (%s)", res.Protection, what)
+			case hygiene.StatusSkipped:
 				what += ": " + strings.SplitN(res.Reason, ";", 2)[0]
 			}
-			rows[i] = []string{string(res.Outcome), res.Token.TokenName, string(res.Token.Type), res.Token.Environment, ids[i], what}
+			rows[i] = []string{string(res.Status), res.Token.TokenName, string(res.Token.Type), res.Token.Environment, ids[i], what}
 		}
-		cols := []column{ident("OUTCOME"), ident("NAME"), ident("TYPE"), desc("ENV", 2), ident("SECRET"), desc("WHY", 1)}
+		cols := []column{ident("STATUS"), ident("NAME"), ident("TYPE"), desc("ENV", 2), ident("SECRET"), desc("WHY", 1)}
 		if err := a.printTable(cols, rows); err != nil {
 			return err
 		}
 	}
 	var summary string
 	if r.DryRun {
-		summary = fmt.Sprintf("dry run: would retire %d, skipped %d\n", r.Count(hygiene.OutcomeWouldRetire), r.Count(hygiene.OutcomeSkipped))
-		if r.Count(hygiene.OutcomeWouldRetire) > 0 {
+		summary = fmt.Sprintf("dry run: would retire %d, skipped %d, protected %d\n",
+			r.Count(hygiene.StatusWouldRetire), r.Count(hygiene.StatusSkipped), r.Count(hygiene.StatusProtected))
+		if r.Count(hygiene.StatusWouldRetire) > 0 {
 			summary = strings.TrimSuffix(summary, "\n") + "; give --yes to retire them\n"
 		}
 	} else {
-		summary = fmt.Sprintf("retired %d, failed %d, skipped %d\n",
-			r.Count(hygiene.OutcomeRetired), r.Count(hygiene.OutcomeFailed), r.Count(hygiene.OutcomeSkipped))
+		summary = fmt.Sprintf("retired %d, failed %d, skipped %d, protected %d\n",
+			r.Count(hygiene.StatusRetired), r.Count(hygiene.StatusFailed), r.Count(hygiene.StatusSkipped), r.Count(hygiene.StatusProtected))
+	}
+	if slices.ContainsFunc(r.Results, func(res hygiene.PruneResult) bool { return res.Protection == unleashadmin.ProtectedAdmin }) {
+		summary += "admin tokens are protected; give --include-admin to retire them\n"
 	}
 	_, err := fmt.Fprint(a.out, summary)
 	return err

@@ -215,23 +215,31 @@ type pruneJSON struct {
 	Failed      int               `json:"failed"`
 	Skipped     int               `json:"skipped"`
 	WouldRetire int               `json:"wouldRetire"`
+	Protected   int               `json:"protected"`
 	Results     []pruneResultJSON `json:"results"`
 }
 
 type pruneResultJSON struct {
-	Outcome string     `json:"outcome"`
-	Kinds   []string   `json:"kinds"`
-	Reason  string     `json:"reason"`
-	Error   *string    `json:"error"`
-	Token   *tokenJSON `json:"token"`
+	Status string `json:"status"`
+	// Outcome is Status under the name the first release of prune's JSON
+	// used, kept for the scripts written against it.
+	Outcome    string     `json:"outcome"`
+	Kinds      []string   `json:"kinds"`
+	Reason     string     `json:"reason"`
+	Protection *string    `json:"protection"`
+	Error      *string    `json:"error"`
+	Token      *tokenJSON `json:"token"`
 }
 
 func pruneOf(r *hygiene.PruneReport) pruneJSON {
-	out := pruneJSON{DryRun: r.DryRun, Retired: r.Count(hygiene.OutcomeRetired), Failed: r.Count(hygiene.OutcomeFailed),
-		Skipped: r.Count(hygiene.OutcomeSkipped), WouldRetire: r.Count(hygiene.OutcomeWouldRetire),
+	out := pruneJSON{DryRun: r.DryRun, Retired: r.Count(hygiene.StatusRetired), Failed: r.Count(hygiene.StatusFailed),
+		Skipped: r.Count(hygiene.StatusSkipped), WouldRetire: r.Count(hygiene.StatusWouldRetire), Protected: r.Count(hygiene.StatusProtected),
 		Results: make([]pruneResultJSON, len(r.Results))}
 	for i, res := range r.Results {
-		j := pruneResultJSON{Outcome: string(res.Outcome), Kinds: []string{}, Reason: res.Reason, Token: tokenObject(res.Token, false)}
+		j := pruneResultJSON{Status: string(res.Status), Outcome: string(res.Status), Kinds: []string{}, Reason: res.Reason, Token: tokenObject(res.Token, false)}
+		if res.Protection != unleashadmin.Unprotected {
+			j.Protection = text(string(res.Protection))
+		}
 		for _, k := range res.Kinds {
 			j.Kinds = append(j.Kinds, string(k))
 		}
