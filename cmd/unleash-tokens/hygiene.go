@@ -62,7 +62,7 @@ func (k *kindFlag) Set(v string) error {
 		}
 		if part != nearLimit {
 			if _, err := hygiene.ParseKind(part); err != nil {
-				return fmt.Errorf("unknown kind %q (kinds: %s, %s)", part, kindNames(), nearLimit)
+				return fmt.Errorf("unknown kind \"%s\" (kinds: %s, %s)", part, kindNames(), nearLimit)
 			}
 		}
 		*k = append(*k, part)
@@ -212,7 +212,7 @@ func setupPrune(fs *flag.FlagSet) runFunc {
 				mu.Lock()
 				defer mu.Unlock()
 				n++
-				fmt.Fprintf(a.errOut, "%d: %s %s (%s)\n", n, r.Outcome, printable(r.Token.TokenName), shortSecret(r.Token))
+				fmt.Fprintf(a.errOut, "%d: %s %s (%s)\n", n, r.Outcome, printable(r.Token.TokenName), printable(shortSecret(r.Token)))
 			}
 		}
 		r, err := hygiene.Prune(ctx, a.client, opts)
@@ -228,8 +228,8 @@ func setupPrune(fs *flag.FlagSet) runFunc {
 		if errors.Is(err, hygiene.ErrPruneIncomplete) {
 			for _, res := range r.Results {
 				if res.Outcome == hygiene.OutcomeFailed {
-					fmt.Fprintf(a.errOut, "unleash-tokens prune: not retired: %s (%s): %s\n", printable(res.Token.TokenName), shortSecret(res.Token),
-						strings.ReplaceAll(res.Err.Error(), "\n", " "))
+					fmt.Fprintf(a.errOut, "unleash-tokens prune: not retired: %s (%s): %s\n", printable(res.Token.TokenName),
+						printable(shortSecret(res.Token)), printable(res.Err.Error()))
 				}
 			}
 			return exitError{exitPartial, fmt.Errorf("%d of %d tokens not retired (named above); %d retired",

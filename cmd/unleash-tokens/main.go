@@ -32,6 +32,9 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/seed8b9e94f4/unleashadmin"
 	"github.com/seed8b9e94f4/unleashadmin/internal/durations"
@@ -210,7 +213,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	name := args[0]
 	i := slices.IndexFunc(commands, func(c command) bool { return c.name == name })
 	if i < 0 {
-		fmt.Fprintf(stderr, "unleash-tokens: unknown command %q (see unleash-tokens --help)\n", sanitize(name, args))
+		fmt.Fprintf(stderr, "unleash-tokens: unknown command \"%s\" (see unleash-tokens --help)\n", printable(sanitize(name, args)))
 		return exitUsage
 	}
 	cmd := commands[i]
@@ -238,7 +241,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitOK
 	}
 	if err == nil && *output != "table" && *output != "json" {
-		err = usagef("-o must be table or json, not %q", *output)
+		err = usagef("-o must be table or json, not \"%s\"", *output)
 	}
 	if err == nil && timeout <= 0 {
 		err = usagef("--timeout must be longer than 0")
@@ -263,7 +266,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "unleash-tokens %s: %s\nusage: unleash-tokens %s %s\n", name, sanitize(err.Error(), append(args, a.key)), name, cmd.args)
+		fmt.Fprintf(stderr, "unleash-tokens %s: %s\nusage: unleash-tokens %s %s\n", name, printable(sanitize(err.Error(), append(args, a.key))), name, cmd.args)
 		return exitUsage
 	}
 	opts = append(opts, unleashadmin.WithUserAgent("unleash-tokens/"+unleashadmin.Version))
@@ -357,38 +360,126 @@ func fail(stderr io.Writer, name string, err error, args []string) int {
 	return exitFailure
 }
 
-// printable makes text safe to print as one line of a terminal: control
-// characters (a carriage return or an escape sequence could overwrite what
-// was printed) and Unicode's line and paragraph separators are shown as Go
-// escapes, a line break as a space.
+// printable is the one way text from a server, a file or an argument
+// reaches the terminal, in tables, lines and errors alike. Every character
+// that could move the cursor, rewrite what was printed, reorder or hide
+// text (hidden) is shown as an escape, and the result is one line:
+//
+//   - \n, \r and \t, and \xHH for the other C0 controls and DEL;
+//   - \uHHHH (\UHHHHHHHH beyond the BMP) for C1 controls, format
+//     characters (bidi controls such as \u202e, zero-width characters, the
+//     BOM), other default-ignorable characters and the line and paragraph
+//     separators;
+//   - \xHH for each byte that is not valid UTF-8 (above \x7f, so never
+//     mistaken for a control).
+//
+// A backslash is doubled where what follows it could be read as an escape
+// (a backslash, one of n r t x u U, or an escaped character), so that
+// every output reads back into one text: a name that spells "\x1b" never
+// looks like one that holds ESC.
 func printable(text string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '\n' {
-			return ' '
-		}
-		return r
-	}, escapeControls(text))
-}
-
-// escapeControls writes every control character of text but the line
-// break as a \x or \u escape.
-func escapeControls(text string) string {
-	if !strings.ContainsFunc(text, isControl) {
+	if !needsEscape(text) {
 		return text
 	}
 	var b strings.Builder
-	for _, r := range text {
-		if isControl(r) {
-			fmt.Fprintf(&b, "%+q", string(r))
-			continue
+	for i := 0; i < len(text); {
+		r, n := utf8.DecodeRuneInString(text[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, text[i])
+		case r == '\\':
+			b.WriteByte('\\')
+			if escapeFollows(text[i+1:]) {
+				b.WriteByte('\\')
+			}
+		case hidden(r):
+			b.WriteString(escapeRune(r))
+		default:
+			b.WriteString(text[i : i+n])
 		}
-		b.WriteRune(r)
+		i += n
 	}
 	return b.String()
 }
 
-func isControl(r rune) bool {
-	return r != '\n' && (r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 || r == 0x2028 || r == 0x2029)
+// needsEscape reports whether printable would change text.
+func needsEscape(text string) bool {
+	return !utf8.ValidString(text) || strings.ContainsFunc(text, func(r rune) bool { return r == '\\' || hidden(r) })
+}
+
+// escapeFollows reports whether rest, the text after a backslash, starts
+// with what would make the backslash read as the start of an escape.
+func escapeFollows(rest string) bool {
+	if rest == "" {
+		return false
+	}
+	r, n := utf8.DecodeRuneInString(rest)
+	return strings.ContainsRune(`\nrtxuU`, r) || r == utf8.RuneError && n == 1 || hidden(r)
+}
+
+// hidden is the rule of what a terminal must not get raw: C0 controls,
+// DEL and C1 controls; format characters (Cf: the bidi controls U+061C,
+// U+200E, U+200F, U+202A-U+202E, U+2066-U+2069, the zero-width U+200B-
+// U+200D, U+2060, U+FEFF, the soft hyphen, tags); Unicode's other
+// default-ignorable characters and variation selectors (invisible, such as
+// the Hangul fillers); the line and paragraph separators.
+func hidden(r rune) bool {
+	switch {
+	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0, r == 0x2028, r == 0x2029:
+		return true
+	case r < 0xa0:
+		return false
+	}
+	return unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector)
+}
+
+// escapeRune is the escape printable shows for a hidden character.
+func escapeRune(r rune) string {
+	switch {
+	case r == '\n':
+		return `\n`
+	case r == '\r':
+		return `\r`
+	case r == '\t':
+		return `\t`
+	case r < 0x80:
+		return fmt.Sprintf(`\x%02x`, r)
+	case r <= 0xffff:
+		return fmt.Sprintf(`\u%04x`, r)
+	}
+	return fmt.Sprintf(`\U%08x`, r)
+}
+
+// escapeJSON is printable's rule applied to marshalled JSON, which
+// encoding/json leaves raw but for C0 controls and U+2028/U+2029: DEL, C1
+// controls, format and other invisible characters become \uHHHH escapes
+// (surrogate pairs beyond the BMP), which decode to the same text. They
+// can only stand inside strings: JSON's own syntax is ASCII.
+func escapeJSON(data []byte) []byte {
+	var out []byte
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		if r < 0x7f || !hidden(r) && !(r == utf8.RuneError && n == 1) {
+			if out != nil {
+				out = append(out, data[i:i+n]...)
+			}
+			i += n
+			continue
+		}
+		if out == nil {
+			out = append(make([]byte, 0, len(data)+32), data[:i]...)
+		}
+		if r1, r2 := utf16.EncodeRune(r); r1 != utf8.RuneError {
+			out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
+		} else {
+			out = fmt.Appendf(out, `\u%04x`, r)
+		}
+		i += n
+	}
+	if out == nil {
+		return data
+	}
+	return out
 }
 
 // sanitize replaces, in a message about the command line, every argument
@@ -539,7 +630,7 @@ func setupCreate(fs *flag.FlagSet) runFunc {
 	allowPast := fs.Bool("allow-past", false, "accept an --expires in the past (the token is born expired)")
 	return func(ctx context.Context, a *app, args []string) error {
 		if len(args) > 0 {
-			return usagef("create takes no arguments, got %q", args[0])
+			return usagef("create takes no arguments, got \"%s\"", args[0])
 		}
 		if *typ == "" || *name == "" {
 			return usagef("--type and --name are required")
@@ -583,7 +674,7 @@ func tokenType(s string) (unleashadmin.TokenType, error) {
 	case unleashadmin.TokenTypeClient, unleashadmin.TokenTypeBackend, unleashadmin.TokenTypeFrontend:
 		return t, nil
 	}
-	return "", usagef("--type must be client, backend or frontend, not %q", s)
+	return "", usagef("--type must be client, backend or frontend, not \"%s\"", s)
 }
 
 // canDeliver refuses, before anything is created, to print a new secret to
@@ -631,7 +722,7 @@ func (a *app) deliver(ctx context.Context, tok unleashadmin.APIToken) error {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if derr := a.client.DeleteAPIToken(rctx, tok.Secret); derr != nil {
-		return exitError{exitPartial, fmt.Errorf("%v, and deleting the new token failed too, so token %q (%s) is live: delete it: %w",
+		return exitError{exitPartial, fmt.Errorf("%v, and deleting the new token failed too, so token \"%s\" (%s) is live: delete it: %w",
 			err, tok.TokenName, tok.Redacted().Secret, derr)}
 	}
 	return exitError{exitNotDelivered, fmt.Errorf("%v: the new token was deleted again; nothing else changed", err)}
@@ -669,7 +760,7 @@ func setupGet(fs *flag.FlagSet) runFunc {
 			return err
 		}
 		if len(toks) == 0 {
-			return fmt.Errorf("no token named %q: %w", args[0], unleashadmin.ErrNotFound)
+			return fmt.Errorf("no token named \"%s\": %w", args[0], unleashadmin.ErrNotFound)
 		}
 		return a.printTokens(toks)
 	}
@@ -784,9 +875,9 @@ func setupRotate(fs *flag.FlagSet) runFunc {
 		switch {
 		case err != nil:
 		case r.OldDeleted:
-			fmt.Fprintf(a.errOut, "old token %s: deleted\n", old.Redacted().Secret)
+			fmt.Fprintf(a.errOut, "old token %s: deleted\n", printable(old.Redacted().Secret))
 		case r.OldExpiresAt != nil:
-			fmt.Fprintf(a.errOut, "old token %s: expires %s\n", old.Redacted().Secret, r.OldExpiresAt.UTC().Format(time.RFC3339))
+			fmt.Fprintf(a.errOut, "old token %s: expires %s\n", printable(old.Redacted().Secret), r.OldExpiresAt.UTC().Format(time.RFC3339))
 		}
 		return err
 	}
@@ -815,7 +906,7 @@ func setupEvents(fs *flag.FlagSet) runFunc {
 		for _, t := range types {
 			e := unleashadmin.EventType("api-token-" + strings.TrimPrefix(t, "api-token-"))
 			if !slices.Contains([]unleashadmin.EventType{unleashadmin.EventAPITokenCreated, unleashadmin.EventAPITokenUpdated, unleashadmin.EventAPITokenDeleted}, e) {
-				return usagef("--type must be created, updated or deleted, not %q", t)
+				return usagef("--type must be created, updated or deleted, not \"%s\"", t)
 			}
 			opts.Types = append(opts.Types, e)
 		}
@@ -899,7 +990,7 @@ func parseTime(s string) (time.Time, error) {
 	case strings.HasPrefix(s, "+"):
 		d, err := durations.Parse(s[1:])
 		if err != nil {
-			return time.Time{}, usagef("bad time %q: %v", s, err)
+			return time.Time{}, usagef("bad time \"%s\": %v", s, err)
 		}
 		return time.Now().Add(d).UTC(), nil
 	}
@@ -909,7 +1000,7 @@ func parseTime(s string) (time.Time, error) {
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
 		return t, nil
 	}
-	return time.Time{}, usagef("bad time %q: want RFC 3339 (2030-01-02T03:04:05Z), YYYY-MM-DD, now or +DURATION (+90d)", s)
+	return time.Time{}, usagef("bad time \"%s\": want RFC 3339 (2030-01-02T03:04:05Z), YYYY-MM-DD, now or +DURATION (+90d)", s)
 }
 
 // parseExpiry reads an optional expiry for a new token, refusing one in
@@ -934,7 +1025,7 @@ func parseDay(s string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return time.Time{}, usagef("bad date %q: want YYYY-MM-DD", s)
+		return time.Time{}, usagef("bad date \"%s\": want YYYY-MM-DD", s)
 	}
 	return t, nil
 }

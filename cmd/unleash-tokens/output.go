@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,10 +16,17 @@ import (
 // tableWidth is the width every table keeps to.
 const tableWidth = 80
 
+// printJSON writes v as indented JSON, in one write, with what
+// encoding/json leaves raw escaped (escapeJSON).
 func (a *app) printJSON(v any) error {
-	enc := json.NewEncoder(a.out)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := a.out.Write(escapeJSON(b.Bytes()))
+	return err
 }
 
 // printTokens prints listed tokens as a table or a JSON array, redacted
@@ -68,12 +76,12 @@ func (a *app) printNew(tok unleashadmin.APIToken, extra map[string]any) error {
 		return a.printJSON(fields)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "name:         %s\n", tok.TokenName)
-	fmt.Fprintf(&b, "type:         %s\n", tok.Type)
-	fmt.Fprintf(&b, "environment:  %s\n", tok.Environment)
-	fmt.Fprintf(&b, "projects:     %s\n", strings.Join(tok.ProjectIDs(), ","))
+	fmt.Fprintf(&b, "name:         %s\n", printable(tok.TokenName))
+	fmt.Fprintf(&b, "type:         %s\n", printable(string(tok.Type)))
+	fmt.Fprintf(&b, "environment:  %s\n", printable(tok.Environment))
+	fmt.Fprintf(&b, "projects:     %s\n", printable(strings.Join(tok.ProjectIDs(), ",")))
 	fmt.Fprintf(&b, "expires:      %s\n", when(tok.ExpiresAt, "never"))
-	fmt.Fprintf(&b, "secret:       %s\n", tok.Secret)
+	fmt.Fprintf(&b, "secret:       %s\n", printable(tok.Secret))
 	// One write: a partial delivery is a failed one.
 	_, err := io.WriteString(a.out, b.String())
 	return err
@@ -97,10 +105,16 @@ type result struct {
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 }
 
-// printResult prints v as JSON, or the formatted line.
+// printResult prints v as JSON, or the formatted line, each string of
+// args printable.
 func (a *app) printResult(v any, format string, args ...any) error {
 	if a.json {
 		return a.printJSON(v)
+	}
+	for i, arg := range args {
+		if s, ok := arg.(string); ok {
+			args[i] = printable(s)
+		}
 	}
 	_, err := fmt.Fprintf(a.out, format, args...)
 	return err
@@ -127,7 +141,7 @@ func (a *app) printServer(s serverInfo) error {
 		limit = fmt.Sprint(s.TokenLimit)
 	}
 	_, err := fmt.Fprintf(a.out, "version:              %s\ntoken limit:          %s\ndefault environment:  %s\nbackend type:         %t\nsecure token storage: %t\n",
-		s.Version, limit, s.DefaultEnvironment, s.BackendType, s.SecureTokens)
+		printable(s.Version), limit, printable(s.DefaultEnvironment), s.BackendType, s.SecureTokens)
 	return err
 }
 
@@ -195,7 +209,8 @@ func day(t *time.Time) string {
 // and so on. The other columns are never cut.
 func printTable(w io.Writer, header []string, rows [][]string, shrink ...int) error {
 	const gap, minCell = 2, 6
-	// A server's text cannot add a row or move the cursor.
+	// A server's text cannot add a row, move the cursor or hide: the
+	// widths are those of what is printed.
 	for _, r := range rows {
 		for i := range r {
 			r[i] = printable(r[i])
@@ -235,11 +250,42 @@ func printTable(w io.Writer, header []string, rows [][]string, shrink ...int) er
 	return err
 }
 
-// cut shortens s to n characters, ending in "…" when it was longer.
+// cut shortens s, a printable text, to n characters, ending in "…" when
+// it was longer. An escape is kept whole or left out: a cut one could read
+// as another character.
 func cut(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
+	var b strings.Builder
+	for width := 0; s != ""; {
+		k := unitLen(s)
+		w := utf8.RuneCountInString(s[:k])
+		if width+w > n-1 {
+			break
+		}
+		b.WriteString(s[:k])
+		width += w
+		s = s[k:]
+	}
+	return b.String() + "…"
+}
+
+// unitLen is the length in bytes of what printable text s starts with: an
+// escape (printable's forms), or one character.
+func unitLen(s string) int {
+	if len(s) > 1 && s[0] == '\\' {
+		switch s[1] {
+		case '\\', 'n', 'r', 't':
+			return 2
+		case 'x':
+			return min(len(s), 4)
+		case 'u':
+			return min(len(s), 6)
+		case 'U':
+			return min(len(s), 10)
+		}
+	}
+	_, n := utf8.DecodeRuneInString(s)
+	return n
 }
