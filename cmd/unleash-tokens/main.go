@@ -25,10 +25,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -37,6 +39,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/seed8b9e94f4/unleashadmin"
+	"github.com/seed8b9e94f4/unleashadmin/desired"
 	"github.com/seed8b9e94f4/unleashadmin/internal/durations"
 )
 
@@ -66,6 +69,9 @@ const (
 	// whose new secret could not be delivered and whose token could not be
 	// deleted either.
 	exitPartial = 10
+	// exitInterrupted is a second SIGINT or SIGTERM, which stops the
+	// command at once: stderr names what may be left half done.
+	exitInterrupted = 130
 )
 
 // exitCodes is the table --help prints.
@@ -86,19 +92,118 @@ const exitCodes = `exit codes:
   9  audit --fail-on found such findings, or check found a secret not live
   10 apply or prune: some actions failed (named on stderr), the rest done;
      create or rotate: the new secret could not be delivered, nor its token
-     deleted: it is live (named on stderr)`
+     deleted: it is live (named on stderr)
+  130 a second SIGINT or SIGTERM stopped the command without waiting:
+      stderr names each token whose create, delivery, revoke or retire was
+      under way`
 
 func main() {
 	// A signal ends the context (every request in flight is cancelled)
 	// instead of the process, so that a new secret that has arrived is
-	// still delivered or revoked. A stdout whose reader has gone must give
-	// a write error (which revokes an undelivered token), not kill the
-	// process with SIGPIPE.
+	// still delivered or revoked. A second one stops the process at once,
+	// saying what may be left half done. A stdout whose reader has gone
+	// must give a write error (which revokes an undelivered token), not
+	// kill the process with SIGPIPE.
 	signal.Ignore(syscall.SIGPIPE)
+	work := &inFlight{}
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-signals
+		<-signals
+		if isTerminal(os.Stderr) {
+			fmt.Fprint(os.Stderr, "\r\033[K") // a progress line
+		}
+		fmt.Fprintln(os.Stderr, work.abandoned())
+		os.Exit(exitInterrupted)
+	}()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	code := run(ctx, work, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
+}
+
+// inFlight is what a command has under way on the server, token by token:
+// what a second signal, which stops the process without waiting for a
+// revoke or a retire to end, may leave half done. Safe for concurrent use.
+type inFlight struct {
+	mu    sync.Mutex
+	cmd   string
+	n     int
+	steps map[any]flight
+}
+
+// flight is one step under way: the token's name and what is being done.
+type flight struct {
+	order      int
+	name, what string
+}
+
+// The keys of the steps of create and rotate; apply's are its actions.
+type flightKey string
+
+const (
+	newToken flightKey = "new"
+	oldToken flightKey = "old"
+)
+
+// start records that step is under way for the token named name, the step
+// of key replacing the one before it.
+func (f *inFlight) start(key any, name string, step desired.StepKind, t *unleashadmin.APIToken) {
+	shown := ""
+	if t != nil {
+		shown = " " + shortSecret(*t)
+	}
+	var what string
+	switch step {
+	case desired.StepCreate:
+		what = "creating a new token, which may be live with its secret held nowhere"
+	case desired.StepDeliver:
+		what = "delivering its new token" + shown + ", which is live and may not have arrived"
+	case desired.StepRevoke:
+		what = "deleting its undelivered new token" + shown + ", which may still be live"
+	default:
+		what = "retiring its token" + shown + ", which may still be live"
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.steps == nil {
+		f.steps = map[any]flight{}
+	}
+	order := f.n
+	if was, ok := f.steps[key]; ok {
+		order = was.order
+	} else {
+		f.n++
+	}
+	f.steps[key] = flight{order, name, what}
+}
+
+// done records that the steps of key have ended.
+func (f *inFlight) done(key any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.steps, key)
+}
+
+// abandoned is the line a second signal prints: each step under way, in
+// the order they began.
+func (f *inFlight) abandoned() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	prefix := "unleash-tokens"
+	if f.cmd != "" {
+		prefix += " " + f.cmd
+	}
+	if len(f.steps) == 0 {
+		return prefix + ": interrupted again, stopped without waiting; no token was being created, delivered, revoked or retired"
+	}
+	steps := slices.SortedFunc(maps.Values(f.steps), func(a, b flight) int { return a.order - b.order })
+	parts := make([]string, len(steps))
+	for i, s := range steps {
+		parts[i] = printable(s.name) + ": " + printable(s.what)
+	}
+	return prefix + ": interrupted again, stopped without waiting; may be left half done: " + strings.Join(parts, "; ")
 }
 
 // env is the part of the process environment the command reads.
@@ -196,9 +301,13 @@ type app struct {
 	progress bool
 	// stdinUsed is set once a "-" argument has read standard input.
 	stdinUsed bool
+	// work is what the command has under way, for a second signal.
+	work *inFlight
 }
 
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv env) int {
+// run runs the command of args. work, when not nil, is told what the
+// command has under way on the server.
+func run(ctx context.Context, work *inFlight, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv env) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		mainUsage(stdout)
 		if len(args) == 0 {
@@ -217,6 +326,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	cmd := commands[i]
+	if work == nil {
+		work = &inFlight{}
+	}
+	work.mu.Lock()
+	work.cmd = name
+	work.mu.Unlock()
 	fs := flag.NewFlagSet("unleash-tokens "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	// The defaults come from the environment after parsing, so that --help
@@ -246,7 +361,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err == nil && timeout <= 0 {
 		err = usagef("--timeout must be longer than 0")
 	}
-	a := &app{in: stdin, out: stdout, errOut: stderr, json: *output == "json", progress: isTerminal(stderr)}
+	a := &app{in: stdin, out: stdout, errOut: stderr, json: *output == "json", progress: isTerminal(stderr), work: work}
 	if showSecrets != nil {
 		a.secrets = showSecrets.Value.String() == "true"
 	}
@@ -647,6 +762,8 @@ func setupCreate(fs *flag.FlagSet) runFunc {
 			return err
 		}
 		var tok *unleashadmin.APIToken
+		a.work.start(newToken, *name, desired.StepCreate, nil)
+		defer a.work.done(newToken)
 		if len(projects) == 1 && projects[0] != "*" {
 			tok, err = a.client.CreateProjectAPIToken(ctx, projects[0], unleashadmin.CreateProjectAPITokenRequest{
 				Type: t, TokenName: *name, Environment: *environment, ExpiresAt: at,
@@ -715,10 +832,12 @@ func (a *app) writeNew(tok unleashadmin.APIToken, extra map[string]any) error {
 // deletes the token again, on a context of its own so that an ended
 // context does not leave it live.
 func (a *app) deliver(ctx context.Context, tok unleashadmin.APIToken) error {
+	a.work.start(newToken, tok.TokenName, desired.StepDeliver, &tok)
 	err := a.writeNew(tok, nil)
 	if err == nil {
 		return nil
 	}
+	a.work.start(newToken, tok.TokenName, desired.StepRevoke, &tok)
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if derr := a.client.DeleteAPIToken(rctx, tok.Secret); derr != nil {
@@ -859,9 +978,21 @@ func setupRotate(fs *flag.FlagSet) runFunc {
 			if grace > 0 {
 				plan = "expires in " + durations.Format(grace)
 			}
-			return a.writeNew(fresh, map[string]any{"old": oldInfo{Secret: old.Redacted().Secret, Retire: plan}})
+			a.work.start(newToken, fresh.TokenName, desired.StepDeliver, &fresh)
+			err := a.writeNew(fresh, map[string]any{"old": oldInfo{Secret: old.Redacted().Secret, Retire: plan}})
+			if err != nil {
+				// RotateAPIToken deletes the new token next.
+				a.work.start(newToken, fresh.TokenName, desired.StepRevoke, &fresh)
+				return err
+			}
+			a.work.done(newToken)
+			a.work.start(oldToken, old.TokenName, desired.StepRetire, old)
+			return nil
 		}
+		a.work.start(newToken, old.TokenName, desired.StepCreate, nil)
 		r, err := a.client.RotateAPIToken(ctx, *old, opts)
+		a.work.done(newToken)
+		a.work.done(oldToken)
 		if r == nil {
 			return err
 		}
