@@ -109,13 +109,15 @@ bench:
 # Fuzzing (fuzz_test.go): each target for FUZZTIME on top of its seed corpus
 # in testdata/fuzz, made from the captures (-fuzz takes one target at a
 # time). -fuzzminimizetime keeps the run fuzzing instead of shrinking the
-# large capture bodies.
+# large capture bodies. A target outside the root package is named
+# Target:./package.
 FUZZTIME ?= 10s
-FUZZ_TARGETS := FuzzDecode FuzzAPIError FuzzPath
+FUZZ_TARGETS := FuzzDecode FuzzAPIError FuzzPath FuzzEscape:./cmd/unleash-tokens
 fuzz:
 	@for f in $(FUZZ_TARGETS); do \
-	  echo "fuzz: $$f for $(FUZZTIME)"; \
-	  $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x . ; \
+	  pkg=.; case $$f in *:*) pkg=$${f#*:}; f=$${f%%:*};; esac; \
+	  echo "fuzz: $$f ($$pkg) for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x $$pkg ; \
 	done
 
 # The soak alone against the script's server: make soak UNLEASH_SOAK=5m

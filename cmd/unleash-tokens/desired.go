@@ -159,11 +159,23 @@ func setupApply(fs *flag.FlagSet) runFunc {
 			return usagef("the plan makes %d token(s) and no sink was given for their secrets: add --deliver-dir DIR or --deliver-exec CMD (nothing was changed)", countMakes(p))
 		}
 		ao := desired.ApplyOptions{Sink: sink, Parallel: *parallel}
+		var progress func(desired.Outcome)
 		if a.progress && p.Changes() > progressAbove {
-			ao.OnDone = progressReporter(a, len(p.Actions))
+			progress = progressReporter(a, len(p.Actions))
+		}
+		// What is under way, for a second signal: each action from its
+		// first step until it is settled.
+		ao.Observer = func(_ context.Context, s desired.Step) {
+			a.work.start(flightOf(s.Action), s.Action.Name, s.Kind, s.Token)
+		}
+		ao.OnDone = func(o desired.Outcome) {
+			a.work.done(flightOf(o.Action))
+			if progress != nil {
+				progress(o)
+			}
 		}
 		res, err := p.Apply(ctx, ao)
-		if a.progress && ao.OnDone != nil {
+		if progress != nil {
 			fmt.Fprint(a.errOut, "\r\033[K")
 		}
 		if res == nil {
@@ -174,6 +186,16 @@ func setupApply(fs *flag.FlagSet) runFunc {
 		}
 		return applyError(a, res)
 	}
+}
+
+// flightOf is the key of an action's steps in app.work: the actions of a
+// plan differ in kind, name or token.
+func flightOf(act desired.Action) any {
+	return struct {
+		kind desired.Kind
+		name string
+		tok  *unleashadmin.APIToken
+	}{act.Kind, act.Name, act.Token}
 }
 
 func countMakes(p *desired.Plan) int {

@@ -65,7 +65,7 @@ func (k *kindFlag) Set(v string) error {
 		}
 		if part != nearLimit {
 			if _, err := hygiene.ParseKind(part); err != nil {
-				return fmt.Errorf("unknown kind %q (kinds: %s, %s)", part, kindNames(), nearLimit)
+				return fmt.Errorf("unknown kind \"%s\" (kinds: %s, %s)", part, kindNames(), nearLimit)
 			}
 		}
 		*k = append(*k, part)
@@ -228,7 +228,7 @@ func setupPrune(fs *flag.FlagSet) runFunc {
 				mu.Lock()
 				defer mu.Unlock()
 				n++
-				fmt.Fprintf(a.errOut, "%d: %s %s (%s)\n", n, r.Status, printable(r.Token.TokenName), shownSecret(r.Token))
+				fmt.Fprintf(a.errOut, "%d: %s %s (%s)\n", n, r.Status, printable(r.Token.TokenName), printable(shownSecret(r.Token)))
 			}
 		}
 		r, err := hygiene.Prune(ctx, a.client, opts)
@@ -244,8 +244,8 @@ func setupPrune(fs *flag.FlagSet) runFunc {
 		if errors.Is(err, hygiene.ErrPruneIncomplete) {
 			for _, res := range r.Results {
 				if res.Status == hygiene.StatusFailed {
-					fmt.Fprintf(a.errOut, "unleash-tokens prune: not retired: %s (%s): %s\n", printable(res.Token.TokenName), shownSecret(res.Token),
-						strings.ReplaceAll(res.Err.Error(), "\n", " "))
+					fmt.Fprintf(a.errOut, "unleash-tokens prune: not retired: %s (%s): %s\n", printable(res.Token.TokenName),
+						printable(shownSecret(res.Token)), printable(res.Err.Error()))
 				}
 			}
 			return exitError{exitPartial, fmt.Errorf("%d of %d tokens not retired (named above); %d retired",

@@ -25,15 +25,21 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/seed8b9e94f4/unleashadmin"
+	"github.com/seed8b9e94f4/unleashadmin/desired"
 	"github.com/seed8b9e94f4/unleashadmin/internal/durations"
 )
 
@@ -63,6 +69,9 @@ const (
 	// whose new secret could not be delivered and whose token could not be
 	// deleted either.
 	exitPartial = 10
+	// exitInterrupted is a second SIGINT or SIGTERM, which stops the
+	// command at once: stderr names what may be left half done.
+	exitInterrupted = 130
 )
 
 // exitCodes is the table --help prints.
@@ -83,19 +92,118 @@ const exitCodes = `exit codes:
   9  audit --fail-on found such findings, or check found a secret not live
   10 apply or prune: some actions failed (named on stderr), the rest done;
      create or rotate: the new secret could not be delivered, nor its token
-     deleted: it is live (named on stderr)`
+     deleted: it is live (named on stderr)
+  130 a second SIGINT or SIGTERM stopped the command without waiting:
+      stderr names each token whose create, delivery, revoke or retire was
+      under way`
 
 func main() {
 	// A signal ends the context (every request in flight is cancelled)
 	// instead of the process, so that a new secret that has arrived is
-	// still delivered or revoked. A stdout whose reader has gone must give
-	// a write error (which revokes an undelivered token), not kill the
-	// process with SIGPIPE.
+	// still delivered or revoked. A second one stops the process at once,
+	// saying what may be left half done. A stdout whose reader has gone
+	// must give a write error (which revokes an undelivered token), not
+	// kill the process with SIGPIPE.
 	signal.Ignore(syscall.SIGPIPE)
+	work := &inFlight{}
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-signals
+		<-signals
+		if isTerminal(os.Stderr) {
+			fmt.Fprint(os.Stderr, "\r\033[K") // a progress line
+		}
+		fmt.Fprintln(os.Stderr, work.abandoned())
+		os.Exit(exitInterrupted)
+	}()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	code := run(ctx, work, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
+}
+
+// inFlight is what a command has under way on the server, token by token:
+// what a second signal, which stops the process without waiting for a
+// revoke or a retire to end, may leave half done. Safe for concurrent use.
+type inFlight struct {
+	mu    sync.Mutex
+	cmd   string
+	n     int
+	steps map[any]flight
+}
+
+// flight is one step under way: the token's name and what is being done.
+type flight struct {
+	order      int
+	name, what string
+}
+
+// The keys of the steps of create and rotate; apply's are its actions.
+type flightKey string
+
+const (
+	newToken flightKey = "new"
+	oldToken flightKey = "old"
+)
+
+// start records that step is under way for the token named name, the step
+// of key replacing the one before it.
+func (f *inFlight) start(key any, name string, step desired.StepKind, t *unleashadmin.APIToken) {
+	shown := ""
+	if t != nil {
+		shown = " " + shownSecret(*t)
+	}
+	var what string
+	switch step {
+	case desired.StepCreate:
+		what = "creating a new token, which may be live with its secret held nowhere"
+	case desired.StepDeliver:
+		what = "delivering its new token" + shown + ", which is live and may not have arrived"
+	case desired.StepRevoke:
+		what = "deleting its undelivered new token" + shown + ", which may still be live"
+	default:
+		what = "retiring its token" + shown + ", which may still be live"
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.steps == nil {
+		f.steps = map[any]flight{}
+	}
+	order := f.n
+	if was, ok := f.steps[key]; ok {
+		order = was.order
+	} else {
+		f.n++
+	}
+	f.steps[key] = flight{order, name, what}
+}
+
+// done records that the steps of key have ended.
+func (f *inFlight) done(key any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.steps, key)
+}
+
+// abandoned is the line a second signal prints: each step under way, in
+// the order they began.
+func (f *inFlight) abandoned() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	prefix := "unleash-tokens"
+	if f.cmd != "" {
+		prefix += " " + f.cmd
+	}
+	if len(f.steps) == 0 {
+		return prefix + ": interrupted again, stopped without waiting; no token was being created, delivered, revoked or retired"
+	}
+	steps := slices.SortedFunc(maps.Values(f.steps), func(a, b flight) int { return a.order - b.order })
+	parts := make([]string, len(steps))
+	for i, s := range steps {
+		parts[i] = printable(s.name) + ": " + printable(s.what)
+	}
+	return prefix + ": interrupted again, stopped without waiting; may be left half done: " + strings.Join(parts, "; ")
 }
 
 // env is the part of the process environment the command reads.
@@ -198,9 +306,13 @@ type app struct {
 	progress bool
 	// stdinUsed is set once a "-" argument has read standard input.
 	stdinUsed bool
+	// work is what the command has under way, for a second signal.
+	work *inFlight
 }
 
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv env) int {
+// run runs the command of args. work, when not nil, is told what the
+// command has under way on the server.
+func run(ctx context.Context, work *inFlight, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv env) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		mainUsage(stdout)
 		if len(args) == 0 {
@@ -215,10 +327,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	name := args[0]
 	i := slices.IndexFunc(commands, func(c command) bool { return c.name == name })
 	if i < 0 {
-		fmt.Fprintf(stderr, "unleash-tokens: unknown command %q (see unleash-tokens --help)\n", sanitize(name, args))
+		fmt.Fprintf(stderr, "unleash-tokens: unknown command \"%s\" (see unleash-tokens --help)\n", printable(sanitize(name, args)))
 		return exitUsage
 	}
 	cmd := commands[i]
+	if work == nil {
+		work = &inFlight{}
+	}
+	work.mu.Lock()
+	work.cmd = name
+	work.mu.Unlock()
 	fs := flag.NewFlagSet("unleash-tokens "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	// The defaults come from the environment after parsing, so that --help
@@ -243,13 +361,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitOK
 	}
 	if err == nil && *output != "table" && *output != "wide" && *output != "json" {
-		err = usagef("-o must be table, wide or json, not %q", *output)
+		err = usagef("-o must be table, wide or json, not \"%s\"", *output)
 	}
 	if err == nil && timeout <= 0 {
 		err = usagef("--timeout must be longer than 0")
 	}
 	a := &app{in: stdin, out: stdout, errOut: stderr, json: *output == "json", wide: *output == "wide",
-		width: outputWidth(stdout, getenv), progress: isTerminal(stderr)}
+		width: outputWidth(stdout, getenv), progress: isTerminal(stderr), work: work}
 	if showSecrets != nil {
 		a.secrets = showSecrets.Value.String() == "true"
 	}
@@ -269,7 +387,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "unleash-tokens %s: %s\nusage: unleash-tokens %s %s\n", name, sanitize(err.Error(), append(args, a.key)), name, cmd.args)
+		fmt.Fprintf(stderr, "unleash-tokens %s: %s\nusage: unleash-tokens %s %s\n", name, printable(sanitize(err.Error(), append(args, a.key))), name, cmd.args)
 		return exitUsage
 	}
 	opts = append(opts, unleashadmin.WithUserAgent("unleash-tokens/"+unleashadmin.Version))
@@ -365,38 +483,126 @@ func fail(stderr io.Writer, name string, err error, args []string) int {
 	return exitFailure
 }
 
-// printable makes text safe to print as one line of a terminal: control
-// characters (a carriage return or an escape sequence could overwrite what
-// was printed) and Unicode's line and paragraph separators are shown as Go
-// escapes, a line break as a space.
+// printable is the one way text from a server, a file or an argument
+// reaches the terminal, in tables, lines and errors alike. Every character
+// that could move the cursor, rewrite what was printed, reorder or hide
+// text (hidden) is shown as an escape, and the result is one line:
+//
+//   - \n, \r and \t, and \xHH for the other C0 controls and DEL;
+//   - \uHHHH (\UHHHHHHHH beyond the BMP) for C1 controls, format
+//     characters (bidi controls such as \u202e, zero-width characters, the
+//     BOM), other default-ignorable characters and the line and paragraph
+//     separators;
+//   - \xHH for each byte that is not valid UTF-8 (above \x7f, so never
+//     mistaken for a control).
+//
+// A backslash is doubled where what follows it could be read as an escape
+// (a backslash, one of n r t x u U, or an escaped character), so that
+// every output reads back into one text: a name that spells "\x1b" never
+// looks like one that holds ESC.
 func printable(text string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '\n' {
-			return ' '
-		}
-		return r
-	}, escapeControls(text))
-}
-
-// escapeControls writes every control character of text but the line
-// break as a \x or \u escape.
-func escapeControls(text string) string {
-	if !strings.ContainsFunc(text, isControl) {
+	if !needsEscape(text) {
 		return text
 	}
 	var b strings.Builder
-	for _, r := range text {
-		if isControl(r) {
-			fmt.Fprintf(&b, "%+q", string(r))
-			continue
+	for i := 0; i < len(text); {
+		r, n := utf8.DecodeRuneInString(text[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, text[i])
+		case r == '\\':
+			b.WriteByte('\\')
+			if escapeFollows(text[i+1:]) {
+				b.WriteByte('\\')
+			}
+		case hidden(r):
+			b.WriteString(escapeRune(r))
+		default:
+			b.WriteString(text[i : i+n])
 		}
-		b.WriteRune(r)
+		i += n
 	}
 	return b.String()
 }
 
-func isControl(r rune) bool {
-	return r != '\n' && (r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 || r == 0x2028 || r == 0x2029)
+// needsEscape reports whether printable would change text.
+func needsEscape(text string) bool {
+	return !utf8.ValidString(text) || strings.ContainsFunc(text, func(r rune) bool { return r == '\\' || hidden(r) })
+}
+
+// escapeFollows reports whether rest, the text after a backslash, starts
+// with what would make the backslash read as the start of an escape.
+func escapeFollows(rest string) bool {
+	if rest == "" {
+		return false
+	}
+	r, n := utf8.DecodeRuneInString(rest)
+	return strings.ContainsRune(`\nrtxuU`, r) || r == utf8.RuneError && n == 1 || hidden(r)
+}
+
+// hidden is the rule of what a terminal must not get raw: C0 controls,
+// DEL and C1 controls; format characters (Cf: the bidi controls U+061C,
+// U+200E, U+200F, U+202A-U+202E, U+2066-U+2069, the zero-width U+200B-
+// U+200D, U+2060, U+FEFF, the soft hyphen, tags); Unicode's other
+// default-ignorable characters and variation selectors (invisible, such as
+// the Hangul fillers); the line and paragraph separators.
+func hidden(r rune) bool {
+	switch {
+	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0, r == 0x2028, r == 0x2029:
+		return true
+	case r < 0xa0:
+		return false
+	}
+	return unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector)
+}
+
+// escapeRune is the escape printable shows for a hidden character.
+func escapeRune(r rune) string {
+	switch {
+	case r == '\n':
+		return `\n`
+	case r == '\r':
+		return `\r`
+	case r == '\t':
+		return `\t`
+	case r < 0x80:
+		return fmt.Sprintf(`\x%02x`, r)
+	case r <= 0xffff:
+		return fmt.Sprintf(`\u%04x`, r)
+	}
+	return fmt.Sprintf(`\U%08x`, r)
+}
+
+// escapeJSON is printable's rule applied to marshalled JSON, which
+// encoding/json leaves raw but for C0 controls and U+2028/U+2029: DEL, C1
+// controls, format and other invisible characters become \uHHHH escapes
+// (surrogate pairs beyond the BMP), which decode to the same text. They
+// can only stand inside strings: JSON's own syntax is ASCII.
+func escapeJSON(data []byte) []byte {
+	var out []byte
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		if r < 0x7f || !hidden(r) && !(r == utf8.RuneError && n == 1) {
+			if out != nil {
+				out = append(out, data[i:i+n]...)
+			}
+			i += n
+			continue
+		}
+		if out == nil {
+			out = append(make([]byte, 0, len(data)+32), data[:i]...)
+		}
+		if r1, r2 := utf16.EncodeRune(r); r1 != utf8.RuneError {
+			out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
+		} else {
+			out = fmt.Appendf(out, `\u%04x`, r)
+		}
+		i += n
+	}
+	if out == nil {
+		return data
+	}
+	return out
 }
 
 // sanitize replaces, in a message about the command line, every argument
@@ -532,14 +738,14 @@ func setupCreate(fs *flag.FlagSet) runFunc {
 	allowPast := fs.Bool("allow-past", false, "accept an --expires in the past (the token is born expired)")
 	return func(ctx context.Context, a *app, args []string) error {
 		if len(args) > 0 {
-			return usagef("create takes no arguments, got %q", args[0])
+			return usagef("create takes no arguments, got \"%s\"", args[0])
 		}
 		if *typ == "" || *name == "" {
 			return usagef("--type and --name are required")
 		}
 		t, err := unleashadmin.ParseTokenType(*typ)
 		if err != nil {
-			return usagef("--type must be client, backend or frontend, not %q", *typ)
+			return usagef("--type must be client, backend or frontend, not \"%s\"", *typ)
 		}
 		at, err := parseExpiry(*expires, *allowPast)
 		if err != nil {
@@ -551,9 +757,19 @@ func setupCreate(fs *flag.FlagSet) runFunc {
 		// The new secret goes to standard output; if it cannot, the new
 		// token is deleted again. A token whose answer was odd is still
 		// live: its secret is printed, then what was odd is reported.
+		a.work.start(newToken, *name, desired.StepCreate, nil)
+		defer a.work.done(newToken)
 		_, err = a.client.CreateAndDeliver(ctx, unleashadmin.CreateAPITokenRequest{
 			Type: t, TokenName: *name, Environment: *environment, Projects: projects, ExpiresAt: at,
-		}, func(_ context.Context, fresh unleashadmin.APIToken) error { return a.writeNew(fresh, nil) })
+		}, func(_ context.Context, fresh unleashadmin.APIToken) error {
+			a.work.start(newToken, fresh.TokenName, desired.StepDeliver, &fresh)
+			err := a.writeNew(fresh, nil)
+			if err != nil {
+				// CreateAndDeliver deletes the new token next.
+				a.work.start(newToken, fresh.TokenName, desired.StepRevoke, &fresh)
+			}
+			return err
+		})
 		return err
 	}
 }
@@ -625,7 +841,7 @@ func setupGet(fs *flag.FlagSet) runFunc {
 			return err
 		}
 		if len(toks) == 0 {
-			return fmt.Errorf("no token named %q: %w", args[0], unleashadmin.ErrNotFound)
+			return fmt.Errorf("no token named \"%s\": %w", args[0], unleashadmin.ErrNotFound)
 		}
 		return a.printTokens(toks)
 	}
@@ -725,9 +941,21 @@ func setupRotate(fs *flag.FlagSet) runFunc {
 			if grace > 0 {
 				plan = "expires in " + durations.Format(grace)
 			}
-			return a.writeNew(fresh, rotateJSON{Token: tokenObject(fresh, true), Old: tokenObject(*old, false), Retire: plan})
+			a.work.start(newToken, fresh.TokenName, desired.StepDeliver, &fresh)
+			err := a.writeNew(fresh, rotateJSON{Token: tokenObject(fresh, true), Old: tokenObject(*old, false), Retire: plan})
+			if err != nil {
+				// RotateAPIToken deletes the new token next.
+				a.work.start(newToken, fresh.TokenName, desired.StepRevoke, &fresh)
+				return err
+			}
+			a.work.done(newToken)
+			a.work.start(oldToken, old.TokenName, desired.StepRetire, old)
+			return nil
 		}
+		a.work.start(newToken, old.TokenName, desired.StepCreate, nil)
 		r, err := a.client.RotateAPIToken(ctx, *old, opts)
+		a.work.done(newToken)
+		a.work.done(oldToken)
 		if r == nil {
 			return err
 		}
@@ -741,9 +969,9 @@ func setupRotate(fs *flag.FlagSet) runFunc {
 		switch {
 		case err != nil:
 		case r.OldDeleted:
-			fmt.Fprintf(a.errOut, "old token %s: deleted\n", old.Redacted().Secret)
+			fmt.Fprintf(a.errOut, "old token %s: deleted\n", printable(old.Redacted().Secret))
 		case r.OldExpiresAt != nil:
-			fmt.Fprintf(a.errOut, "old token %s: expires %s\n", old.Redacted().Secret, r.OldExpiresAt.UTC().Format(time.RFC3339))
+			fmt.Fprintf(a.errOut, "old token %s: expires %s\n", printable(old.Redacted().Secret), r.OldExpiresAt.UTC().Format(time.RFC3339))
 		}
 		return err
 	}
@@ -772,7 +1000,7 @@ func setupEvents(fs *flag.FlagSet) runFunc {
 		for _, t := range types {
 			e, err := unleashadmin.ParseEventType(t)
 			if err != nil {
-				return usagef("--type must be created, updated or deleted, not %q", t)
+				return usagef("--type must be created, updated or deleted, not \"%s\"", t)
 			}
 			opts.Types = append(opts.Types, e)
 		}
@@ -856,7 +1084,7 @@ func parseTime(s string) (time.Time, error) {
 	case strings.HasPrefix(s, "+"):
 		d, err := durations.Parse(s[1:])
 		if err != nil {
-			return time.Time{}, usagef("bad time %q: %v", s, err)
+			return time.Time{}, usagef("bad time \"%s\": %v", s, err)
 		}
 		return time.Now().Add(d).UTC(), nil
 	}
@@ -866,7 +1094,7 @@ func parseTime(s string) (time.Time, error) {
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
 		return t, nil
 	}
-	return time.Time{}, usagef("bad time %q: want RFC 3339 (2030-01-02T03:04:05Z), YYYY-MM-DD, now or +DURATION (+90d)", s)
+	return time.Time{}, usagef("bad time \"%s\": want RFC 3339 (2030-01-02T03:04:05Z), YYYY-MM-DD, now or +DURATION (+90d)", s)
 }
 
 // parseExpiry reads an optional expiry for a new token, refusing one in
@@ -891,7 +1119,7 @@ func parseDay(s string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return time.Time{}, usagef("bad date %q: want YYYY-MM-DD", s)
+		return time.Time{}, usagef("bad date \"%s\": want YYYY-MM-DD", s)
 	}
 	return t, nil
 }

@@ -60,7 +60,7 @@ func inProcess(url, key string) runner {
 		getenv := func(k string) string {
 			return map[string]string{"UNLEASH_URL": url, "UNLEASH_API_TOKEN": key}[k]
 		}
-		code := run(context.Background(), args, strings.NewReader(stdin), &out, &errOut, getenv)
+		code := run(context.Background(), nil, args, strings.NewReader(stdin), &out, &errOut, getenv)
 		return out.String(), errOut.String(), code
 	}
 }
@@ -446,7 +446,7 @@ func TestExitCodes(t *testing.T) {
 	}
 	// A missing server or key is a usage error.
 	var errOut bytes.Buffer
-	if code := run(context.Background(), []string{"list"}, strings.NewReader(""), &bytes.Buffer{}, &errOut, func(string) string { return "" }); code != exitUsage || !strings.Contains(errOut.String(), "UNLEASH_URL is not set") {
+	if code := run(context.Background(), nil, []string{"list"}, strings.NewReader(""), &bytes.Buffer{}, &errOut, func(string) string { return "" }); code != exitUsage || !strings.Contains(errOut.String(), "UNLEASH_URL is not set") {
 		t.Errorf("no env: exit %d, %q", code, errOut.String())
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,10 +11,17 @@ import (
 	"github.com/seed8b9e94f4/unleashadmin"
 )
 
+// printJSON writes v as indented JSON, in one write, with what
+// encoding/json leaves raw escaped (escapeJSON).
 func (a *app) printJSON(v any) error {
-	enc := json.NewEncoder(a.out)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := a.out.Write(escapeJSON(b.Bytes()))
+	return err
 }
 
 // printTokens prints listed tokens as a table or a JSON array of token
@@ -48,21 +56,27 @@ func (a *app) printNew(tok unleashadmin.APIToken, v any) error {
 		return a.printJSON(v)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "name:         %s\n", tok.TokenName)
-	fmt.Fprintf(&b, "type:         %s\n", tok.Type)
-	fmt.Fprintf(&b, "environment:  %s\n", tok.Environment)
-	fmt.Fprintf(&b, "projects:     %s\n", strings.Join(tok.ProjectIDs(), ","))
+	fmt.Fprintf(&b, "name:         %s\n", printable(tok.TokenName))
+	fmt.Fprintf(&b, "type:         %s\n", printable(string(tok.Type)))
+	fmt.Fprintf(&b, "environment:  %s\n", printable(tok.Environment))
+	fmt.Fprintf(&b, "projects:     %s\n", printable(strings.Join(tok.ProjectIDs(), ",")))
 	fmt.Fprintf(&b, "expires:      %s\n", when(tok.ExpiresAt, "never"))
-	fmt.Fprintf(&b, "secret:       %s\n", tok.Secret)
+	fmt.Fprintf(&b, "secret:       %s\n", printable(tok.Secret))
 	// One write: a partial delivery is a failed one.
 	_, err := io.WriteString(a.out, b.String())
 	return err
 }
 
-// printResult prints v as JSON, or the formatted line.
+// printResult prints v as JSON, or the formatted line, each string of
+// args printable.
 func (a *app) printResult(v any, format string, args ...any) error {
 	if a.json {
 		return a.printJSON(v)
+	}
+	for i, arg := range args {
+		if s, ok := arg.(string); ok {
+			args[i] = printable(s)
+		}
 	}
 	_, err := fmt.Fprintf(a.out, format, args...)
 	return err
@@ -89,7 +103,7 @@ func (a *app) printServer(s serverInfo) error {
 		limit = fmt.Sprint(s.TokenLimit)
 	}
 	_, err := fmt.Fprintf(a.out, "version:              %s\ntoken limit:          %s\ndefault environment:  %s\nbackend type:         %t\nsecure token storage: %t\n",
-		s.Version, limit, s.DefaultEnvironment, s.BackendType, s.SecureTokens)
+		printable(s.Version), limit, printable(s.DefaultEnvironment), s.BackendType, s.SecureTokens)
 	return err
 }
 

@@ -133,13 +133,44 @@ func layout(cols []column, rows [][]string, width int, wide bool) []int {
 	return widths
 }
 
-// cut shortens s to n characters, ending in "…" when it was longer.
+// cut shortens s, a printable text, to n characters, ending in "…" when
+// it was longer. An escape is kept whole or left out: a cut one could read
+// as another character.
 func cut(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
+	var b strings.Builder
+	for width := 0; s != ""; {
+		k := unitLen(s)
+		w := utf8.RuneCountInString(s[:k])
+		if width+w > n-1 {
+			break
+		}
+		b.WriteString(s[:k])
+		width += w
+		s = s[k:]
+	}
+	return b.String() + "…"
+}
+
+// unitLen is the length in bytes of what printable text s starts with: an
+// escape (printable's forms), or one character.
+func unitLen(s string) int {
+	if len(s) > 1 && s[0] == '\\' {
+		switch s[1] {
+		case '\\', 'n', 'r', 't':
+			return 2
+		case 'x':
+			return min(len(s), 4)
+		case 'u':
+			return min(len(s), 6)
+		case 'U':
+			return min(len(s), 10)
+		}
+	}
+	_, n := utf8.DecodeRuneInString(s)
+	return n
 }
 
 // minShown is how many characters of a secret's random part a table shows

@@ -31,7 +31,7 @@ func inProcessWith(url, key string, more map[string]string) runner {
 			}
 			return map[string]string{"UNLEASH_URL": url, "UNLEASH_API_TOKEN": key}[k]
 		}
-		code := run(context.Background(), args, strings.NewReader(stdin), &out, &errOut, getenv)
+		code := run(context.Background(), nil, args, strings.NewReader(stdin), &out, &errOut, getenv)
 		return out.String(), errOut.String(), code
 	}
 }
