@@ -98,20 +98,20 @@ func printActions(a *app, p *desired.Plan) error {
 // summarize counts the plan's actions by kind: "Plan: 1 to create, 2 to
 // retire, 3 kept."
 func summarize(p *desired.Plan) string {
-	counts := map[desired.Kind]int{}
+	counts := map[desired.ActionKind]int{}
 	for _, act := range p.Actions {
 		counts[act.Kind]++
 	}
 	if p.Empty() {
-		return fmt.Sprintf("No changes: %d kept.", counts[desired.Keep])
+		return fmt.Sprintf("No changes: %d kept.", counts[desired.ActionKeep])
 	}
 	var parts []string
-	for _, k := range []desired.Kind{desired.Create, desired.Rotate, desired.Replace, desired.Retire} {
+	for _, k := range []desired.ActionKind{desired.ActionCreate, desired.ActionRotate, desired.ActionReplace, desired.ActionRetire} {
 		if counts[k] > 0 {
 			parts = append(parts, fmt.Sprintf("%d to %s", counts[k], k))
 		}
 	}
-	return fmt.Sprintf("Plan: %s, %d kept.", strings.Join(parts, ", "), counts[desired.Keep])
+	return fmt.Sprintf("Plan: %s, %d kept.", strings.Join(parts, ", "), counts[desired.ActionKeep])
 }
 
 func setupPlan(fs *flag.FlagSet) runFunc {
@@ -129,7 +129,7 @@ func setupApply(fs *flag.FlagSet) runFunc {
 	d := addDesiredFlags(fs, "with --dry-run: exit 8 when the plan has changes")
 	dir := fs.String("deliver-dir", "", "write each new secret to `DIR`/<name> (mode 0600; DIR made 0700)")
 	execCmd := fs.String("deliver-exec", "", "run sh -c `CMD` for each new secret, the secret on its standard input, UNLEASH_TOKEN_NAME, _TYPE, _ENVIRONMENT and _PROJECTS in its environment; its output goes to stderr")
-	parallel := fs.Int("parallel", desired.DefaultParallel, "how many entries to work on at once")
+	parallel := fs.Int("parallel", unleashadmin.DefaultParallel, "how many entries to work on at once")
 	dryRun := fs.Bool("dry-run", false, "print the plan and change nothing (as plan does)")
 	return func(ctx context.Context, a *app, args []string) error {
 		var sink desired.Sink
@@ -159,7 +159,7 @@ func setupApply(fs *flag.FlagSet) runFunc {
 			return usagef("the plan makes %d token(s) and no sink was given for their secrets: add --deliver-dir DIR or --deliver-exec CMD (nothing was changed)", countMakes(p))
 		}
 		ao := desired.ApplyOptions{Sink: sink, Parallel: *parallel}
-		var progress func(desired.Outcome)
+		var progress func(desired.ActionResult)
 		if a.progress && p.Changes() > progressAbove {
 			progress = progressReporter(a, len(p.Actions))
 		}
@@ -168,7 +168,7 @@ func setupApply(fs *flag.FlagSet) runFunc {
 		ao.Observer = func(_ context.Context, s desired.Step) {
 			a.work.start(flightOf(s.Action), s.Action.Name, s.Kind, s.Token)
 		}
-		ao.OnDone = func(o desired.Outcome) {
+		ao.Progress = func(o desired.ActionResult) {
 			a.work.done(flightOf(o.Action))
 			if progress != nil {
 				progress(o)
@@ -192,7 +192,7 @@ func setupApply(fs *flag.FlagSet) runFunc {
 // plan differ in kind, name or token.
 func flightOf(act desired.Action) any {
 	return struct {
-		kind desired.Kind
+		kind desired.ActionKind
 		name string
 		tok  *unleashadmin.APIToken
 	}{act.Kind, act.Name, act.Token}
@@ -210,10 +210,10 @@ func countMakes(p *desired.Plan) int {
 
 // progressReporter shows "apply: 12/40 actions settled" on one line of
 // stderr, rewritten as actions finish.
-func progressReporter(a *app, total int) func(desired.Outcome) {
+func progressReporter(a *app, total int) func(desired.ActionResult) {
 	var mu sync.Mutex
 	done, failed := 0, 0
-	return func(o desired.Outcome) {
+	return func(o desired.ActionResult) {
 		mu.Lock()
 		defer mu.Unlock()
 		done++
@@ -264,7 +264,7 @@ func printOutcomes(a *app, res *desired.Result) error {
 
 // detail says what an action did to its tokens (TOKEN, the one acted on,
 // and NEW, the one made), without naming them.
-func detail(o desired.Outcome) string {
+func detail(o desired.ActionResult) string {
 	var parts []string
 	if o.New != nil {
 		switch {
@@ -276,9 +276,9 @@ func detail(o desired.Outcome) string {
 			parts = append(parts, "new NOT delivered and still live")
 		}
 	}
-	if o.Action.Token != nil && o.Action.Kind != desired.Keep {
+	if o.Action.Token != nil && o.Action.Kind != desired.ActionKeep {
 		old := "old "
-		if o.Action.Kind == desired.Retire {
+		if o.Action.Kind == desired.ActionRetire {
 			old = ""
 		}
 		switch {
