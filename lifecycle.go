@@ -181,6 +181,9 @@ type DeliverFunc func(ctx context.Context, fresh APIToken) error
 //     delivered nowhere and deleted again). A create that may have reached
 //     the server without an answer says so in its error.
 //   - the token, an error matching ErrUndeliveredLive: live, undelivered.
+//   - nil, an error matching ErrUndeliveredLive and ErrUnexpectedResponse:
+//     the answer held no usable secret (none, or one with white space or
+//     control characters); a token of that name may be live.
 //   - the token, an error matching ErrUnexpectedResponse: the answer held
 //     the secret but was otherwise odd; the token was delivered, but what it
 //     is cannot be trusted, so a caller retires nothing on its account.
@@ -189,9 +192,12 @@ func (c *Client) CreateAndDeliver(ctx context.Context, req CreateAPITokenRequest
 	if fresh == nil {
 		return nil, err
 	}
-	if fresh.Secret == "" {
-		return fresh, fmt.Errorf("unleashadmin: CreateAndDeliver: %w: the server made token %q but answered no secret, so it cannot be delivered: %w",
-			ErrUndeliveredLive, req.TokenName, ErrUnexpectedResponse)
+	if fresh.Secret == "" || !usableSecret(fresh.Secret) {
+		// Nothing to deliver, and nothing to delete it by: Unleash answers
+		// success to a delete of a secret it does not hold, so a delete
+		// could not tell that it was gone.
+		return nil, fmt.Errorf("unleashadmin: CreateAndDeliver: %w: the server made token %q but answered no usable secret, so nothing was delivered; "+
+			"the token may be live: find it by its name: %w", ErrUndeliveredLive, req.TokenName, ErrUnexpectedResponse)
 	}
 	var derr error
 	switch {

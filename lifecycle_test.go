@@ -505,3 +505,36 @@ func TestGraceExpiry(t *testing.T) {
 		t.Errorf("a later expiry: %v, %t", got, change)
 	}
 }
+
+// Answers that are not Unleash's: a list that names one token twice, a
+// create answer whose secret holds a line break.
+func TestAnswersUnleashNeverGives(t *testing.T) {
+	t.Parallel()
+	one := `{"secret":"` + secretA + `","tokenName":"a","type":"client","project":"*","projects":["*"],"environment":"development","createdAt":"2026-11-22T07:55:13.364Z"}`
+	c, _ := newTestClient(t, []reply{jsonReply(200, `{"tokens":[`+one+`,`+one+`]}`)})
+	if toks, err := c.ListAPITokens(context.Background()); toks != nil || !errors.Is(err, ErrUnexpectedResponse) {
+		t.Errorf("a list naming one token twice: %d tokens, %v", len(toks), err)
+	}
+
+	req := CreateAPITokenRequest{Type: TokenTypeClient, TokenName: "checkout"}
+	for name, secret := range map[string]string{
+		"line break": secretA[:30] + "\n" + secretA[30:],
+		"space":      secretA + " ",
+		"escape":     secretA + "\x1b[2J",
+		"bidi":       secretA[:30] + "\u202e" + secretA[30:],
+	} {
+		b, _ := json.Marshal(secret)
+		c, m := newTestClient(t, []reply{jsonReply(201, `{"secret":`+string(b)+`,"tokenName":"checkout","type":"client","environment":"development","projects":["*"]}`)})
+		delivered := false
+		tok, err := c.CreateAndDeliver(context.Background(), req, func(context.Context, APIToken) error {
+			delivered = true
+			return nil
+		})
+		if tok != nil || delivered || !errors.Is(err, ErrUnexpectedResponse) || !errors.Is(err, ErrUndeliveredLive) {
+			t.Errorf("%s: %v, delivered %t, %v", name, tok, delivered, err)
+		}
+		if len(m.sent()) != 1 {
+			t.Errorf("%s: %d requests; a delete by a secret the server may not hold proves nothing", name, len(m.sent()))
+		}
+	}
+}

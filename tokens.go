@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // apiTokens is the root of the instance-wide token endpoints.
@@ -185,10 +187,23 @@ func (c *created) decodeSalvaging(data []byte) error {
 // missing names what a decoded create response lacks: Unleash always sends
 // the new token's secret there, also with secure token storage.
 func (c *created) missing() string {
-	if c.tok.Secret == "" {
+	switch {
+	case c.tok.Secret == "":
 		return "no secret in the created token"
+	case !usableSecret(c.tok.Secret):
+		return "the created token's secret holds white space or a control character, which no Unleash secret has"
 	}
 	return ""
+}
+
+// usableSecret reports whether s can be a secret Unleash made: no white
+// space, no control character, valid UTF-8. A secret that is not would be
+// delivered as something else than the server holds (a line break splits
+// it in two in a file).
+func usableSecret(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
+	})
 }
 
 func (c *Client) list(ctx context.Context, p apiPath) ([]APIToken, error) {

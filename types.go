@@ -168,6 +168,19 @@ func (l *tokenList) missing() string {
 	if l.Tokens == nil {
 		return `no "tokens" list`
 	}
+	// Unleash lists each token once; a list that names a secret (or a
+	// selector) twice is not its answer (a proxy, a cache), and a caller
+	// acting on it could keep and retire one token at once.
+	seen := make(map[string]struct{}, len(l.Tokens))
+	for _, t := range l.Tokens {
+		if t.Secret == "" {
+			continue
+		}
+		if _, dup := seen[t.Secret]; dup {
+			return "the list names one token twice"
+		}
+		seen[t.Secret] = struct{}{}
+	}
 	return ""
 }
 
