@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"runtime"
 	"runtime/metrics"
 	"slices"
@@ -994,6 +995,152 @@ func TestFaultMatrix(t *testing.T) {
 			t.Error(err)
 		}
 	}
+	checkFaultDoc(t)
+}
+
+// faultDoc is the document that keeps the fault table.
+const faultDoc = "docs/RELIABILITY.md"
+
+// faultTableHead is the first line of the fault table.
+const faultTableHead = "| fault | methods | error class | requests | bound | measured (worst) |"
+
+// checkFaultDoc compares the fault table of docs/RELIABILITY.md with the
+// one this run made, every column but the measured time. After a run of the
+// whole matrix (every fault of faultOrder recorded; TestFaultEndlessBody,
+// which is not parallel, runs before the matrix goes on), the two must be
+// the same row for row, and the document must give the number of
+// method/fault pairs; after a run of part of it (go test -run), each row it
+// made must be in the document. With UPDATE_FAULT_DOC=1, a whole run
+// writes its table into the document instead, keeping the measured time of
+// the rows the document already had, so that the change shows only what
+// changed.
+func checkFaultDoc(t *testing.T) {
+	t.Helper()
+	raw, err := os.ReadFile(faultDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(raw)
+	table := faultTableMarkdown()
+	docTable, ok := markdownTable(doc, faultTableHead)
+	if !ok {
+		t.Fatalf("%s has no table starting %q", faultDoc, faultTableHead)
+	}
+	whole, pairs := faultRunIsWhole()
+	if whole && os.Getenv("UPDATE_FAULT_DOC") == "1" {
+		doc = strings.Replace(doc, docTable, keepMeasured(docTable, table), 1)
+		doc = pairsRE.ReplaceAllString(doc, fmt.Sprintf("Each of the %d method/fault pairs", pairs))
+		if err := os.WriteFile(faultDoc, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, got := withoutMeasured(docTable), withoutMeasured(table)
+	const regenerate = "regenerate it with UPDATE_FAULT_DOC=1 go test -run Fault ."
+	if whole {
+		if !slices.Equal(want, got) {
+			t.Errorf("the fault table of %s is not the one this run made (%s):\n%s", faultDoc, regenerate, lineDiff(want, got))
+		}
+		if m := pairsRE.FindStringSubmatch(doc); m == nil || m[1] != strconv.Itoa(pairs) {
+			t.Errorf("%s does not say \"Each of the %d method/fault pairs\" (%s)", faultDoc, pairs, regenerate)
+		}
+		return
+	}
+	for _, row := range got {
+		if !slices.Contains(want, row) {
+			t.Errorf("the fault table of %s lacks the row %s (%s)", faultDoc, row, regenerate)
+		}
+	}
+}
+
+var pairsRE = regexp.MustCompile(`Each of the (\d+) method/fault pairs`)
+
+// faultRunIsWhole reports whether every fault of faultOrder has been
+// recorded, and how many method/fault pairs were.
+func faultRunIsWhole() (whole bool, pairs int) {
+	faultTable.Lock()
+	defer faultTable.Unlock()
+	seen := map[string]bool{}
+	for _, r := range faultTable.rows {
+		seen[r.fault] = true
+		pairs += len(r.methods)
+	}
+	for _, name := range faultOrder() {
+		if !seen[name] {
+			return false, pairs
+		}
+	}
+	return true, pairs
+}
+
+// markdownTable returns the table of text that starts with the line head,
+// up to its last row, with its final line break.
+func markdownTable(text, head string) (string, bool) {
+	i := strings.Index(text, head+"\n")
+	if i < 0 {
+		return "", false
+	}
+	end := i
+	for end < len(text) && text[end] == '|' {
+		nl := strings.IndexByte(text[end:], '\n')
+		if nl < 0 {
+			end = len(text)
+			break
+		}
+		end += nl + 1
+	}
+	return text[i:end], true
+}
+
+// withoutMeasured returns the rows of a fault table without their last
+// cell, the measured time, which differs from run to run.
+func withoutMeasured(table string) []string {
+	var rows []string
+	for _, line := range strings.Split(strings.TrimSpace(table), "\n") {
+		line = strings.TrimSuffix(strings.TrimSpace(line), "|")
+		if i := strings.LastIndexByte(line, '|'); i >= 0 {
+			line = line[:i+1]
+		}
+		rows = append(rows, line)
+	}
+	return rows
+}
+
+// keepMeasured returns table with the measured time of each row that old
+// has too (every other cell the same) taken from old.
+func keepMeasured(old, table string) string {
+	kept := map[string]string{}
+	for _, line := range strings.Split(old, "\n") {
+		if rows := withoutMeasured(line); len(rows) == 1 {
+			kept[rows[0]] = line
+		}
+	}
+	lines := strings.Split(table, "\n")
+	for i, line := range lines {
+		if rows := withoutMeasured(line); len(rows) == 1 && kept[rows[0]] != "" {
+			lines[i] = kept[rows[0]]
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// lineDiff lists the lines only in want (-) and only in got (+).
+func lineDiff(want, got []string) string {
+	var b strings.Builder
+	for _, l := range want {
+		if !slices.Contains(got, l) {
+			b.WriteString("- " + l + "\n")
+		}
+	}
+	for _, l := range got {
+		if !slices.Contains(want, l) {
+			b.WriteString("+ " + l + "\n")
+		}
+	}
+	if b.Len() == 0 {
+		b.WriteString("(the same rows, in another order)\n")
+	}
+	return b.String()
 }
 
 // faultNames lists the faults in the order of the table.
