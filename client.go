@@ -631,11 +631,33 @@ func decodeBody(method, path string, resp *http.Response, out any) error {
 	return nil
 }
 
-// checkNoBody checks the success response of a call that needs no body.
-// Unleash sends none, on every version; a body in its place (a proxy's
-// login page answered with 200, whatever its Content-Type) means the
-// request may never have reached Unleash. Such a body is closed unread.
+// checkNoBody checks the success answer of a call that changes a token and
+// needs no body (update, delete): it says the change is done only when the
+// answer is the one Unleash gives to a change it made. Every captured
+// version answers 200 with no Content-Type and no body; 204 No Content says
+// the same in HTTP's own words, and a gateway that labels every answer JSON
+// adds nothing to an empty one. Anything else did not come from Unleash
+// making the change: 202 Accepted means queued, not done; 203, 205, 206 and
+// the unnamed 2xx are answers Unleash never gives; a body, or a page's
+// Content-Type even over an empty body (a proxy's empty text/html page),
+// means something else answered. A refused answer's body is closed unread,
+// so that a stalled or endless one costs no wait.
 func checkNoBody(method, path string, resp *http.Response) error {
+	fail := func(format string, args ...any) error {
+		_ = resp.Body.Close()
+		return fmt.Errorf("unleashadmin: %s %s: %d response: %w: %s (is a proxy or login page in front of Unleash?)",
+			method, path, resp.StatusCode, ErrUnexpectedResponse, fmt.Sprintf(format, args...))
+	}
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusNoContent:
+	case http.StatusAccepted:
+		return fail("202 Accepted means the change was queued, not made; Unleash answers a change it made with 200")
+	default:
+		return fail("%s is not an answer Unleash gives to a change; it answers 200", strings.TrimSpace(fmt.Sprint(resp.StatusCode, " ", http.StatusText(resp.StatusCode))))
+	}
+	if cts := resp.Header.Values("Content-Type"); len(cts) > 0 && !isJSON(cts[0]) {
+		return fail("expected no body, got a %q answer", mediaType(cts[0]))
+	}
 	if resp.ContentLength == 0 {
 		return nil
 	}
@@ -643,13 +665,7 @@ func checkNoBody(method, path string, resp *http.Response) error {
 	if n, _ := io.ReadFull(resp.Body, first[:]); n == 0 {
 		return nil
 	}
-	_ = resp.Body.Close()
-	what := "a body"
-	if ct := resp.Header.Get("Content-Type"); ct != "" {
-		what = fmt.Sprintf("a %q body", mediaType(ct))
-	}
-	return fmt.Errorf("unleashadmin: %s %s: %d response: %w: expected no body, got %s (is a proxy or login page in front of Unleash?)",
-		method, path, resp.StatusCode, ErrUnexpectedResponse, what)
+	return fail("expected no body, got a body")
 }
 
 var errTooLarge = errors.New("body is larger than the limit")

@@ -872,6 +872,39 @@ func faults(srv func() *faultServer) []fault {
 				return expect{class: "ErrUnexpectedResponse", ok: isUnexpected(), requests: 1, conns: 1, bound: quick}
 			},
 		},
+		// A change is done only on Unleash's own answer to it: 200 (or
+		// 204) without a body. A proxy's 202 queued it at best; 205, 299
+		// and an empty page are answers Unleash never gives.
+		fault{
+			name:    "204 No Content",
+			handler: always(statusBody(http.StatusNoContent, "", "")),
+			want: func(m faultMethod) expect {
+				if m.decodes {
+					return expect{class: "ErrUnexpectedResponse", ok: isUnexpected(), requests: 1, conns: 1, bound: quick}
+				}
+				return expect{class: "nil", ok: isNil, requests: 1, conns: 1, bound: quick}
+			},
+		},
+		fault{
+			name:    "202 Accepted, no body",
+			handler: always(statusBody(http.StatusAccepted, "", "")),
+			want:    unexpectedAtOnce,
+		},
+		fault{
+			name:    "205 Reset Content, no body",
+			handler: always(statusBody(http.StatusResetContent, "", "")),
+			want:    unexpectedAtOnce,
+		},
+		fault{
+			name:    "299, no body",
+			handler: always(statusBody(299, "", "")),
+			want:    unexpectedAtOnce,
+		},
+		fault{
+			name:    "200 with an empty text/html page",
+			handler: always(statusBody(http.StatusOK, htmlCT, "")),
+			want:    unexpectedAtOnce,
+		},
 		fault{
 			name:    "200 JSON of the wrong type",
 			applies: decoders,
@@ -918,6 +951,11 @@ func faults(srv func() *faultServer) []fault {
 		},
 	)
 	return out
+}
+
+// unexpectedAtOnce is ErrUnexpectedResponse after one request.
+func unexpectedAtOnce(faultMethod) expect {
+	return expect{class: "ErrUnexpectedResponse", ok: isUnexpected(), requests: 1, conns: 1, bound: quick}
 }
 
 // streamEndless writes a JSON-looking body until the client goes away or

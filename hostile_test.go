@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -569,5 +571,125 @@ func TestShownURLHasNoUser(t *testing.T) {
 	}
 	if s := fmt.Sprint(c); strings.Contains(s, "0123456789abcdef") || !strings.Contains(s, "https://unleash.example.com/unleash") {
 		t.Errorf("Client prints %s", s)
+	}
+}
+
+// Round 3 of the hostile-network pass.
+
+// noBodyMethods are the SDK methods that change a token and read no body:
+// update and the two deletes.
+func noBodyMethods() []faultMethod {
+	var out []faultMethod
+	for _, m := range sdkMethods(secretA, "svc") {
+		if !m.decodes {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// A change (update, delete) is reported done only on the answer Unleash
+// gives to a change it made: 200 without a Content-Type or a body, which
+// every captured version sends, or 204, with no body (labelled JSON at
+// most). A proxy's 202 (queued, not done),
+// 205, 299 or empty text/html page forwarded nothing, and the token stays
+// live: before the fix, each was success and prune printed "retired 1".
+func TestChangeIsDoneOnlyOnUnleashsAnswer(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		status int
+		ctype  string
+		ok     bool
+	}{
+		{"200, no Content-Type", 200, "", true},
+		{"204 No Content", 204, "", true},
+		{"202 Accepted", 202, "", false},
+		{"203 Non-Authoritative Information", 203, "", false},
+		{"205 Reset Content", 205, "", false},
+		{"206 Partial Content", 206, "", false},
+		{"299", 299, "", false},
+		{"200, empty text/html page", 200, htmlCT, false},
+		{"200, empty, labelled JSON", 200, jsonCT, true},
+		{"200, empty text/plain", 200, "text/plain", false},
+		{"204 with a Content-Type", 204, "text/html", false},
+	} {
+		for _, m := range noBodyMethods() {
+			srv := startFaultServer(t, false, func(w http.ResponseWriter, _ *http.Request, _ int) {
+				if tt.ctype != "" {
+					w.Header().Set("Content-Type", tt.ctype)
+				}
+				w.WriteHeader(tt.status)
+			})
+			c, err := NewClient(srv.URL, testKey, WithRetryWait(0, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = m.call(context.Background(), c)
+			switch {
+			case tt.ok && err != nil:
+				t.Errorf("%s: %s = %v, want done", tt.name, m.name, err)
+			case !tt.ok && !errors.Is(err, ErrUnexpectedResponse):
+				t.Errorf("%s: %s = %v, want ErrUnexpectedResponse", tt.name, m.name, err)
+			case !tt.ok && !strings.Contains(err.Error(), strconv.Itoa(tt.status)):
+				t.Errorf("%s: %s: the error does not name the status: %v", tt.name, m.name, err)
+			}
+			if n := srv.count(""); n != 1 {
+				t.Errorf("%s: %s sent %d requests, want 1", tt.name, m.name, n)
+			}
+			c.CloseIdleConnections()
+		}
+	}
+}
+
+// Every 2xx answer to an update or delete in the captures of every Unleash
+// version is accepted as done, with its headers as captured and, where
+// Unleash sent it chunked, chunked.
+func TestChangeAnswersOfEveryCapture(t *testing.T) {
+	t.Parallel()
+	dirs, err := filepath.Glob(filepath.Join("testdata", "captures-*"))
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no captures: %v", err)
+	}
+	seen := 0
+	for _, dir := range dirs {
+		for _, cp := range loadCaptures(t, strings.TrimPrefix(filepath.Base(dir), "captures-")) {
+			method, _, _ := strings.Cut(cp.request, " ")
+			if method != http.MethodPut && method != http.MethodDelete || cp.status/100 != 2 {
+				continue
+			}
+			seen++
+			srv := startFaultServer(t, false, func(w http.ResponseWriter, _ *http.Request, _ int) {
+				for k, vs := range cp.header {
+					switch http.CanonicalHeaderKey(k) {
+					case "Date", "Connection", "Keep-Alive", "Transfer-Encoding", "Content-Length":
+					default:
+						w.Header()[k] = vs
+					}
+				}
+				w.WriteHeader(cp.status)
+				_, _ = w.Write(cp.body)
+				if cp.header.Get("Transfer-Encoding") == "chunked" {
+					w.(http.Flusher).Flush()
+				}
+			})
+			c, err := NewClient(srv.URL, testKey, WithRetryMax(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var call func() error
+			if method == http.MethodPut {
+				call = func() error { return c.UpdateAPITokenExpiry(context.Background(), secretA, time.Now().Add(time.Hour)) }
+			} else {
+				call = func() error { return c.DeleteAPIToken(context.Background(), secretA) }
+			}
+			if err := call(); err != nil {
+				t.Errorf("%s/%s (%d): %v", filepath.Base(dir), cp.name, cp.status, err)
+			}
+			c.CloseIdleConnections()
+		}
+	}
+	if seen < 50 {
+		t.Errorf("only %d captured 2xx answers to an update or delete", seen)
 	}
 }
