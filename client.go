@@ -47,6 +47,8 @@ const (
 	// MaxResponseBytes bounds a success body. A list of Unleash's default
 	// maximum of 2,000 tokens is about 700 KB; a body past this bound is
 	// refused with ErrUnexpectedResponse instead of being read into memory.
+	// A create whose answer starts with the new token and goes on past it
+	// returns that token with the error.
 	MaxResponseBytes = 32 << 20
 	// MaxErrorBodyBytes bounds the body kept in APIError.Body.
 	MaxErrorBodyBytes = 64 << 10
@@ -588,8 +590,9 @@ func unwrapURLError(err error) error {
 
 // decodeBody reads a bounded success body and decodes it as JSON into out.
 // An out that is a salvager (a create's answer) is read and decoded
-// whatever its Content-Type and however it ends, so that a secret that
-// arrived is kept; the error still says what was wrong.
+// whatever its Content-Type and however it ends (cut short, or going on
+// past MaxResponseBytes, of which it gets the first maxSalvageBytes), so
+// that a secret that arrived is kept; the error still says what was wrong.
 func decodeBody(method, path string, resp *http.Response, out any) error {
 	fail := func(cause error, format string, args ...any) error {
 		what := fmt.Sprintf(format, args...)
@@ -607,6 +610,15 @@ func decodeBody(method, path string, resp *http.Response, out any) error {
 		return fail(nil, "expected a JSON body, got %q (is a proxy or login page in front of Unleash?)", mediaType(ct))
 	}
 	data, err := readBounded(resp.Body, resp.ContentLength, MaxResponseBytes)
+	if salvaging && errors.Is(err, errTooLarge) {
+		// A create's answer is the new token, which may open a body too
+		// large to read whole: look at its start, of what was read or, when
+		// the declared length refused it unread, of what comes.
+		if data == nil {
+			data, _ = readBounded(resp.Body, -1, maxSalvageBytes)
+		}
+		data = data[:min(len(data), maxSalvageBytes)]
+	}
 	var decodeErr error
 	if salvaging {
 		decodeErr = salvage.decodeSalvaging(data)
@@ -670,13 +682,20 @@ func checkNoBody(method, path string, resp *http.Response) error {
 
 var errTooLarge = errors.New("body is larger than the limit")
 
+// maxSalvageBytes is how much of the start of a create's answer over
+// MaxResponseBytes is searched for the new token. Unleash's answer is under
+// 1 KB; the bound keeps the search of a hostile body short.
+const maxSalvageBytes = 1 << 20
+
 // maxPrealloc bounds the buffer reserved for a body from its declared
 // Content-Length: memory grows with the bytes that arrive, not with what a
 // server claims it will send.
 const maxPrealloc = 64 << 10
 
-// readBounded reads at most limit bytes; a longer body is an error. When
-// reading fails part way, it returns what arrived together with the error.
+// readBounded reads at most limit bytes; a longer body is an error, and
+// comes with its first limit bytes. When reading fails part way, it returns
+// what arrived together with the error. A declared size over the limit is
+// an error before anything is read.
 // The buffer starts at no more than maxPrealloc and grows with what has
 // arrived (four times, towards a declared size; twice, past one or without
 // one), never past a declared size that has not been passed: an honest
@@ -706,7 +725,7 @@ func readBounded(r io.Reader, size int64, limit int64) ([]byte, error) {
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if int64(len(buf)) > limit {
-			return nil, fmt.Errorf("%w of %d bytes", errTooLarge, limit)
+			return buf[:limit], fmt.Errorf("%w of %d bytes", errTooLarge, limit)
 		}
 		switch {
 		case err == io.EOF:

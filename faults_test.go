@@ -929,6 +929,10 @@ func faults(srv func() *faultServer) []fault {
 				streamEndless(w, srv(), 1<<30)
 			}),
 			want: func(m faultMethod) expect {
+				if m.create() {
+					// Its first MiB is searched for the new token.
+					return expect{class: "ErrUnexpectedResponse (over MaxResponseBytes, the first MiB read for a secret)", ok: isUnexpected(errTooLarge), requests: 1, bound: quick}
+				}
 				if m.decodes {
 					return expect{class: "ErrUnexpectedResponse (over MaxResponseBytes, nothing read)", ok: isUnexpected(errTooLarge), requests: 1, bound: quick}
 				}

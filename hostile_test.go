@@ -693,3 +693,66 @@ func TestChangeAnswersOfEveryCapture(t *testing.T) {
 		t.Errorf("only %d captured 2xx answers to an update or delete", seen)
 	}
 }
+
+// A 201 that starts with the new token and goes on past MaxResponseBytes
+// returns the token with the error: its secret arrived, and the token is
+// live. Before the fix the body was dropped whole and the error said only
+// that a token may have been created. The answer comes over a real socket,
+// chunked or with its Content-Length declared.
+func TestCreateKeepsASecretPastTheSizeLimit(t *testing.T) {
+	t.Parallel()
+	const secret = "default:development.5b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e"
+	token := `{"tokenName":"svc","type":"backend","environment":"production","projects":["default"],"project":"default","secret":"` + secret + `"`
+	for _, tt := range []struct {
+		name string
+		// head is sent first, then filler up to the size, then tail.
+		head, filler, tail string
+		declared           bool
+	}{
+		{"white space after the token", token + `}`, " ", "", false},
+		{"white space after the token, length declared", token + `}`, " ", "", true},
+		{"a long field after the secret", token + `,"note":"`, "x", `"}`, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			size := MaxResponseBytes + 1<<20
+			for _, create := range createMethods {
+				srv := startFaultServer(t, false, func(w http.ResponseWriter, _ *http.Request, _ int) {
+					w.Header().Set("Content-Type", jsonCT)
+					if tt.declared {
+						w.Header().Set("Content-Length", strconv.Itoa(size))
+					}
+					w.WriteHeader(http.StatusCreated)
+					if _, err := io.WriteString(w, tt.head); err != nil {
+						return
+					}
+					chunk := strings.Repeat(tt.filler, 64<<10)
+					for n := len(tt.head); n < size-len(tt.tail); n += len(chunk) {
+						if _, err := io.WriteString(w, chunk); err != nil {
+							return
+						}
+					}
+					_, _ = io.WriteString(w, tt.tail)
+				})
+				c, err := NewClient(srv.URL, testKey, WithRetryWait(0, 0))
+				if err != nil {
+					t.Fatal(err)
+				}
+				tok, err := create.call(c)
+				c.CloseIdleConnections()
+				if !errors.Is(err, ErrUnexpectedResponse) || !errors.Is(err, errTooLarge) {
+					t.Errorf("%s: err = %v, want ErrUnexpectedResponse over the limit", create.name, err)
+				}
+				if tok == nil || tok.Secret != secret || tok.TokenName != "svc" || tok.Environment != "production" {
+					t.Errorf("%s: token = %+v, want the one that arrived", create.name, tok)
+				}
+				if err != nil && strings.Contains(err.Error(), randomOf(secret)) {
+					t.Errorf("%s: the error shows the secret: %v", create.name, err)
+				}
+				if n := srv.count(""); n != 1 {
+					t.Errorf("%s: %d requests", create.name, n)
+				}
+			}
+		})
+	}
+}
