@@ -252,12 +252,16 @@ func parseBaseURL(op, raw string) (*url.URL, error) {
 	// The messages name only the parts of the URL that cannot hold a
 	// credential: with the arguments swapped, baseURL is the key (a
 	// personal access token "user:<hex>" parses as a URL), and a query,
-	// fragment or path may carry a token too.
+	// fragment, path or user information may carry a token too.
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
 		return nil, invalidArg(op, "baseURL: scheme must be http or https, not %q", u.Scheme)
 	case u.Hostname() == "":
 		return nil, invalidArg(op, "baseURL has no host name")
+	case u.User != nil:
+		// net/http would send it as Basic auth on a Client without a key:
+		// a credential that the echo check does not know of.
+		return nil, invalidArg(op, "baseURL must not carry a user name or password (the part before '@'): the API key is the only credential this client sends")
 	case strings.ContainsAny(raw, "?#"):
 		// Even an empty query ("https://host/?") would take the API path
 		// into the query string.

@@ -562,15 +562,34 @@ func TestCreateErrorHidesTheNewSecret(t *testing.T) {
 	}
 }
 
-// Reports show the base URL without its user information.
-func TestShownURLHasNoUser(t *testing.T) {
+// A base URL with user information is refused, by both constructors, with
+// an error that repeats none of it. Before the fix it was accepted: a
+// Client without a key then sent it as Basic auth (net/http does so for a
+// request URL with user information), and an error that echoed the header
+// printed the password in base64.
+func TestBaseURLWithUserInfoIsRefused(t *testing.T) {
 	t.Parallel()
-	c, err := NewClient("https://0123456789abcdef0123456789abcdef@unleash.example.com/unleash", testKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s := fmt.Sprint(c); strings.Contains(s, "0123456789abcdef") || !strings.Contains(s, "https://unleash.example.com/unleash") {
-		t.Errorf("Client prints %s", s)
+	const user, password = "bobthebuilder", "hunter2hunter2"
+	for _, base := range []string{
+		"https://" + user + ":" + password + "@unleash.example.com/unleash",
+		"https://" + user + "@unleash.example.com",
+		"http://" + user + ":@127.0.0.1:4242",
+		"https://:" + password + "@unleash.example.com",
+		"https://@unleash.example.com",
+	} {
+		for name, newC := range map[string]func() (*Client, error){
+			"NewClient":           func() (*Client, error) { return NewClient(base, testKey) },
+			"NewClientWithoutKey": func() (*Client, error) { return NewClientWithoutKey(base) },
+		} {
+			c, err := newC()
+			if c != nil || !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "user name or password") {
+				t.Errorf("%s(%q) = %v, %v; want ErrInvalidArgument about the user name or password", name, base, c, err)
+				continue
+			}
+			if s, ok := containsAny(err.Error(), user, password, base, "unleash.example.com", "127.0.0.1"); ok {
+				t.Errorf("%s: the error repeats %q: %v", name, s, err)
+			}
+		}
 	}
 }
 
