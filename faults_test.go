@@ -940,6 +940,35 @@ func faults(srv func() *faultServer) []fault {
 			},
 		},
 		fault{
+			// The new token, then more than MaxResponseBytes: its first MiB
+			// is read, and the token comes back with the error.
+			name:    "201 with the new token, declaring a 1 GiB Content-Length",
+			applies: faultMethod.create,
+			handler: always(func(w http.ResponseWriter, r *http.Request, _ int) {
+				if !strings.HasSuffix(r.URL.Path, "api-tokens") || r.Method != http.MethodPost {
+					succeed(w, r) // the rotation's delete, which does not come
+					return
+				}
+				w.Header().Set("Content-Type", jsonCT)
+				w.Header().Set("Content-Length", strconv.Itoa(1<<30))
+				w.WriteHeader(http.StatusCreated)
+				if _, err := io.WriteString(w, faultCreated); err != nil {
+					return
+				}
+				chunk := strings.Repeat(" ", 64<<10)
+				for range 32 { // 2 MiB: more than the client reads
+					if _, err := io.WriteString(w, chunk); err != nil {
+						return
+					}
+				}
+			}),
+			want: func(faultMethod) expect {
+				return expect{class: "ErrUnexpectedResponse (over MaxResponseBytes), with the token", ok: both(isUnexpected(errTooLarge), func(err error) bool {
+					return !strings.Contains(err.Error(), "may have been created") && !strings.Contains(err.Error(), randomOf(faultSecret))
+				}), requests: 1, bound: quick}
+			},
+		},
+		fault{
 			name: "500 with an endless body",
 			handler: always(func(w http.ResponseWriter, r *http.Request, _ int) {
 				w.Header().Set("Content-Type", htmlCT)
