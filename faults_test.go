@@ -14,6 +14,8 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -725,6 +727,35 @@ func faults(srv func() *faultServer) []fault {
 			},
 		},
 	)
+
+	// A proxy that refuses the call and echoes the Authorization header
+	// encoded: the echo is removed from every text of the error.
+	for _, enc := range []struct {
+		name   string
+		encode func([]byte) string
+	}{
+		{"base64", base64.StdEncoding.EncodeToString},
+		{"hex", hex.EncodeToString},
+	} {
+		out = append(out, fault{
+			name: "401 echoing Authorization in " + enc.name,
+			handler: always(func(w http.ResponseWriter, r *http.Request, _ int) {
+				echo := enc.encode([]byte(r.Header.Get("Authorization")))
+				w.Header().Set("X-Echo", echo)
+				writeJSON(w, http.StatusUnauthorized, `{"name":"AuthenticationRequired","message":"unknown credential `+echo+`"}`)
+			}),
+			want: func(faultMethod) expect {
+				return expect{class: "*APIError 401 (the echo removed)", ok: func(err error) bool {
+					var e *APIError
+					if !errors.As(err, &e) || e.StatusCode != 401 {
+						return false
+					}
+					_, shows := showsEncoded(strings.Join([]string{err.Error(), e.Message, string(e.Body), fmt.Sprint(e.Header)}, "\n"), randomOf(faultKey))
+					return !shows && strings.Contains(e.Message, "unknown credential")
+				}, requests: 1, conns: 1, bound: quick}
+			},
+		})
+	}
 
 	// The connection dies before any response.
 	out = append(out,

@@ -6,6 +6,8 @@ package unleashadmin
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -732,8 +734,7 @@ func TestCreateKeepsASecretPastTheSizeLimit(t *testing.T) {
 		{"white space after the token, length declared", token + `}`, " ", "", true},
 		{"a long field after the secret", token + `,"note":"`, "x", `"}`, false},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
+		t.Run(tt.name, func(t *testing.T) { // one at a time: each reads 32 MiB
 			size := MaxResponseBytes + 1<<20
 			for _, create := range createMethods {
 				srv := startFaultServer(t, false, func(w http.ResponseWriter, _ *http.Request, _ int) {
@@ -774,4 +775,92 @@ func TestCreateKeepsASecretPastTheSizeLimit(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Echoes of the key or of the request's secret in base64 (standard and URL
+// alphabets, padded or not, at any alignment: the credential alone, after
+// "Bearer ", after one byte) or in hex (either case) are found and removed
+// from every text of the error, and the rest is kept. Before the fix they
+// passed the echo check untouched.
+func TestEncodedEchoesAreRemoved(t *testing.T) {
+	t.Parallel()
+	const pat = "user:5e1f0c2d9b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a"
+	encodings := map[string]func([]byte) string{
+		"base64":            base64.StdEncoding.EncodeToString,
+		"base64, unpadded":  base64.RawStdEncoding.EncodeToString,
+		"base64url":         base64.URLEncoding.EncodeToString,
+		"base64url, no pad": base64.RawURLEncoding.EncodeToString,
+		"hex":               hex.EncodeToString,
+		"HEX":               func(b []byte) string { return strings.ToUpper(hex.EncodeToString(b)) },
+		"base64 in lines": func(b []byte) string { // of 20 characters, the breaks JSON-escaped
+			s := base64.StdEncoding.EncodeToString(b)
+			for i := 20; i < len(s); i += 24 {
+				s = s[:i] + `\r\n` + s[i:]
+			}
+			return s
+		},
+	}
+	for _, key := range []string{testKey, pat} {
+		for _, cred := range []string{key, secretA} {
+			for _, wrap := range []string{"%s", "Bearer %s", "x%s", "xy%s", "%s\n"} {
+				for encName, enc := range encodings {
+					echo := enc([]byte(fmt.Sprintf(wrap, cred)))
+					name := fmt.Sprintf("%s of %q around %s", encName, wrap, RedactSecret(cred))
+					body := `{"name":"BadDataError","message":"bad header ` + echo + `","details":[{"message":"you sent ` + echo + `"}]}`
+					var c *Client
+					if key == pat {
+						c, _ = newPATClient(t, body, echo)
+					} else {
+						c, _ = newTestClient(t, []reply{{status: 400, body: body, ctype: jsonCT, header: http.Header{"X-Echo": {echo}, "X-Request-Id": {"abc-123"}}}},
+							WithRetryMax(0))
+					}
+					err := c.DeleteAPIToken(context.Background(), secretA)
+					var e *APIError
+					if !errors.As(err, &e) {
+						t.Fatalf("%s: err = %v", name, err)
+					}
+					shown := strings.Join([]string{err.Error(), e.Message, fmt.Sprint(e.Details), string(e.Body), fmt.Sprint(e.Header)}, "\n")
+					if run, ok := showsEncoded(shown, randomOf(cred)); ok {
+						t.Errorf("%s: %q shows in\n%s", name, run, shown)
+					}
+					if e.Header.Get("X-Request-Id") != "abc-123" || !strings.Contains(err.Error(), "BadDataError") {
+						t.Errorf("%s: more than the echo was removed: %v, %v", name, err, e.Header)
+					}
+					// An exact echo is cleaned in place; one split across
+					// lines cannot be, and is dropped.
+					if split := encName == "base64 in lines"; split != (e.Body == nil) || !split && !strings.Contains(e.Message, "bad header ") {
+						t.Errorf("%s: body %q, message %q", name, e.Body, e.Message)
+					}
+				}
+			}
+		}
+	}
+}
+
+// showsEncoded reports a run of the base64 (either alphabet, any of the
+// three alignments) or hex encoding of random that text holds: 16 base64
+// characters (12 bytes) or 24 hex digits, line breaks ignored, base64 in
+// its case, hex in any.
+func showsEncoded(text, random string) (string, bool) {
+	flat := strings.NewReplacer("\r", "", "\n", "", `\r`, "", `\n`, "").Replace(text)
+	var forms []string
+	for lead := range 3 {
+		s := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("\x00", lead) + random))
+		s = s[4 : len(s)-4] // the groups at the edges hold other bytes
+		forms = append(forms, s, strings.NewReplacer("+", "-", "/", "_").Replace(s))
+	}
+	for _, f := range forms {
+		for i := 0; i+16 <= len(f); i++ {
+			if strings.Contains(flat, f[i:i+16]) {
+				return f[i : i+16], true
+			}
+		}
+	}
+	h, lower := hex.EncodeToString([]byte(random)), strings.ToLower(flat)
+	for i := 0; i+24 <= len(h); i++ {
+		if strings.Contains(lower, h[i:i+24]) {
+			return h[i : i+24], true
+		}
+	}
+	return "", false
 }

@@ -1,6 +1,8 @@
 package unleashadmin
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 )
@@ -44,4 +46,30 @@ func BenchmarkEcho(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkEchoManySecrets builds the credential set of a ValidateTokens
+// batch (250 secrets, what one request carries) and checks a proxy's 4 KiB
+// page against it: the cost of an error of that call.
+func BenchmarkEchoManySecrets(b *testing.B) {
+	secrets := make([]string, maxValidateBatch)
+	for i := range secrets {
+		sum := sha256.Sum256([]byte{byte(i), byte(i >> 8)})
+		secrets[i] = "default:development." + hex.EncodeToString(sum[:28])
+	}
+	body := []byte(echoBenchBodies[1].body)
+	b.Run("build", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			newCredSet(secrets...)
+		}
+	})
+	sets := []*credSet{newCredSet(testKey), newCredSet(secrets...)}
+	b.Run("check-4k", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			echoedIn(sets, body)
+		}
+	})
 }
