@@ -153,8 +153,9 @@ func newCredSet(creds ...string) *credSet {
 	return s
 }
 
-// encodedForm is a form of a credential in an encoding, and the step
-// between the places where a character of the credential's starts in it.
+// encodedForm is a credential's random part in an encoding, with the step
+// between the places in it where a byte (hex) or a 3-byte group (base64)
+// of the random part starts.
 type encodedForm struct {
 	form string
 	step int
