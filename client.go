@@ -47,6 +47,8 @@ const (
 	// MaxResponseBytes bounds a success body. A list of Unleash's default
 	// maximum of 2,000 tokens is about 700 KB; a body past this bound is
 	// refused with ErrUnexpectedResponse instead of being read into memory.
+	// A create whose answer starts with the new token and goes on past it
+	// returns that token with the error.
 	MaxResponseBytes = 32 << 20
 	// MaxErrorBodyBytes bounds the body kept in APIError.Body.
 	MaxErrorBodyBytes = 64 << 10
@@ -258,12 +260,16 @@ func parseBaseURL(op, raw string) (*url.URL, error) {
 	// The messages name only the parts of the URL that cannot hold a
 	// credential: with the arguments swapped, baseURL is the key (a
 	// personal access token "user:<hex>" parses as a URL), and a query,
-	// fragment or path may carry a token too.
+	// fragment, path or user information may carry a token too.
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
 		return nil, invalidArg(op, "baseURL: scheme must be http or https, not %q", u.Scheme)
 	case u.Hostname() == "":
 		return nil, invalidArg(op, "baseURL has no host name")
+	case u.User != nil:
+		// net/http would send it as Basic auth on a Client without a key:
+		// a credential that the echo check does not know of.
+		return nil, invalidArg(op, "baseURL must not carry a user name or password (the part before '@'): the API key is the only credential this client sends")
 	case strings.ContainsAny(raw, "?#"):
 		// Even an empty query ("https://host/?") would take the API path
 		// into the query string.
@@ -596,8 +602,9 @@ func unwrapURLError(err error) error {
 
 // decodeBody reads a bounded success body and decodes it as JSON into out.
 // An out that is a salvager (a create's answer) is read and decoded
-// whatever its Content-Type and however it ends, so that a secret that
-// arrived is kept; the error still says what was wrong.
+// whatever its Content-Type and however it ends (cut short, or going on
+// past MaxResponseBytes, of which it gets the first maxSalvageBytes), so
+// that a secret that arrived is kept; the error still says what was wrong.
 func decodeBody(method, path string, resp *http.Response, out any) error {
 	fail := func(cause error, format string, args ...any) error {
 		what := fmt.Sprintf(format, args...)
@@ -615,6 +622,15 @@ func decodeBody(method, path string, resp *http.Response, out any) error {
 		return fail(nil, "expected a JSON body, got %q (is a proxy or login page in front of Unleash?)", mediaType(ct))
 	}
 	data, err := readBounded(resp.Body, resp.ContentLength, MaxResponseBytes)
+	if salvaging && errors.Is(err, errTooLarge) {
+		// A create's answer is the new token, which may open a body too
+		// large to read whole: look at its start, of what was read or, when
+		// the declared length refused it unread, of what comes.
+		if data == nil {
+			data, _ = readBounded(resp.Body, -1, maxSalvageBytes)
+		}
+		data = data[:min(len(data), maxSalvageBytes)]
+	}
 	var decodeErr error
 	if salvaging {
 		decodeErr = salvage.decodeSalvaging(data)
@@ -639,11 +655,33 @@ func decodeBody(method, path string, resp *http.Response, out any) error {
 	return nil
 }
 
-// checkNoBody checks the success response of a call that needs no body.
-// Unleash sends none, on every version; a body in its place (a proxy's
-// login page answered with 200, whatever its Content-Type) means the
-// request may never have reached Unleash. Such a body is closed unread.
+// checkNoBody checks the success answer of a call that changes a token and
+// needs no body (update, delete): it says the change is done only when the
+// answer is the one Unleash gives to a change it made. Every captured
+// version answers 200 with no Content-Type and no body; 204 No Content says
+// the same in HTTP's own words, and a gateway that labels every answer JSON
+// adds nothing to an empty one. Anything else did not come from Unleash
+// making the change: 202 Accepted means queued, not done; 203, 205, 206 and
+// the unnamed 2xx are answers Unleash never gives; a body, or a page's
+// Content-Type even over an empty body (a proxy's empty text/html page),
+// means something else answered. A refused answer's body is closed unread,
+// so that a stalled or endless one costs no wait.
 func checkNoBody(method, path string, resp *http.Response) error {
+	fail := func(format string, args ...any) error {
+		_ = resp.Body.Close()
+		return fmt.Errorf("unleashadmin: %s %s: %d response: %w: %s (is a proxy or login page in front of Unleash?)",
+			method, path, resp.StatusCode, ErrUnexpectedResponse, fmt.Sprintf(format, args...))
+	}
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusNoContent:
+	case http.StatusAccepted:
+		return fail("202 Accepted means the change was queued, not made; Unleash answers a change it made with 200")
+	default:
+		return fail("%s is not an answer Unleash gives to a change; it answers 200", strings.TrimSpace(fmt.Sprint(resp.StatusCode, " ", http.StatusText(resp.StatusCode))))
+	}
+	if cts := resp.Header.Values("Content-Type"); len(cts) > 0 && !isJSON(cts[0]) {
+		return fail("expected no body, got a %q answer", mediaType(cts[0]))
+	}
 	if resp.ContentLength == 0 {
 		return nil
 	}
@@ -651,24 +689,25 @@ func checkNoBody(method, path string, resp *http.Response) error {
 	if n, _ := io.ReadFull(resp.Body, first[:]); n == 0 {
 		return nil
 	}
-	_ = resp.Body.Close()
-	what := "a body"
-	if ct := resp.Header.Get("Content-Type"); ct != "" {
-		what = fmt.Sprintf("a %q body", mediaType(ct))
-	}
-	return fmt.Errorf("unleashadmin: %s %s: %d response: %w: expected no body, got %s (is a proxy or login page in front of Unleash?)",
-		method, path, resp.StatusCode, ErrUnexpectedResponse, what)
+	return fail("expected no body, got a body")
 }
 
 var errTooLarge = errors.New("body is larger than the limit")
+
+// maxSalvageBytes is how much of the start of a create's answer over
+// MaxResponseBytes is searched for the new token. Unleash's answer is under
+// 1 KB; the bound keeps the search of a hostile body short.
+const maxSalvageBytes = 1 << 20
 
 // maxPrealloc bounds the buffer reserved for a body from its declared
 // Content-Length: memory grows with the bytes that arrive, not with what a
 // server claims it will send.
 const maxPrealloc = 64 << 10
 
-// readBounded reads at most limit bytes; a longer body is an error. When
-// reading fails part way, it returns what arrived together with the error.
+// readBounded reads at most limit bytes; a longer body is an error, and
+// comes with its first limit bytes. When reading fails part way, it returns
+// what arrived together with the error. A declared size over the limit is
+// an error before anything is read.
 // The buffer starts at no more than maxPrealloc and grows with what has
 // arrived (four times, towards a declared size; twice, past one or without
 // one), never past a declared size that has not been passed: an honest
@@ -698,7 +737,7 @@ func readBounded(r io.Reader, size int64, limit int64) ([]byte, error) {
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if int64(len(buf)) > limit {
-			return nil, fmt.Errorf("%w of %d bytes", errTooLarge, limit)
+			return buf[:limit], fmt.Errorf("%w of %d bytes", errTooLarge, limit)
 		}
 		switch {
 		case err == io.EOF:

@@ -38,8 +38,10 @@ var ErrInvalidArgument = errors.New("invalid argument")
 // ErrUnexpectedResponse is matched by errors.Is for an answer that is not
 // what Unleash sends: a success status whose body is not JSON (an HTML
 // login page of a proxy), JSON of the wrong shape, a truncated body, a body
-// larger than MaxResponseBytes, or an informational (1xx) status as the
-// final answer.
+// larger than MaxResponseBytes, an informational (1xx) status as the final
+// answer, or an update or delete answered otherwise than Unleash answers a
+// change it made (200 or 204 without a body): 202 Accepted, which means
+// the change is not done yet, another 2xx, a body, or an empty page.
 var ErrUnexpectedResponse = errors.New("unexpected response")
 
 // ErrNotSupported is matched by errors.Is when the server lacks what a call

@@ -560,7 +560,7 @@ func ExampleClient_CloseIdleConnections() {
 }
 
 func ExampleClient_Format() {
-	c, err := unleashadmin.NewClient("https://ops:hunter2@unleash.example.com", "*:*.b5d1c0ffee4a2e6f8a9c7b3d1e5f0a2c", unleashadmin.WithBearerAuth())
+	c, err := unleashadmin.NewClient("https://unleash.example.com", "*:*.b5d1c0ffee4a2e6f8a9c7b3d1e5f0a2c", unleashadmin.WithBearerAuth())
 	if err != nil {
 		log.Fatal(err)
 	}

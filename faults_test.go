@@ -14,6 +14,8 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +24,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"runtime"
 	"runtime/metrics"
 	"slices"
@@ -725,6 +728,35 @@ func faults(srv func() *faultServer) []fault {
 		},
 	)
 
+	// A proxy that refuses the call and echoes the Authorization header
+	// encoded: the echo is removed from every text of the error.
+	for _, enc := range []struct {
+		name   string
+		encode func([]byte) string
+	}{
+		{"base64", base64.StdEncoding.EncodeToString},
+		{"hex", hex.EncodeToString},
+	} {
+		out = append(out, fault{
+			name: "401 echoing Authorization in " + enc.name,
+			handler: always(func(w http.ResponseWriter, r *http.Request, _ int) {
+				echo := enc.encode([]byte(r.Header.Get("Authorization")))
+				w.Header().Set("X-Echo", echo)
+				writeJSON(w, http.StatusUnauthorized, `{"name":"AuthenticationRequired","message":"unknown credential `+echo+`"}`)
+			}),
+			want: func(faultMethod) expect {
+				return expect{class: "*APIError 401 (the echo removed)", ok: func(err error) bool {
+					var e *APIError
+					if !errors.As(err, &e) || e.StatusCode != 401 {
+						return false
+					}
+					_, shows := showsEncoded(strings.Join([]string{err.Error(), e.Message, string(e.Body), fmt.Sprint(e.Header)}, "\n"), randomOf(faultKey))
+					return !shows && strings.Contains(e.Message, "unknown credential")
+				}, requests: 1, conns: 1, bound: quick}
+			},
+		})
+	}
+
 	// The connection dies before any response.
 	out = append(out,
 		fault{
@@ -871,6 +903,39 @@ func faults(srv func() *faultServer) []fault {
 				return expect{class: "ErrUnexpectedResponse", ok: isUnexpected(), requests: 1, conns: 1, bound: quick}
 			},
 		},
+		// A change is done only on Unleash's own answer to it: 200 (or
+		// 204) without a body. A proxy's 202 queued it at best; 205, 299
+		// and an empty page are answers Unleash never gives.
+		fault{
+			name:    "204 No Content",
+			handler: always(statusBody(http.StatusNoContent, "", "")),
+			want: func(m faultMethod) expect {
+				if m.decodes {
+					return expect{class: "ErrUnexpectedResponse", ok: isUnexpected(), requests: 1, conns: 1, bound: quick}
+				}
+				return expect{class: "nil", ok: isNil, requests: 1, conns: 1, bound: quick}
+			},
+		},
+		fault{
+			name:    "202 Accepted, no body",
+			handler: always(statusBody(http.StatusAccepted, "", "")),
+			want:    unexpectedAtOnce,
+		},
+		fault{
+			name:    "205 Reset Content, no body",
+			handler: always(statusBody(http.StatusResetContent, "", "")),
+			want:    unexpectedAtOnce,
+		},
+		fault{
+			name:    "299, no body",
+			handler: always(statusBody(299, "", "")),
+			want:    unexpectedAtOnce,
+		},
+		fault{
+			name:    "200 with an empty text/html page",
+			handler: always(statusBody(http.StatusOK, htmlCT, "")),
+			want:    unexpectedAtOnce,
+		},
 		fault{
 			name:    "200 JSON of the wrong type",
 			applies: decoders,
@@ -895,10 +960,43 @@ func faults(srv func() *faultServer) []fault {
 				streamEndless(w, srv(), 1<<30)
 			}),
 			want: func(m faultMethod) expect {
+				if m.create() {
+					// Its first MiB is searched for the new token.
+					return expect{class: "ErrUnexpectedResponse (over MaxResponseBytes, the first MiB read for a secret)", ok: isUnexpected(errTooLarge), requests: 1, bound: quick}
+				}
 				if m.decodes {
 					return expect{class: "ErrUnexpectedResponse (over MaxResponseBytes, nothing read)", ok: isUnexpected(errTooLarge), requests: 1, bound: quick}
 				}
 				return expect{class: "ErrUnexpectedResponse (a body where Unleash sends none; one byte read)", ok: isUnexpected(), requests: 1, bound: quick}
+			},
+		},
+		fault{
+			// The new token, then more than MaxResponseBytes: its first MiB
+			// is read, and the token comes back with the error.
+			name:    "201 with the new token, declaring a 1 GiB Content-Length",
+			applies: faultMethod.create,
+			handler: always(func(w http.ResponseWriter, r *http.Request, _ int) {
+				if !strings.HasSuffix(r.URL.Path, "api-tokens") || r.Method != http.MethodPost {
+					succeed(w, r) // the rotation's delete, which does not come
+					return
+				}
+				w.Header().Set("Content-Type", jsonCT)
+				w.Header().Set("Content-Length", strconv.Itoa(1<<30))
+				w.WriteHeader(http.StatusCreated)
+				if _, err := io.WriteString(w, faultCreated); err != nil {
+					return
+				}
+				chunk := strings.Repeat(" ", 64<<10)
+				for range 32 { // 2 MiB: more than the client reads
+					if _, err := io.WriteString(w, chunk); err != nil {
+						return
+					}
+				}
+			}),
+			want: func(faultMethod) expect {
+				return expect{class: "ErrUnexpectedResponse (over MaxResponseBytes), with the token", ok: both(isUnexpected(errTooLarge), func(err error) bool {
+					return !strings.Contains(err.Error(), "may have been created") && !strings.Contains(err.Error(), randomOf(faultSecret))
+				}), requests: 1, bound: quick}
 			},
 		},
 		fault{
@@ -917,6 +1015,11 @@ func faults(srv func() *faultServer) []fault {
 		},
 	)
 	return out
+}
+
+// unexpectedAtOnce is ErrUnexpectedResponse after one request.
+func unexpectedAtOnce(faultMethod) expect {
+	return expect{class: "ErrUnexpectedResponse", ok: isUnexpected(), requests: 1, conns: 1, bound: quick}
 }
 
 // streamEndless writes a JSON-looking body until the client goes away or
@@ -994,6 +1097,152 @@ func TestFaultMatrix(t *testing.T) {
 			t.Error(err)
 		}
 	}
+	checkFaultDoc(t)
+}
+
+// faultDoc is the document that keeps the fault table.
+const faultDoc = "docs/RELIABILITY.md"
+
+// faultTableHead is the first line of the fault table.
+const faultTableHead = "| fault | methods | error class | requests | bound | measured (worst) |"
+
+// checkFaultDoc compares the fault table of docs/RELIABILITY.md with the
+// one this run made, every column but the measured time. After a run of the
+// whole matrix (every fault of faultOrder recorded; TestFaultEndlessBody,
+// which is not parallel, runs before the matrix goes on), the two must be
+// the same row for row, and the document must give the number of
+// method/fault pairs; after a run of part of it (go test -run), each row it
+// made must be in the document. With UPDATE_FAULT_DOC=1, a whole run
+// writes its table into the document instead, keeping the measured time of
+// the rows the document already had, so that the change shows only what
+// changed.
+func checkFaultDoc(t *testing.T) {
+	t.Helper()
+	raw, err := os.ReadFile(faultDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(raw)
+	table := faultTableMarkdown()
+	docTable, ok := markdownTable(doc, faultTableHead)
+	if !ok {
+		t.Fatalf("%s has no table starting %q", faultDoc, faultTableHead)
+	}
+	whole, pairs := faultRunIsWhole()
+	if whole && os.Getenv("UPDATE_FAULT_DOC") == "1" {
+		doc = strings.Replace(doc, docTable, keepMeasured(docTable, table), 1)
+		doc = pairsRE.ReplaceAllString(doc, fmt.Sprintf("Each of the %d method/fault pairs", pairs))
+		if err := os.WriteFile(faultDoc, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, got := withoutMeasured(docTable), withoutMeasured(table)
+	const regenerate = "regenerate it with UPDATE_FAULT_DOC=1 go test -run Fault ."
+	if whole {
+		if !slices.Equal(want, got) {
+			t.Errorf("the fault table of %s is not the one this run made (%s):\n%s", faultDoc, regenerate, lineDiff(want, got))
+		}
+		if m := pairsRE.FindStringSubmatch(doc); m == nil || m[1] != strconv.Itoa(pairs) {
+			t.Errorf("%s does not say \"Each of the %d method/fault pairs\" (%s)", faultDoc, pairs, regenerate)
+		}
+		return
+	}
+	for _, row := range got {
+		if !slices.Contains(want, row) {
+			t.Errorf("the fault table of %s lacks the row %s (%s)", faultDoc, row, regenerate)
+		}
+	}
+}
+
+var pairsRE = regexp.MustCompile(`Each of the (\d+) method/fault pairs`)
+
+// faultRunIsWhole reports whether every fault of faultOrder has been
+// recorded, and how many method/fault pairs were.
+func faultRunIsWhole() (whole bool, pairs int) {
+	faultTable.Lock()
+	defer faultTable.Unlock()
+	seen := map[string]bool{}
+	for _, r := range faultTable.rows {
+		seen[r.fault] = true
+		pairs += len(r.methods)
+	}
+	for _, name := range faultOrder() {
+		if !seen[name] {
+			return false, pairs
+		}
+	}
+	return true, pairs
+}
+
+// markdownTable returns the table of text that starts with the line head,
+// up to its last row, with its final line break.
+func markdownTable(text, head string) (string, bool) {
+	i := strings.Index(text, head+"\n")
+	if i < 0 {
+		return "", false
+	}
+	end := i
+	for end < len(text) && text[end] == '|' {
+		nl := strings.IndexByte(text[end:], '\n')
+		if nl < 0 {
+			end = len(text)
+			break
+		}
+		end += nl + 1
+	}
+	return text[i:end], true
+}
+
+// withoutMeasured returns the rows of a fault table without their last
+// cell, the measured time, which differs from run to run.
+func withoutMeasured(table string) []string {
+	var rows []string
+	for _, line := range strings.Split(strings.TrimSpace(table), "\n") {
+		line = strings.TrimSuffix(strings.TrimSpace(line), "|")
+		if i := strings.LastIndexByte(line, '|'); i >= 0 {
+			line = line[:i+1]
+		}
+		rows = append(rows, line)
+	}
+	return rows
+}
+
+// keepMeasured returns table with the measured time of each row that old
+// has too (every other cell the same) taken from old.
+func keepMeasured(old, table string) string {
+	kept := map[string]string{}
+	for _, line := range strings.Split(old, "\n") {
+		if rows := withoutMeasured(line); len(rows) == 1 {
+			kept[rows[0]] = line
+		}
+	}
+	lines := strings.Split(table, "\n")
+	for i, line := range lines {
+		if rows := withoutMeasured(line); len(rows) == 1 && kept[rows[0]] != "" {
+			lines[i] = kept[rows[0]]
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// lineDiff lists the lines only in want (-) and only in got (+).
+func lineDiff(want, got []string) string {
+	var b strings.Builder
+	for _, l := range want {
+		if !slices.Contains(got, l) {
+			b.WriteString("- " + l + "\n")
+		}
+	}
+	for _, l := range got {
+		if !slices.Contains(want, l) {
+			b.WriteString("+ " + l + "\n")
+		}
+	}
+	if b.Len() == 0 {
+		b.WriteString("(the same rows, in another order)\n")
+	}
+	return b.String()
 }
 
 // faultNames lists the faults in the order of the table.

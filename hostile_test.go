@@ -6,12 +6,16 @@ package unleashadmin
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -560,14 +564,303 @@ func TestCreateErrorHidesTheNewSecret(t *testing.T) {
 	}
 }
 
-// Reports show the base URL without its user information.
-func TestShownURLHasNoUser(t *testing.T) {
+// A base URL with user information is refused, by both constructors, with
+// an error that repeats none of it. Before the fix it was accepted: a
+// Client without a key then sent it as Basic auth (net/http does so for a
+// request URL with user information), and an error that echoed the header
+// printed the password in base64.
+func TestBaseURLWithUserInfoIsRefused(t *testing.T) {
 	t.Parallel()
-	c, err := NewClient("https://0123456789abcdef0123456789abcdef@unleash.example.com/unleash", testKey)
-	if err != nil {
-		t.Fatal(err)
+	const user, password = "bobthebuilder", "hunter2hunter2"
+	for _, base := range []string{
+		"https://" + user + ":" + password + "@unleash.example.com/unleash",
+		"https://" + user + "@unleash.example.com",
+		"http://" + user + ":@127.0.0.1:4242",
+		"https://:" + password + "@unleash.example.com",
+		"https://@unleash.example.com",
+	} {
+		for name, newC := range map[string]func() (*Client, error){
+			"NewClient":           func() (*Client, error) { return NewClient(base, testKey) },
+			"NewClientWithoutKey": func() (*Client, error) { return NewClientWithoutKey(base) },
+		} {
+			c, err := newC()
+			if c != nil || !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "user name or password") {
+				t.Errorf("%s(%q) = %v, %v; want ErrInvalidArgument about the user name or password", name, base, c, err)
+				continue
+			}
+			if s, ok := containsAny(err.Error(), user, password, base, "unleash.example.com", "127.0.0.1"); ok {
+				t.Errorf("%s: the error repeats %q: %v", name, s, err)
+			}
+		}
 	}
-	if s := fmt.Sprint(c); strings.Contains(s, "0123456789abcdef") || !strings.Contains(s, "https://unleash.example.com/unleash") {
-		t.Errorf("Client prints %s", s)
+}
+
+// Round 3 of the hostile-network pass.
+
+// noBodyMethods are the SDK methods that change a token and read no body:
+// update and the two deletes.
+func noBodyMethods() []faultMethod {
+	var out []faultMethod
+	for _, m := range sdkMethods(secretA, "svc") {
+		if !m.decodes {
+			out = append(out, m)
+		}
 	}
+	return out
+}
+
+// A change (update, delete) is reported done only on the answer Unleash
+// gives to a change it made: 200 without a Content-Type or a body, which
+// every captured version sends, or 204, with no body (labelled JSON at
+// most). A proxy's 202 (queued, not done),
+// 205, 299 or empty text/html page forwarded nothing, and the token stays
+// live: before the fix, each was success and prune printed "retired 1".
+func TestChangeIsDoneOnlyOnUnleashsAnswer(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		status int
+		ctype  string
+		ok     bool
+	}{
+		{"200, no Content-Type", 200, "", true},
+		{"204 No Content", 204, "", true},
+		{"202 Accepted", 202, "", false},
+		{"203 Non-Authoritative Information", 203, "", false},
+		{"205 Reset Content", 205, "", false},
+		{"206 Partial Content", 206, "", false},
+		{"299", 299, "", false},
+		{"200, empty text/html page", 200, htmlCT, false},
+		{"200, empty, labelled JSON", 200, jsonCT, true},
+		{"200, empty text/plain", 200, "text/plain", false},
+		{"204 with a Content-Type", 204, "text/html", false},
+	} {
+		for _, m := range noBodyMethods() {
+			srv := startFaultServer(t, false, func(w http.ResponseWriter, _ *http.Request, _ int) {
+				if tt.ctype != "" {
+					w.Header().Set("Content-Type", tt.ctype)
+				}
+				w.WriteHeader(tt.status)
+			})
+			c, err := NewClient(srv.URL, testKey, WithRetryWait(0, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = m.call(context.Background(), c)
+			switch {
+			case tt.ok && err != nil:
+				t.Errorf("%s: %s = %v, want done", tt.name, m.name, err)
+			case !tt.ok && !errors.Is(err, ErrUnexpectedResponse):
+				t.Errorf("%s: %s = %v, want ErrUnexpectedResponse", tt.name, m.name, err)
+			case !tt.ok && !strings.Contains(err.Error(), strconv.Itoa(tt.status)):
+				t.Errorf("%s: %s: the error does not name the status: %v", tt.name, m.name, err)
+			}
+			if n := srv.count(""); n != 1 {
+				t.Errorf("%s: %s sent %d requests, want 1", tt.name, m.name, n)
+			}
+			c.CloseIdleConnections()
+		}
+	}
+}
+
+// Every 2xx answer to an update or delete in the captures of every Unleash
+// version is accepted as done, with its headers as captured and, where
+// Unleash sent it chunked, chunked.
+func TestChangeAnswersOfEveryCapture(t *testing.T) {
+	t.Parallel()
+	dirs, err := filepath.Glob(filepath.Join("testdata", "captures-*"))
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no captures: %v", err)
+	}
+	seen := 0
+	for _, dir := range dirs {
+		for _, cp := range loadCaptures(t, strings.TrimPrefix(filepath.Base(dir), "captures-")) {
+			method, _, _ := strings.Cut(cp.request, " ")
+			if method != http.MethodPut && method != http.MethodDelete || cp.status/100 != 2 {
+				continue
+			}
+			seen++
+			srv := startFaultServer(t, false, func(w http.ResponseWriter, _ *http.Request, _ int) {
+				for k, vs := range cp.header {
+					switch http.CanonicalHeaderKey(k) {
+					case "Date", "Connection", "Keep-Alive", "Transfer-Encoding", "Content-Length":
+					default:
+						w.Header()[k] = vs
+					}
+				}
+				w.WriteHeader(cp.status)
+				_, _ = w.Write(cp.body)
+				if cp.header.Get("Transfer-Encoding") == "chunked" {
+					w.(http.Flusher).Flush()
+				}
+			})
+			c, err := NewClient(srv.URL, testKey, WithRetryMax(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var call func() error
+			if method == http.MethodPut {
+				call = func() error { return c.UpdateAPITokenExpiry(context.Background(), secretA, time.Now().Add(time.Hour)) }
+			} else {
+				call = func() error { return c.DeleteAPIToken(context.Background(), secretA) }
+			}
+			if err := call(); err != nil {
+				t.Errorf("%s/%s (%d): %v", filepath.Base(dir), cp.name, cp.status, err)
+			}
+			c.CloseIdleConnections()
+		}
+	}
+	if seen < 50 {
+		t.Errorf("only %d captured 2xx answers to an update or delete", seen)
+	}
+}
+
+// A 201 that starts with the new token and goes on past MaxResponseBytes
+// returns the token with the error: its secret arrived, and the token is
+// live. Before the fix the body was dropped whole and the error said only
+// that a token may have been created. The answer comes over a real socket,
+// chunked or with its Content-Length declared.
+func TestCreateKeepsASecretPastTheSizeLimit(t *testing.T) {
+	t.Parallel()
+	const secret = "default:development.5b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e"
+	token := `{"tokenName":"svc","type":"backend","environment":"production","projects":["default"],"project":"default","secret":"` + secret + `"`
+	for _, tt := range []struct {
+		name string
+		// head is sent first, then filler up to the size, then tail.
+		head, filler, tail string
+		declared           bool
+	}{
+		{"white space after the token", token + `}`, " ", "", false},
+		{"white space after the token, length declared", token + `}`, " ", "", true},
+		{"a long field after the secret", token + `,"note":"`, "x", `"}`, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) { // one at a time: each reads 32 MiB
+			size := MaxResponseBytes + 1<<20
+			for _, create := range createMethods {
+				srv := startFaultServer(t, false, func(w http.ResponseWriter, _ *http.Request, _ int) {
+					w.Header().Set("Content-Type", jsonCT)
+					if tt.declared {
+						w.Header().Set("Content-Length", strconv.Itoa(size))
+					}
+					w.WriteHeader(http.StatusCreated)
+					if _, err := io.WriteString(w, tt.head); err != nil {
+						return
+					}
+					chunk := strings.Repeat(tt.filler, 64<<10)
+					for n := len(tt.head); n < size-len(tt.tail); n += len(chunk) {
+						if _, err := io.WriteString(w, chunk); err != nil {
+							return
+						}
+					}
+					_, _ = io.WriteString(w, tt.tail)
+				})
+				c, err := NewClient(srv.URL, testKey, WithRetryWait(0, 0))
+				if err != nil {
+					t.Fatal(err)
+				}
+				tok, err := create.call(c)
+				c.CloseIdleConnections()
+				if !errors.Is(err, ErrUnexpectedResponse) || !errors.Is(err, errTooLarge) {
+					t.Errorf("%s: err = %v, want ErrUnexpectedResponse over the limit", create.name, err)
+				}
+				if tok == nil || tok.Secret != secret || tok.TokenName != "svc" || tok.Environment != "production" {
+					t.Errorf("%s: token = %+v, want the one that arrived", create.name, tok)
+				}
+				if err != nil && strings.Contains(err.Error(), randomOf(secret)) {
+					t.Errorf("%s: the error shows the secret: %v", create.name, err)
+				}
+				if n := srv.count(""); n != 1 {
+					t.Errorf("%s: %d requests", create.name, n)
+				}
+			}
+		})
+	}
+}
+
+// Echoes of the key or of the request's secret in base64 (standard and URL
+// alphabets, padded or not, at any alignment: the credential alone, after
+// "Bearer ", after one byte) or in hex (either case) are found and removed
+// from every text of the error, and the rest is kept. Before the fix they
+// passed the echo check untouched.
+func TestEncodedEchoesAreRemoved(t *testing.T) {
+	t.Parallel()
+	const pat = "user:5e1f0c2d9b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a"
+	encodings := map[string]func([]byte) string{
+		"base64":            base64.StdEncoding.EncodeToString,
+		"base64, unpadded":  base64.RawStdEncoding.EncodeToString,
+		"base64url":         base64.URLEncoding.EncodeToString,
+		"base64url, no pad": base64.RawURLEncoding.EncodeToString,
+		"hex":               hex.EncodeToString,
+		"HEX":               func(b []byte) string { return strings.ToUpper(hex.EncodeToString(b)) },
+		"base64 in lines": func(b []byte) string { // of 20 characters, the breaks JSON-escaped
+			s := base64.StdEncoding.EncodeToString(b)
+			for i := 20; i < len(s); i += 24 {
+				s = s[:i] + `\r\n` + s[i:]
+			}
+			return s
+		},
+	}
+	for _, key := range []string{testKey, pat} {
+		for _, cred := range []string{key, secretA} {
+			for _, wrap := range []string{"%s", "Bearer %s", "x%s", "xy%s", "%s\n"} {
+				for encName, enc := range encodings {
+					echo := enc([]byte(fmt.Sprintf(wrap, cred)))
+					name := fmt.Sprintf("%s of %q around %s", encName, wrap, RedactSecret(cred))
+					body := `{"name":"BadDataError","message":"bad header ` + echo + `","details":[{"message":"you sent ` + echo + `"}]}`
+					var c *Client
+					if key == pat {
+						c, _ = newPATClient(t, body, echo)
+					} else {
+						c, _ = newTestClient(t, []reply{{status: 400, body: body, ctype: jsonCT, header: http.Header{"X-Echo": {echo}, "X-Request-Id": {"abc-123"}}}},
+							WithRetryMax(0))
+					}
+					err := c.DeleteAPIToken(context.Background(), secretA)
+					var e *APIError
+					if !errors.As(err, &e) {
+						t.Fatalf("%s: err = %v", name, err)
+					}
+					shown := strings.Join([]string{err.Error(), e.Message, fmt.Sprint(e.Details), string(e.Body), fmt.Sprint(e.Header)}, "\n")
+					if run, ok := showsEncoded(shown, randomOf(cred)); ok {
+						t.Errorf("%s: %q shows in\n%s", name, run, shown)
+					}
+					if e.Header.Get("X-Request-Id") != "abc-123" || !strings.Contains(err.Error(), "BadDataError") {
+						t.Errorf("%s: more than the echo was removed: %v, %v", name, err, e.Header)
+					}
+					// An exact echo is cleaned in place; one split across
+					// lines cannot be, and is dropped.
+					if split := encName == "base64 in lines"; split != (e.Body == nil) || !split && !strings.Contains(e.Message, "bad header ") {
+						t.Errorf("%s: body %q, message %q", name, e.Body, e.Message)
+					}
+				}
+			}
+		}
+	}
+}
+
+// showsEncoded reports a run of the base64 (either alphabet, any of the
+// three alignments) or hex encoding of random that text holds: 16 base64
+// characters (12 bytes) or 24 hex digits, line breaks ignored, base64 in
+// its case, hex in any.
+func showsEncoded(text, random string) (string, bool) {
+	flat := strings.NewReplacer("\r", "", "\n", "", `\r`, "", `\n`, "").Replace(text)
+	var forms []string
+	for lead := range 3 {
+		s := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("\x00", lead) + random))
+		s = s[4 : len(s)-4] // the groups at the edges hold other bytes
+		forms = append(forms, s, strings.NewReplacer("+", "-", "/", "_").Replace(s))
+	}
+	for _, f := range forms {
+		for i := 0; i+16 <= len(f); i++ {
+			if strings.Contains(flat, f[i:i+16]) {
+				return f[i : i+16], true
+			}
+		}
+	}
+	h, lower := hex.EncodeToString([]byte(random)), strings.ToLower(flat)
+	for i := 0; i+24 <= len(h); i++ {
+		if strings.Contains(lower, h[i:i+24]) {
+			return h[i : i+24], true
+		}
+	}
+	return "", false
 }

@@ -460,6 +460,8 @@ func badInputs(c *Client) []badInput {
 	for name, args := range map[string][2]string{
 		"NewClient key with a line break":   {"https://unleash.example.com", leakKey[:10] + "\n" + leakKey[10:]},
 		"NewClient key in the URL password": {"ftp://admin:" + leakKey + "@unleash.example.com", leakKey},
+		"NewClient key in the user info":    {"https://admin:" + url.PathEscape(leakKey) + "@unleash.example.com", leakKey},
+		"NewClient PAT as the user info":    {"https://" + leakPAT + "@unleash.example.com", leakKey},
 		"NewClient key in the URL query":    {"https://unleash.example.com/?token=" + url.QueryEscape(leakKey), leakKey},
 		"NewClient key in the fragment":     {"https://unleash.example.com/#" + leakKey, leakKey},
 		"NewClient URL that does not parse": {"https://unleash.example.com/%zz" + leakKey, leakKey},

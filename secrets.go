@@ -8,6 +8,8 @@ package unleashadmin
 // through credSet.clean or credSet.cleanErr.
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"net/url"
 	"strings"
@@ -160,10 +162,48 @@ func newCredSet(creds ...string) *credSet {
 			continue
 		}
 		s.creds = append(s.creds, c)
-		s.runs.add(randomPart(c))
+		random := randomPart(c)
+		s.runs.add(random)
+		for _, e := range encodedForms(random) {
+			s.runs.addEvery(e.form, e.step)
+		}
 	}
 	return s
 }
+
+// encodedForm is a credential's random part in an encoding, with the step
+// between the places in it where a byte (hex) or a 3-byte group (base64)
+// of the random part starts.
+type encodedForm struct {
+	form string
+	step int
+}
+
+// encodedForms returns the forms of a credential's random part that an
+// echo in hex or base64 shows whatever surrounds it: its hex digits (in
+// lower case; a byte every 2 digits), and for each of the three places
+// where it may start within base64's 3-byte groups, the base64 of the whole
+// groups it fills (a group every 4 characters), in the standard and the URL
+// alphabet. Padding and the groups that it shares with what surrounds it
+// fall outside these forms, so an echo of the credential alone, of "Bearer
+// <key>" or of a whole header holds one.
+func encodedForms(random string) []encodedForm {
+	forms := []encodedForm{{hex.EncodeToString([]byte(random)), 2}}
+	for lead := range 3 {
+		n := (len(random) - lead) / 3 * 3
+		if n <= 0 {
+			continue
+		}
+		std := base64.StdEncoding.EncodeToString([]byte(random[lead : lead+n]))
+		forms = append(forms, encodedForm{std, 4})
+		if u := base64URLAlphabet.Replace(std); u != std {
+			forms = append(forms, encodedForm{u, 4})
+		}
+	}
+	return forms
+}
+
+var base64URLAlphabet = strings.NewReplacer("+", "-", "/", "_")
 
 // echoedIn reports whether body shows a credential of sets.
 func echoedIn(sets []*credSet, body []byte) bool {
@@ -192,8 +232,9 @@ func echoed(sets []*credSet, texts ...string) bool {
 
 // replacer hides the exact forms of the credentials of sets: each whole
 // credential and its random part, raw, path- and query-escaped, and in
-// upper and lower case. Whole credentials come first, so that at one
-// position the whole form wins.
+// upper and lower case, and the hex (either case) and base64 forms of the
+// random part (encodedForms), which become "***". Whole credentials come
+// first, so that at one position the whole form wins.
 func replacer(sets []*credSet) *strings.Replacer {
 	var whole, parts []string
 	for _, s := range sets {
@@ -208,6 +249,11 @@ func replacer(sets []*credSet) *strings.Replacer {
 				for _, f := range forms(random) {
 					parts = append(parts, f, random[:4]+"***")
 				}
+			}
+			encoded := encodedForms(randomPart(c))
+			parts = append(parts, strings.ToUpper(encoded[0].form), "***")
+			for _, e := range encoded {
+				parts = append(parts, e.form, "***")
 			}
 		}
 	}
@@ -303,7 +349,7 @@ func (e *redactedError) As(target any) bool { return errors.As(e.orig, target) }
 // run end, and only there is the set itself asked.
 type runSet struct {
 	filter *[filterBits / 64]uint64
-	runs   map[string]struct{}
+	runs   map[[echoRun]byte]struct{} // arrays: a key costs no allocation
 	// short holds random parts shorter than echoRun (but at least
 	// minRedacted long), which must appear whole.
 	short []string
@@ -316,7 +362,14 @@ func (r *runSet) empty() bool { return len(r.runs) == 0 && len(r.short) == 0 }
 // add adds every echoRun-long run of random, normalised. A random part
 // shorter than echoRun is kept to be looked for whole, when at least
 // minRedacted long.
-func (r *runSet) add(random string) {
+func (r *runSet) add(random string) { r.addEvery(random, 1) }
+
+// addEvery is add with only the runs that start every step characters: an
+// encoded form of a credential, in which a text that holds an echo holds
+// those runs too, at every place where a character (hex) or a group
+// (base64) of the credential starts. Any echo of echoRun+step-1 characters
+// of the form holds one of them, and the set is step times smaller.
+func (r *runSet) addEvery(random string, step int) {
 	n := []byte(normalize(random))
 	if len(n) < minRedacted {
 		return
@@ -326,11 +379,11 @@ func (r *runSet) add(random string) {
 		return
 	}
 	if r.runs == nil {
-		r.runs = map[string]struct{}{}
+		r.runs = map[[echoRun]byte]struct{}{}
 		r.filter = new([filterBits / 64]uint64)
 	}
-	for i := 0; i+echoRun <= len(n); i++ {
-		r.runs[string(n[i:i+echoRun])] = struct{}{}
+	for i := 0; i+echoRun <= len(n); i += step {
+		r.runs[[echoRun]byte(n[i:i+echoRun])] = struct{}{}
 	}
 	for i := 0; i+4 <= len(n); i++ {
 		slot := pieceSlot(uint32(n[i])<<24 | uint32(n[i+1])<<16 | uint32(n[i+2])<<8 | uint32(n[i+3]))
@@ -415,7 +468,7 @@ func scan[T string | []byte](r *runSet, text T, fold bool) bool {
 		if streak++; streak >= echoRun-3 {
 			copy(run[:], ring[slot:])
 			copy(run[echoRun-slot:], ring[:slot])
-			if _, ok := r.runs[string(run[:])]; ok {
+			if _, ok := r.runs[run]; ok {
 				return true
 			}
 		}

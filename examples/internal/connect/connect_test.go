@@ -22,17 +22,23 @@ func TestOpenStandIn(t *testing.T) {
 	}
 }
 
-// TestOpenRealHidesPassword: the description of a real server leaves out a
-// password in its URL, and only the URL set alone still means the stand-in.
+// TestOpenRealHidesPassword: a URL with a password is refused without
+// repeating it, a real server is described by its URL, and only the URL
+// set alone still means the stand-in.
 func TestOpenRealHidesPassword(t *testing.T) {
 	t.Setenv("UNLEASH_URL", "https://bob:hunter2pass@unleash.example.com/unleash")
 	t.Setenv("UNLEASH_API_TOKEN", "*:*.0123456789abcdef0123456789abcdef")
+	if conn, err := Open(); err == nil || strings.Contains(err.Error(), "hunter2pass") {
+		t.Errorf("Open() with a password in the URL = %+v, %v", conn, err)
+	}
+
+	t.Setenv("UNLEASH_URL", "https://unleash.example.com/unleash")
 	conn, err := Open()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if conn.StandIn || strings.Contains(conn.Where, "hunter2pass") || !strings.Contains(conn.Where, "unleash.example.com/unleash") {
+	if conn.StandIn || !strings.Contains(conn.Where, "unleash.example.com/unleash") {
 		t.Errorf("Where = %q, StandIn = %t", conn.Where, conn.StandIn)
 	}
 
