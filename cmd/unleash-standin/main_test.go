@@ -267,20 +267,30 @@ func check(t *testing.T, p *process, secrets ...string) []unleashadmin.TokenChec
 	if err != nil && !(errors.As(err, &exitErr) && exitErr.ExitCode() == 9) {
 		t.Fatalf("unleash-tokens check: %v; stderr: %s", err, errOut.String())
 	}
+	// The shape of docs/JSON.md: each result's token under a key of its
+	// own, null for a secret that is not live.
 	var res struct {
-		Results []unleashadmin.TokenCheck `json:"results"`
+		Results []struct {
+			Live  bool                   `json:"live"`
+			Token *unleashadmin.APIToken `json:"token"`
+		} `json:"results"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil || len(res.Results) != len(secrets) {
 		t.Fatalf("unleash-tokens check printed %q (%v)", out.String(), err)
 	}
 	allLive := true
-	for _, r := range res.Results {
+	checks := make([]unleashadmin.TokenCheck, len(res.Results))
+	for i, r := range res.Results {
 		allLive = allLive && r.Live
+		checks[i].Live = r.Live
+		if r.Token != nil {
+			checks[i].Type, checks[i].Environment, checks[i].Projects = r.Token.Type, r.Token.Environment, r.Token.Projects
+		}
 	}
 	if (err == nil) != allLive {
-		t.Errorf("check exit %v with results %v", err, res.Results)
+		t.Errorf("check exit %v with results %v", err, checks)
 	}
-	return res.Results
+	return checks
 }
 
 // A create, list, check and delete through unleash-tokens, then a clean
