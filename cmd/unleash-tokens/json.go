@@ -129,6 +129,9 @@ type actionJSON struct {
 	// known of it before it exists; for an outcome, the token made.
 	New             *tokenJSON `json:"new"`
 	RetireExpiresAt *time.Time `json:"retireExpiresAt"`
+	// Protection is why token is never retired (the key in use, an admin
+	// token), null when nothing protects it.
+	Protection *string `json:"protection"`
 }
 
 func planOf(p *desired.Plan) planJSON {
@@ -141,6 +144,9 @@ func planOf(p *desired.Plan) planJSON {
 
 func actionOf(act desired.Action) actionJSON {
 	j := actionJSON{Action: string(act.Kind), Name: act.Name, Reason: act.Reason, Token: tokenObjectOf(act.Token), RetireExpiresAt: act.ExpiresAt}
+	if act.Protected != unleashadmin.Unprotected {
+		j.Protection = text(string(act.Protected))
+	}
 	if act.Makes() && act.Entry != nil {
 		// An entry without projects is for all projects.
 		projects := unleashadmin.APIToken{Projects: act.Entry.Projects}.ProjectIDs()

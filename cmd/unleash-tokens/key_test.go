@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/seed8b9e94f4/unleashadmin"
+)
+
+// TestApplyKeepsTheKeyInEverySpelling: with UNLEASH_API_TOKEN set to
+// "Bearer K", "bearer K", " K" or "K ", apply of a file whose entry has the
+// name of the key's own token (of another type, so that the entry would
+// replace it) makes the entry's token beside it and never retires the key:
+// the plan and the report name it as protected, and the key still works
+// after every run. Against the stand-in, and against a real server when
+// UNLEASH_URL and UNLEASH_API_TOKEN are set. (The key of secure token
+// storage, listed by its selector, is tested in package desired against
+// the stand-in: Unleash makes no admin token in that mode.)
+func TestApplyKeepsTheKeyInEverySpelling(t *testing.T) {
+	url, key := server(t)
+	ctx := context.Background()
+	c, err := unleashadmin.NewClient(url, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := c.LookupAPIToken(ctx, key)
+	if err != nil {
+		t.Fatalf("the key's own token: %v", err)
+	}
+	// Whatever the runs make under the key's name (client tokens) goes
+	// when the test ends; the key itself is never touched.
+	t.Cleanup(func() {
+		toks, err := c.GetAPITokensByName(ctx, own.TokenName)
+		if err != nil {
+			t.Errorf("cleanup: %v", err)
+			return
+		}
+		for _, tok := range toks {
+			if !c.IsKey(tok) && tok.IsType(unleashadmin.TokenTypeClient) {
+				if err := c.DeleteAPIToken(ctx, tok.Secret); err != nil {
+					t.Errorf("cleanup: %v", err)
+				}
+			}
+		}
+	})
+	dir := t.TempDir()
+	file := filepath.Join(dir, "tokens.yaml")
+	if err := os.WriteFile(file, []byte("tokens:\n  - name: "+strconv.Quote(own.TokenName)+"\n    type: client\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i, spelling := range []string{"Bearer " + key, "bearer " + key, " " + key, key + " "} {
+		r := binary(t, url, spelling)
+		out, errOut, code := r(t, "", "apply", "-f", file, "--deliver-dir", filepath.Join(dir, "out"), "-o", "json")
+		if code != exitOK {
+			t.Fatalf("spelling %d: apply exit %d: %s", i, code, errOut)
+		}
+		var res struct {
+			Outcomes []struct {
+				Action, Status string
+				Protection     *string
+				Token          *struct{ TokenName, Type string }
+				Retired        bool
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatalf("spelling %d: %v:\n%s", i, err, out)
+		}
+		protected := 0
+		for _, o := range res.Outcomes {
+			if o.Token == nil || o.Token.Type != "admin" {
+				continue
+			}
+			if o.Retired || o.Protection == nil || *o.Protection != string(unleashadmin.ProtectedKeyInUse) {
+				t.Errorf("spelling %d: the key's token: %+v", i, o)
+			}
+			protected++
+		}
+		if protected != 1 {
+			t.Errorf("spelling %d: the key's token is in %d outcomes, want 1:\n%s", i, protected, out)
+		}
+		// The key still works, and is still listed.
+		if _, err := c.LookupAPIToken(ctx, key); err != nil {
+			t.Fatalf("spelling %d: after apply the key %v", i, err)
+		}
+	}
+}
