@@ -112,6 +112,12 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, body []byte, tru
 		return
 	}
 
+	// The feature APIs that SDKs read, with their own authentication.
+	if api, ok := featureAPIOf(segs); ok {
+		s.serveFeatureAPI(w, r, api, path)
+		return
+	}
+
 	if strings.EqualFold(segs[0], "api") {
 		key := bearerPrefix.ReplaceAllString(r.Header.Get("Authorization"), "")
 		if key == "" {
@@ -209,10 +215,10 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, body []byte, tru
 	}
 }
 
-// activeToken returns the unexpired token that key authenticates as. As on
-// Unleash 8.2, a key of the v2 form is looked up in secure storage only,
-// any other key among the legacy tokens only; a token in secure storage
-// that authenticates has its seenAt set at once.
+// activeToken returns the unexpired token that key authenticates as, and
+// records its use (see usedLocked), whatever the caller then makes of the
+// token. As on Unleash 8.2, a key of the v2 form is looked up in secure
+// storage only, any other key among the legacy tokens only.
 func (s *Server) activeToken(key string) (Token, bool) {
 	now := s.now()
 	v2 := authenticatesAsV2(key)
@@ -225,10 +231,7 @@ func (s *Server) activeToken(key string) (Token, bool) {
 		if t.ExpiresAt != nil && !t.ExpiresAt.After(now) {
 			return Token{}, false
 		}
-		if t.Secure {
-			seen := now
-			s.tokens[i].SeenAt = &seen
-		}
+		s.usedLocked(i, now)
 		return s.tokens[i].clone(), true
 	}
 	return Token{}, false
