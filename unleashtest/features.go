@@ -106,7 +106,7 @@ func (s *Server) featureUser(w http.ResponseWriter, r *http.Request, api feature
 		writeWrongTokenType(w)
 		return Token{}, false
 	}
-	tok, ok := s.activeToken(key)
+	tok, ok := s.activeToken(key, true)
 	if !ok {
 		writeMessage(w, http.StatusUnauthorized, noTokenMessage)
 		return Token{}, false

@@ -243,6 +243,10 @@ func TestSeenAtInBatches(t *testing.T) {
 	// refused: its use counts too. An expired token's does not.
 	wantStatus(t, use(t, s, "/api/client/features", frontend), 403)
 	wantStatus(t, use(t, s, "/api/client/features", expired), 401)
+	// Unlike on Unleash, a legacy token's use on the admin API is not
+	// recorded: neither that of a client token refused there nor that of
+	// the admin key, which every admin call here uses.
+	wantStatus(t, use(t, s, "/api/admin/api-tokens", other), 403)
 
 	clock.Set(start.Add(3*time.Minute - time.Millisecond))
 	if got := listedSeen("c"); got != nil {
@@ -262,13 +266,12 @@ func TestSeenAtInBatches(t *testing.T) {
 		t.Errorf("Tokens: frontend seenAt %v", got)
 	}
 	if got := listedSeen("o"); got != nil {
-		t.Errorf("unused token: seenAt %v", got)
+		t.Errorf("token used on the admin API only: seenAt %v", got)
 	}
 	if got := seenOf(expired); got != nil {
 		t.Errorf("expired token: seenAt %v", got)
 	}
-	// The admin key's own uses (every admin call here) are written too.
-	if admins := tokens(t, admin(t, s, "GET", "/api/admin/api-tokens/admin")); admins[0]["seenAt"] != "2030-05-06T07:03:00.000Z" {
+	if admins := tokens(t, admin(t, s, "GET", "/api/admin/api-tokens/admin")); admins[0]["seenAt"] != nil {
 		t.Errorf("admin key: %v", admins[0])
 	}
 
@@ -331,28 +334,34 @@ func TestSeenAtInterval(t *testing.T) {
 }
 
 // TestSeenAtSecureAtOnce checks that in secure token storage a use shows
-// at once, with the use's time, whatever the interval, while the legacy
-// admin key still waits for the job.
+// at once, with the use's time, whatever the interval, on the feature APIs
+// and on the admin API (where it is refused), while a legacy token waits
+// for the job.
 func TestSeenAtSecureAtOnce(t *testing.T) {
 	t.Parallel()
 	start := time.Date(2030, 5, 6, 7, 0, 0, 0, time.UTC)
 	clock := &fakeClock{now: start}
-	s := secureServer(t, unleashtest.WithClock(clock.Now), unleashtest.WithSeenAtInterval(time.Hour))
+	const legacy = "*:development.0123456789abcdef0123456789abcdef0123456789abcdef01234567"
+	s := secureServer(t, unleashtest.WithClock(clock.Now), unleashtest.WithSeenAtInterval(time.Hour),
+		unleashtest.WithTokens(unleashtest.Token{TokenName: "l", Type: "client", Secret: legacy}))
 	backend := create(t, s, `{"tokenName":"b","type":"backend"}`)["secret"].(string)
 	frontend := create(t, s, `{"tokenName":"f","type":"frontend"}`)["secret"].(string)
+	client := create(t, s, `{"tokenName":"c","type":"client"}`)["secret"].(string)
 	clock.Set(start.Add(1234 * time.Millisecond))
 	wantStatus(t, use(t, s, "/api/client/features", backend), 200)
 	wantStatus(t, use(t, s, "/api/frontend", frontend), 200)
-	for _, name := range []string{"b", "f"} {
+	wantStatus(t, use(t, s, "/api/admin/api-tokens", client), 403)
+	wantStatus(t, use(t, s, "/api/client/features", legacy), 200)
+	for _, name := range []string{"b", "f", "c"} {
 		if got := tokens(t, admin(t, s, "GET", "/api/admin/api-tokens/"+name))[0]["seenAt"]; got != "2030-05-06T07:00:01.234Z" {
 			t.Errorf("%s: seenAt %v, want the use's time at once", name, got)
 		}
 	}
-	if got := tokens(t, admin(t, s, "GET", "/api/admin/api-tokens/admin"))[0]["seenAt"]; got != nil {
-		t.Errorf("legacy admin key: seenAt %v before the job's write", got)
+	if got := tokens(t, admin(t, s, "GET", "/api/admin/api-tokens/l"))[0]["seenAt"]; got != nil {
+		t.Errorf("legacy token: seenAt %v before the job's write", got)
 	}
 	clock.Set(start.Add(time.Hour))
-	if got := tokens(t, admin(t, s, "GET", "/api/admin/api-tokens/admin"))[0]["seenAt"]; got != "2030-05-06T08:00:00.000Z" {
-		t.Errorf("legacy admin key: seenAt %v at the job's write", got)
+	if got := tokens(t, admin(t, s, "GET", "/api/admin/api-tokens/l"))[0]["seenAt"]; got != "2030-05-06T08:00:00.000Z" {
+		t.Errorf("legacy token: seenAt %v at the job's write", got)
 	}
 }

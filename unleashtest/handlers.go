@@ -124,7 +124,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, body []byte, tru
 			writeAuthRequired(w)
 			return
 		}
-		tok, ok := s.activeToken(key)
+		tok, ok := s.activeToken(key, false)
 		if !ok {
 			writeUnauthorized(w)
 			return
@@ -217,9 +217,13 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, body []byte, tru
 
 // activeToken returns the unexpired token that key authenticates as, and
 // records its use (see usedLocked), whatever the caller then makes of the
-// token. As on Unleash 8.2, a key of the v2 form is looked up in secure
-// storage only, any other key among the legacy tokens only.
-func (s *Server) activeToken(key string) (Token, bool) {
+// token: a token in secure storage always, a legacy token only on a
+// feature API (featureAPI set). Unleash records a legacy token's use on
+// the admin API too; a Server does not, so that its admin keys, which
+// every admin call uses, stay never seen unless seeded otherwise. As on
+// Unleash 8.2, a key of the v2 form is looked up in secure storage only,
+// any other key among the legacy tokens only.
+func (s *Server) activeToken(key string, featureAPI bool) (Token, bool) {
 	now := s.now()
 	v2 := authenticatesAsV2(key)
 	s.mu.Lock()
@@ -231,7 +235,9 @@ func (s *Server) activeToken(key string) (Token, bool) {
 		if t.ExpiresAt != nil && !t.ExpiresAt.After(now) {
 			return Token{}, false
 		}
-		s.usedLocked(i, now)
+		if t.Secure || featureAPI {
+			s.usedLocked(i, now)
+		}
 		return s.tokens[i].clone(), true
 	}
 	return Token{}, false

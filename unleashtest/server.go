@@ -69,7 +69,8 @@ type Token struct {
 	// it when the token authenticates a request, as Unleash does: at once
 	// for a token in secure token storage, and for a legacy token at the
 	// next write of its batch job, with the time of that write (see
-	// WithSeenAtInterval). WithTokens may give a starting value.
+	// WithSeenAtInterval; a legacy token's use on the admin API is not
+	// recorded). WithTokens may give a starting value.
 	SeenAt *time.Time
 	// Selector is the 22-character selector of a token in secure token
 	// storage, and "" for a legacy token. Lists show it in place of the
@@ -303,7 +304,11 @@ func WithClock(now func() time.Time) Option {
 // affected: their seenAt is the time of the use, at once.
 //
 // In default mode every token a Server creates is a legacy one; with
-// WithSecureTokens only the admin keys and legacy seeds are.
+// WithSecureTokens only the admin keys and legacy seeds are. The uses of
+// legacy tokens that count are those on the client and frontend APIs:
+// unlike Unleash, a Server does not record a legacy token's use on the
+// admin API, so that its admin keys, which every admin call uses, stay
+// never seen unless seeded otherwise.
 func WithSeenAtInterval(d time.Duration) Option {
 	return func(c *config) { c.seenInterval = max(d.Truncate(time.Millisecond), 0) }
 }
