@@ -30,11 +30,11 @@ func usePath(typ unleashadmin.TokenType) string {
 	return clientFeaturesPath
 }
 
-// useToken sends GET path with secret as the Authorization header, as an
-// SDK does, and returns the status and up to 64 KiB of the body. The secret
-// never appears in an error.
-func useToken(ctx context.Context, path, secret string, header http.Header) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target.url+path, nil)
+// useToken sends GET base+path with secret as the Authorization header, as
+// an SDK does, and returns the status and up to 64 KiB of the body. The
+// secret never appears in an error.
+func useToken(ctx context.Context, base, path, secret string, header http.Header) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
 	if err != nil {
 		return 0, nil, fmt.Errorf("GET %s: %w", path, err)
 	}
@@ -182,7 +182,7 @@ func measureRound(t *testing.T, c *unleashadmin.Client, round int, delay, bound 
 	for _, u := range toks {
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		u.at = time.Now()
-		status, body, err := useToken(cctx, usePath(u.tok.Type), u.tok.Secret, nil)
+		status, body, err := useToken(cctx, target.url, usePath(u.tok.Type), u.tok.Secret, nil)
 		cancel()
 		if err != nil || status != http.StatusOK {
 			t.Errorf("round %d: using the %s token on %s: %d %s %v", round, u.tok.Type, usePath(u.tok.Type), status, body, err)
