@@ -512,6 +512,7 @@ func (s *Server) deleteToken(w http.ResponseWriter, ref string) {
 	s.mu.Lock()
 	if i := s.findLocked(ref); i >= 0 {
 		s.deletedEventLocked(now, s.tokens[i])
+		delete(s.unwritten, s.tokens[i].Secret) // nothing left to write it to
 		s.tokens = slices.Delete(s.tokens, i, i+1)
 	}
 	s.mu.Unlock()
@@ -540,6 +541,7 @@ func (s *Server) deleteProjectToken(w http.ResponseWriter, project, ref string) 
 		status = http.StatusBadRequest
 	default:
 		s.deletedEventLocked(now, s.tokens[i])
+		delete(s.unwritten, s.tokens[i].Secret) // nothing left to write it to
 		s.tokens = slices.Delete(s.tokens, i, i+1)
 	}
 	s.mu.Unlock()
