@@ -24,6 +24,8 @@
 //	GET    /api/admin/search/events               (token events only)
 //	GET    /api/admin/ui-config                   (version, token limit)
 //	POST   /edge/validate                         (no key needed)
+//	GET    /api/client/features                   (client API: client and backend tokens)
+//	GET    /api/frontend                          (frontend API: frontend tokens)
 //
 // plus GET /health. Path segments may be percent-encoded ("%2A%3A" for
 // "*:"); an encoded "/" stays inside its segment. Any other route or method
@@ -80,7 +82,7 @@
 //   - a v2 secret authenticates only when it matches in full; a token in
 //     secure storage that authenticates gets its seenAt set at once, as on
 //     the real server, even where it is then refused (403 on the admin
-//     API);
+//     API; see "Feature APIs and seenAt" for legacy tokens);
 //   - a general create for an unknown project answers 500 UnknownError with
 //     the database's foreign-key message (a bug of Unleash 8.2.0, which
 //     does not look the projects up in this mode), and one naming a
@@ -117,6 +119,43 @@
 // "backend". A body that is not an object with a "tokens" list of strings
 // gets the 400 BadDataError with an id (numbers, booleans and null in the
 // list are read as strings), another Content-Type the 415.
+//
+// # Feature APIs and seenAt
+//
+// The client API (GET /api/client/features) and the frontend API (GET
+// /api/frontend) are served so that a token can be used as an SDK uses
+// it, and its use seen in seenAt. A Server has no feature flags, so they
+// answer Unleash 8.2.0's empty payloads: {"version":2,"features":[],
+// "query":{...},"meta":{...}} with the query the token implies (its
+// projects unless all, its environment, inlineSegmentConstraints), the
+// real queryHash and ETag (an equal If-None-Match gets a bare 304), and
+// "segments":[] for an Unleash-Client-Spec of 4.2.0 or later (one that is
+// not a strict semantic version gets the 400 BadDataError); and
+// {"toggles":[]} with the CORS headers of the frontend API. Query
+// parameters are not read. GET /api/client/features/{name} answers 404
+// "Could not find feature flag"; other routes and methods under
+// /api/client and /api/frontend get the 404 NotFoundError once the token
+// is accepted.
+//
+// Authentication there follows Unleash 8.2.0, in both storage modes: no
+// Authorization header, an unknown token or an expired one gets 401
+// {"message":"This endpoint requires an API token. ..."}; an admin key
+// ("*:*..."), a personal access token's form ("user:...") or a token of
+// the other API (a frontend token on the client API, a client or backend
+// token on the frontend API) gets 403 {"message":"invalid token: expected
+// a different token type for this endpoint"}. "Bearer " before the token
+// is accepted.
+//
+// A token that authenticates there has its use recorded, even where the
+// 403 for its type follows, as Unleash does (measured on 5.12.8 to 8.2.0,
+// see docs/SERVERS.md): a token in secure token storage gets seenAt at
+// once, the time of the use; a legacy token's uses are written by a job
+// every three minutes, so a use becomes visible (in lists, events and
+// Server.Tokens) at the job's next write, with the time of that write as
+// seenAt. A Server models the job on its own clock (WithClock): its writes
+// fall at its start plus whole multiples of the interval, which
+// WithSeenAtInterval sets (DefaultSeenAtInterval; 0 for at once), so tests
+// with an injected clock are deterministic.
 //
 // # Seeds and processes
 //
@@ -170,17 +209,21 @@
 //
 // What it does not do:
 //
-//   - no client or frontend API (/api/client, /api/frontend), no personal
-//     access tokens or users, so no 403 PermissionError;
+//   - of the client and frontend APIs only the two GET routes above, with
+//     no flags (no metrics, registration or POST /api/frontend); no
+//     personal access tokens or users, so no 403 PermissionError;
 //   - no other admin routes (environments, projects, the older
 //     /api/admin/events) and no web UI: a GET outside /api, which the real
 //     server answers with its UI page, gets the 404 NotFoundError;
-//   - seenAt of a legacy token changes only through WithTokens: the real
-//     server writes it from a background job every few minutes;
+//   - a legacy token's use on the admin API is not recorded in seenAt
+//     (Unleash records it), so that the admin keys, which every admin
+//     call uses, stay never seen unless seeded otherwise; the real job
+//     also runs once 2 to 30 seconds after the server starts, which a
+//     Server's job does not;
 //   - no 60-second token cache: a deleted or expired token stops working
-//     and stops being reported by POST /edge/validate at once, where the
-//     real server keeps accepting and reporting it for a while (a minute
-//     or more);
+//     (on the client API too) and stops being reported by POST
+//     /edge/validate at once, where the real server keeps accepting and
+//     reporting it for a while (a minute or more);
 //   - the admin keys' own creation (by unleash_system_user, at the real
 //     server's first start) is not in the event log;
 //   - ui-config sends one feature flag where the real server sends about

@@ -112,13 +112,19 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, body []byte, tru
 		return
 	}
 
+	// The feature APIs that SDKs read, with their own authentication.
+	if api, ok := featureAPIOf(segs); ok {
+		s.serveFeatureAPI(w, r, api, path)
+		return
+	}
+
 	if strings.EqualFold(segs[0], "api") {
 		key := bearerPrefix.ReplaceAllString(r.Header.Get("Authorization"), "")
 		if key == "" {
 			writeAuthRequired(w)
 			return
 		}
-		tok, ok := s.activeToken(key)
+		tok, ok := s.activeToken(key, false)
 		if !ok {
 			writeUnauthorized(w)
 			return
@@ -209,11 +215,15 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, body []byte, tru
 	}
 }
 
-// activeToken returns the unexpired token that key authenticates as. As on
+// activeToken returns the unexpired token that key authenticates as, and
+// records its use (see usedLocked), whatever the caller then makes of the
+// token: a token in secure storage always, a legacy token only on a
+// feature API (featureAPI set). Unleash records a legacy token's use on
+// the admin API too; a Server does not, so that its admin keys, which
+// every admin call uses, stay never seen unless seeded otherwise. As on
 // Unleash 8.2, a key of the v2 form is looked up in secure storage only,
-// any other key among the legacy tokens only; a token in secure storage
-// that authenticates has its seenAt set at once.
-func (s *Server) activeToken(key string) (Token, bool) {
+// any other key among the legacy tokens only.
+func (s *Server) activeToken(key string, featureAPI bool) (Token, bool) {
 	now := s.now()
 	v2 := authenticatesAsV2(key)
 	s.mu.Lock()
@@ -225,9 +235,8 @@ func (s *Server) activeToken(key string) (Token, bool) {
 		if t.ExpiresAt != nil && !t.ExpiresAt.After(now) {
 			return Token{}, false
 		}
-		if t.Secure {
-			seen := now
-			s.tokens[i].SeenAt = &seen
+		if t.Secure || featureAPI {
+			s.usedLocked(i, now)
 		}
 		return s.tokens[i].clone(), true
 	}
@@ -503,6 +512,7 @@ func (s *Server) deleteToken(w http.ResponseWriter, ref string) {
 	s.mu.Lock()
 	if i := s.findLocked(ref); i >= 0 {
 		s.deletedEventLocked(now, s.tokens[i])
+		delete(s.unwritten, s.tokens[i].Secret) // nothing left to write it to
 		s.tokens = slices.Delete(s.tokens, i, i+1)
 	}
 	s.mu.Unlock()
@@ -531,6 +541,7 @@ func (s *Server) deleteProjectToken(w http.ResponseWriter, project, ref string) 
 		status = http.StatusBadRequest
 	default:
 		s.deletedEventLocked(now, s.tokens[i])
+		delete(s.unwritten, s.tokens[i].Secret) // nothing left to write it to
 		s.tokens = slices.Delete(s.tokens, i, i+1)
 	}
 	s.mu.Unlock()

@@ -2,7 +2,6 @@ package unleashtest_test
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -85,10 +84,12 @@ func TestReplayMatrixCaptures(t *testing.T) {
 	projects := unleashtest.WithProjects("default", "second")
 	runs := []replayRun{
 		{
-			dir:     "../testdata/captures-8.2.0/matrix",
-			opts:    []unleashtest.Option{projects},
-			other:   limitServer(false),
-			skip:    withSkips(nil),
+			dir:   "../testdata/captures-8.2.0/matrix",
+			opts:  []unleashtest.Option{projects},
+			other: limitServer(false),
+			skip: withSkips(map[string]string{
+				"494-client-api-right-after-delete": "the real server's token cache still accepts the deleted token",
+			}),
 			cleanUp: []string{"499-list-at-end"},
 		},
 		{
@@ -216,7 +217,6 @@ func replayDir(t *testing.T, run replayRun) {
 			}
 			target = other
 		}
-		clientAPI := strings.HasPrefix(c.target, "/api/client") || strings.HasPrefix(c.target, "/api/frontend")
 
 		var body io.Reader
 		if c.body != nil {
@@ -243,10 +243,8 @@ func replayDir(t *testing.T, run replayRun) {
 			_ = json.Unmarshal(c.rBody, &real)
 			secrets.add(t, name, real.Secret, ours.Secret)
 		}
-		// The client API is not part of the stand-in; such a request is
-		// sent only for what it does to the token (seenAt).
-		if why, ok := run.skip[name]; ok || clientAPI {
-			t.Logf("%s: not compared: %s", name, cmp.Or(why, "client API"))
+		if why, ok := run.skip[name]; ok {
+			t.Logf("%s: not compared: %s", name, why)
 			continue
 		}
 		compared++

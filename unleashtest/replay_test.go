@@ -210,6 +210,13 @@ func normalise(t *testing.T, name string, body []byte, rename func(string) strin
 	return walk(v)
 }
 
+// tokenCacheCases are the captures of the client API whose answer comes
+// from the real server's token cache, which the stand-in does not have.
+var tokenCacheCases = map[string]string{
+	"808-use-after-expire":       "the real server's token cache still accepts the token expired by PUT",
+	"903-use-right-after-delete": "the real server's token cache still accepts the deleted token",
+}
+
 func TestReplayCaptures(t *testing.T) {
 	index, err := os.ReadFile(filepath.Join(captureDir, "index.tsv"))
 	if os.IsNotExist(err) {
@@ -256,8 +263,8 @@ func TestReplayCaptures(t *testing.T) {
 			for _, n := range []string{"l1", "l2"} {
 				create(t, target, `{"tokenName":"`+n+`","type":"backend"}`)
 			}
-		case strings.HasPrefix(c.target, "/api/client/"):
-			continue // client API: not part of the stand-in
+		case tokenCacheCases[name] != "":
+			continue
 		case strings.HasPrefix(auth, "user:") || strings.HasPrefix(auth, "<"):
 			// Personal access tokens do not exist here. A token a PAT
 			// created must still exist for the later lists, so replay

@@ -32,6 +32,11 @@ const DefaultTokenLimit = 2000
 // WithVersion says otherwise: the version its behaviour was taken from.
 const DefaultVersion = "8.2.0"
 
+// DefaultSeenAtInterval is how often a Server writes the uses of legacy
+// tokens to their seenAt unless WithSeenAtInterval says otherwise: every
+// three minutes, as Unleash 5 to 8 do (see WithSeenAtInterval).
+const DefaultSeenAtInterval = 3 * time.Minute
+
 // defaultEnvironment is used when a create request names no environment.
 const defaultEnvironment = "development"
 
@@ -61,10 +66,11 @@ type Token struct {
 	// CreatedAt is when the server created the token (UTC, milliseconds).
 	CreatedAt time.Time
 	// SeenAt is when the token was last used, nil for never. A Server sets
-	// it when a token in secure token storage authenticates a request, as
-	// Unleash 8.2 does at once; for a legacy token Unleash writes it from a
-	// background job every few minutes, which a Server does not have, so it
-	// keeps the value WithTokens gave (nil unless given).
+	// it when the token authenticates a request, as Unleash does: at once
+	// for a token in secure token storage, and for a legacy token at the
+	// next write of its batch job, with the time of that write (see
+	// WithSeenAtInterval; a legacy token's use on the admin API is not
+	// recorded). WithTokens may give a starting value.
 	SeenAt *time.Time
 	// Selector is the 22-character selector of a token in secure token
 	// storage, and "" for a legacy token. Lists show it in place of the
@@ -158,6 +164,7 @@ type config struct {
 	seeds        []Token
 	readTimeout  time.Duration
 	idleTimeout  time.Duration
+	seenInterval time.Duration
 }
 
 // The timeouts of the http.Server of every Server. The read timeout ends
@@ -281,6 +288,31 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
+// WithSeenAtInterval sets how often the Server writes the uses of legacy
+// tokens to their seenAt (DefaultSeenAtInterval, three minutes, unless
+// set). d is cut to whole milliseconds; 0 or less writes them at once.
+//
+// Unleash keeps the secrets of the legacy tokens that authenticated a
+// request in memory, and a job started with the server writes them all
+// every three minutes with seenAt the time of the write; tokens in secure
+// token storage get their seenAt written at once, at each use. A Server
+// models the job on its own clock (WithClock): its writes fall at its
+// start plus whole multiples of d, and a use becomes visible (in lists,
+// events and Tokens) at the first of them after the use, with that write's
+// time as seenAt. So a use at the Server's start plus 10s shows from start
+// plus 3m on, as seenAt start+3m. Tokens in secure token storage are not
+// affected: their seenAt is the time of the use, at once.
+//
+// In default mode every token a Server creates is a legacy one; with
+// WithSecureTokens only the admin keys and legacy seeds are. The uses of
+// legacy tokens that count are those on the client and frontend APIs:
+// unlike Unleash, a Server does not record a legacy token's use on the
+// admin API, so that its admin keys, which every admin call uses, stay
+// never seen unless seeded otherwise.
+func WithSeenAtInterval(d time.Duration) Option {
+	return func(c *config) { c.seenInterval = max(d.Truncate(time.Millisecond), 0) }
+}
+
 // Server is an in-process stand-in for the API-token endpoints of an
 // Unleash 8.2 server. Create one with NewServer, NewTestServer or Listen
 // and close it with Close. All methods are safe for concurrent use.
@@ -300,6 +332,12 @@ type Server struct {
 	faults       []faultRun
 	events       []storedEvent // oldest first
 	lastEventID  int
+	// started is the Server's start on its clock, from which the writes
+	// of the seenAt job are counted.
+	started time.Time
+	// unwritten holds, by secret, the last use of each legacy token that
+	// the seenAt job has not written yet.
+	unwritten map[string]time.Time
 }
 
 // newServer builds a Server from its options without serving it: the
@@ -314,14 +352,16 @@ func newServer(opts []Option) (*Server, error) {
 		version:      DefaultVersion,
 		readTimeout:  defaultReadTimeout,
 		idleTimeout:  defaultIdleTimeout,
+		seenInterval: DefaultSeenAtInterval,
 	}
 	for _, o := range opts {
 		if o != nil {
 			o(&cfg)
 		}
 	}
-	s := &Server{cfg: cfg, closing: make(chan struct{}), instanceID: newID()}
+	s := &Server{cfg: cfg, closing: make(chan struct{}), instanceID: newID(), unwritten: map[string]time.Time{}}
 	created := s.now()
+	s.started = created
 	for _, k := range cfg.adminKeys {
 		s.tokens = append(s.tokens, Token{
 			Secret:      k,
@@ -452,8 +492,10 @@ func (s *Server) Close() {
 // Tokens returns a copy of every token the Server holds, admin tokens
 // included, in the order they were created.
 func (s *Server) Tokens() []Token {
+	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.writeSeenLocked(now)
 	out := make([]Token, len(s.tokens))
 	for i, t := range s.tokens {
 		out[i] = t.clone()
@@ -614,7 +656,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		Body:   logged,
 	}
 	var fault *Fault
+	now := s.now()
 	s.mu.Lock()
+	s.writeSeenLocked(now)
 	if len(s.faults) > 0 {
 		f := s.faults[0].f
 		if s.faults[0].left--; s.faults[0].left == 0 {

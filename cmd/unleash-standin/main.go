@@ -31,6 +31,9 @@
 //	                    (repeat for more)
 //	-version VERSION    the Unleash version to report in ui-config (default 8.2.0)
 //	-token-limit N      how many tokens may exist (default 2000)
+//	-seen-interval D    how often the uses of legacy tokens are written to
+//	                    their seenAt (default 3m, as Unleash does; 0 at once);
+//	                    tokens in secure storage get it at once
 //
 // The admin key is $UNLEASH_STANDIN_ADMIN_KEY, or the insecure development
 // key *:*.unleash-insecure-admin-api-token when that is not set; it is not
@@ -71,8 +74,9 @@
 // fill its memory. It closes a connection whose request takes more than a
 // minute to arrive (10 seconds for the headers) or that is idle for a
 // minute. See the documentation of package unleashtest for what it
-// reproduces and what not; in short, no client API, no users, and no
-// 60-second token cache.
+// reproduces and what not; in short, of the client and frontend APIs only
+// GET /api/client/features and GET /api/frontend (with no flags), no
+// users, and no 60-second token cache.
 package main
 
 import (
@@ -140,6 +144,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	fs.Var(&environments, "environment", "an environment besides development and production (repeatable)")
 	version := fs.String("version", unleashtest.DefaultVersion, "the Unleash version to report in ui-config")
 	limit := fs.Int("token-limit", unleashtest.DefaultTokenLimit, "how many tokens may exist")
+	seenInterval := fs.Duration("seen-interval", unleashtest.DefaultSeenAtInterval,
+		"how often the uses of legacy tokens are written to their seenAt (0: at once); tokens in secure storage get it at once")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `usage: unleash-standin [flags]
 
@@ -167,6 +173,10 @@ flags:
 		fmt.Fprintln(stderr, "unleash-standin: -token-limit must not be negative")
 		return exitUsage
 	}
+	if *seenInterval < 0 {
+		fmt.Fprintln(stderr, "unleash-standin: -seen-interval must not be negative")
+		return exitUsage
+	}
 
 	key := getenv("UNLEASH_STANDIN_ADMIN_KEY")
 	if key == "" {
@@ -181,6 +191,7 @@ flags:
 		unleashtest.WithEnvironments(append([]string{"development", "production"}, environments...)...),
 		unleashtest.WithVersion(*version),
 		unleashtest.WithTokenLimit(*limit),
+		unleashtest.WithSeenAtInterval(*seenInterval),
 	}
 	if *secure {
 		opts = append(opts, unleashtest.WithSecureTokens())

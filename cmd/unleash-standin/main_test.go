@@ -439,6 +439,8 @@ func TestBadInvocations(t *testing.T) {
 		{[]string{"-nope"}, nil, 2, "flag provided but not defined: -nope"},
 		{[]string{"extra"}, nil, 2, `unexpected argument "extra"`},
 		{[]string{"-token-limit", "-1"}, nil, 2, "-token-limit must not be negative"},
+		{[]string{"-seen-interval", "-1s"}, nil, 2, "-seen-interval must not be negative"},
+		{[]string{"-seen-interval", "3"}, nil, 2, `invalid value "3" for flag -seen-interval`},
 		{[]string{"-project", ""}, nil, 2, "must not be empty"},
 		{[]string{"-seed", filepath.Join(dir, "missing.json")}, nil, 2, "no such file"},
 		{[]string{"-seed", write("bad.json", `[{"secret":"`+secret+`"`)}, nil, 2, "not a JSON list of tokens"},
@@ -629,6 +631,60 @@ func TestShellQuote(t *testing.T) {
 	} {
 		if got := shellQuote(in); got != want {
 			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// -seen-interval decides when a legacy token's use on the client API shows
+// in its seenAt: 0 at once; by default at the first write of the job,
+// three minutes after the start, so not right after the use.
+func TestSeenInterval(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		seen bool
+	}{
+		{[]string{"-seen-interval", "0"}, true},
+		{nil, false},
+	} {
+		p := start(t, nil, tc.args...)
+		call := func(method, path, key, body string) []byte {
+			t.Helper()
+			req, err := http.NewRequest(method, p.url+path, strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", key)
+			if body != "" {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			b, err := io.ReadAll(res.Body)
+			if err != nil || res.StatusCode/100 != 2 {
+				t.Fatalf("%s %s: %d %s %v", method, path, res.StatusCode, b, err)
+			}
+			return b
+		}
+		var tok struct{ Secret string }
+		if err := json.Unmarshal(call("POST", "/api/admin/api-tokens", p.key, `{"tokenName":"c","type":"client"}`), &tok); err != nil {
+			t.Fatal(err)
+		}
+		call("GET", "/api/client/features", tok.Secret, "")
+		var list struct {
+			Tokens []struct {
+				TokenName string  `json:"tokenName"`
+				SeenAt    *string `json:"seenAt"`
+			} `json:"tokens"`
+		}
+		if err := json.Unmarshal(call("GET", "/api/admin/api-tokens/c", p.key, ""), &list); err != nil || len(list.Tokens) != 1 {
+			t.Fatalf("%v: list %+v %v", tc.args, list, err)
+		}
+		if got := list.Tokens[0].SeenAt != nil; got != tc.seen {
+			t.Errorf("%v: seenAt %v right after the use, want set %t", tc.args, list.Tokens[0].SeenAt, tc.seen)
 		}
 	}
 }
