@@ -67,7 +67,9 @@ type Prune struct {
 }
 
 // FileError is a mistake in a desired-state file, found before any request
-// is sent. Its text names the file (when known) and the line.
+// is sent. Its text names the file (when known), the line and the field,
+// and never quotes a value of the file: a file may hold the key in use or
+// a secret in the wrong place.
 type FileError struct {
 	// Path is the file's name, when it was read with ReadFile.
 	Path string
@@ -78,8 +80,8 @@ type FileError struct {
 	Msg string
 }
 
-// Error reads like "tokens.yaml:7: unknown key "enviroment" (want name,
-// type, ...)".
+// Error reads like "tokens.yaml:7: unknown key in a token (want name,
+// type, ...; did you mean "environment"?)".
 func (e *FileError) Error() string {
 	var b strings.Builder
 	if e.Path != "" {
@@ -126,7 +128,8 @@ func ReadFile(path string) (*File, error) {
 
 // Parse reads and checks a desired-state file, strictly: an unknown key,
 // a repeated key or name, a value of the wrong type, an unknown token type
-// or a bad duration is a *FileError naming the line.
+// or a bad duration is a *FileError naming the line and the field (never
+// the value, which may be a secret written in the wrong place).
 //
 // The format:
 //
@@ -171,13 +174,20 @@ func Parse(data []byte) (*File, error) {
 	return f, nil
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var (
+	yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	// yamlQuoted matches what the parser quotes of the file (an anchor's
+	// name), but not the one-character indicators it quotes of its own
+	// ("did not find expected '-' indicator").
+	yamlQuoted = regexp.MustCompile("\\s*('[^']{2,}'|\"[^\"]{2,}\"|`[^`]{2,}`)")
+)
 
 // yamlError turns a syntax error of the YAML parser into a FileError. The
 // parser names the line where the block it was reading starts, which may
-// be above the mistake; the message says so.
+// be above the mistake; the message says so. What the parser quotes of the
+// file is left out.
 func yamlError(err error, data []byte) error {
-	msg := err.Error()
+	msg := yamlQuoted.ReplaceAllString(err.Error(), "")
 	m := yamlLine.FindStringSubmatch(msg)
 	if m == nil {
 		return &FileError{Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")}
@@ -195,10 +205,11 @@ func nodeErr(n *yaml.Node, format string, args ...any) error {
 }
 
 // fields walks a mapping node, refusing repeated and unknown keys, and
-// calls set for each key and value.
+// calls set for each key and value. An unknown key is not quoted (it may
+// be a secret); the known key it looks like is.
 func fields(n *yaml.Node, what string, known []string, set func(key string, k, v *yaml.Node) error) error {
 	if n.Kind == yaml.AliasNode {
-		return nodeErr(n, "%s is an alias (*%s): aliases are not supported, write the value out", what, n.Value)
+		return nodeErr(n, "%s is an alias: aliases are not supported, write the value out", what)
 	}
 	if n.Kind != yaml.MappingNode {
 		return nodeErr(n, "%s must be a mapping, not %s", what, describe(n))
@@ -210,14 +221,18 @@ func fields(n *yaml.Node, what string, known []string, set func(key string, k, v
 			return nodeErr(k, "a key of %s must be a string, not %s", what, describe(k))
 		}
 		if !slices.Contains(known, k.Value) {
-			return nodeErr(k, "unknown key %q in %s (want %s)", k.Value, what, strings.Join(known, ", "))
+			hint := ""
+			if near := nearest(k.Value, known); near != "" {
+				hint = fmt.Sprintf("; did you mean %q?", near)
+			}
+			return nodeErr(k, "unknown key in %s (want %s%s)", what, strings.Join(known, ", "), hint)
 		}
 		if seen[k.Value] {
 			return nodeErr(k, "key %q repeated in %s", k.Value, what)
 		}
 		seen[k.Value] = true
 		if v.Kind == yaml.AliasNode {
-			return nodeErr(v, "%s is an alias (*%s): aliases are not supported, write the value out", k.Value, v.Value)
+			return nodeErr(v, "%s is an alias: aliases are not supported, write the value out", k.Value)
 		}
 		if err := set(k.Value, k, v); err != nil {
 			return err
@@ -226,7 +241,53 @@ func fields(n *yaml.Node, what string, known []string, set func(key string, k, v
 	return nil
 }
 
-// describe names what a node is, for an error.
+// nearest returns the known key that key differs from only by case or by
+// at most two edits (a typo), or "".
+func nearest(key string, known []string) string {
+	for _, k := range known {
+		if strings.EqualFold(k, key) {
+			return k
+		}
+	}
+	if len(key) > 64 {
+		return ""
+	}
+	best, bestD := "", 3
+	for _, k := range known {
+		if d := editDistance(strings.ToLower(key), strings.ToLower(k)); d < bestD && d < len(k)/2 {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+// editDistance counts the edits (a byte added, removed, changed, or two
+// neighbours swapped) that turn a into b.
+func editDistance(a, b string) int {
+	rows := [3][]int{make([]int, len(b)+1), make([]int, len(b)+1), make([]int, len(b)+1)}
+	for j := range rows[1] {
+		rows[1][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		pp, prev, cur := rows[0], rows[1], rows[2]
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], pp[j-2]+1)
+			}
+		}
+		rows = [3][]int{prev, cur, pp}
+	}
+	return rows[1][len(b)]
+}
+
+// describe names what kind of value a node is, for an error, without its
+// value or a tag the file chose.
 func describe(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -238,13 +299,19 @@ func describe(n *yaml.Node) string {
 		case "!!null":
 			return "empty (null)"
 		case "!!str":
-			return fmt.Sprintf("the string %q", n.Value)
+			return "a string"
 		case "!!int", "!!float":
-			return "the number " + n.Value
+			return "a number"
 		case "!!bool":
-			return "the boolean " + n.Value
+			return "a boolean"
+		case "!!timestamp":
+			return "a date"
+		case "!!binary":
+			return "!!binary data"
+		case "!!merge":
+			return "a merge key (<<)"
 		}
-		return fmt.Sprintf("%s %q", n.ShortTag(), n.Value)
+		return "a value with a tag"
 	}
 	return "an alias (aliases are not supported)"
 }
@@ -265,10 +332,10 @@ func duration(n *yaml.Node, key string) (time.Duration, error) {
 	}
 	d, err := durations.Parse(n.Value)
 	if err != nil {
-		return 0, nodeErr(n, "%s: %v", key, err)
+		return 0, nodeErr(n, "%s: %v", key, err) // durations.Parse quotes no input
 	}
 	if d <= 0 {
-		return 0, nodeErr(n, "%s must be positive, not %s", key, n.Value)
+		return 0, nodeErr(n, "%s must be positive", key)
 	}
 	return d, nil
 }
@@ -300,7 +367,7 @@ func decodeFile(doc *yaml.Node) (*File, error) {
 					return err
 				}
 				if line, dup := names[e.Name]; dup {
-					return nodeErr(item, "name %q repeated (first on line %d): a file lists each name once", e.Name, line)
+					return nodeErr(item, "name repeated (first on line %d): a file lists each name once", line)
 				}
 				names[e.Name] = e.Line
 				f.Tokens = append(f.Tokens, e)
@@ -391,23 +458,25 @@ func (f *File) Validate() error {
 			return &FileError{Line: e.Line, Msg: msg}
 		}
 		if err := checkName(e.Name); err != nil {
-			return fail("name: %v", err)
+			return fail("name %v", err)
 		}
 		if j, dup := names[e.Name]; dup {
-			return fail("name %q repeated (first as token %d): a file lists each name once", e.Name, j+1)
+			return fail("name repeated (first as token %d): a file lists each name once", j+1)
 		}
 		names[e.Name] = i
 		e.Type = unleashadmin.TokenType(strings.ToLower(string(e.Type)))
 		switch e.Type {
 		case unleashadmin.TokenTypeClient, unleashadmin.TokenTypeBackend, unleashadmin.TokenTypeFrontend:
+		case unleashadmin.TokenTypeAdmin:
+			return fail(`type "admin": want client, backend or frontend`)
 		default:
-			return fail("type %q: want client, backend or frontend", e.Type)
+			return fail("type: want client, backend or frontend")
 		}
 		if e.Environment == "*" {
 			return fail(`environment "*": a client, backend or frontend token has one environment`)
 		}
 		if e.Environment != strings.TrimSpace(e.Environment) {
-			return fail("environment %q has surrounding spaces", e.Environment)
+			return fail("environment has surrounding spaces")
 		}
 		if len(e.Projects) > 0 || e.Projects != nil {
 			ps := slices.Clone(e.Projects)
@@ -445,21 +514,22 @@ func (f *File) Validate() error {
 }
 
 // checkName refuses names a sink could not use as a file name, and names
-// that are blank or carry control characters.
+// that are blank or carry control characters. Its errors, which follow
+// "name ", do not quote the name.
 func checkName(name string) error {
 	switch {
 	case strings.TrimSpace(name) == "":
-		return errors.New("empty")
+		return errors.New("is empty")
 	case strings.TrimSpace(name) != name:
-		return fmt.Errorf("%q has surrounding spaces", name)
+		return errors.New("has surrounding spaces")
 	case name == "." || name == "..":
-		return fmt.Errorf("%q is not a usable name", name)
+		return errors.New(`"." or ".." is not a usable name`)
 	case strings.ContainsAny(name, `/\`):
-		return fmt.Errorf("%q holds a slash", name)
+		return errors.New("holds a slash")
 	case strings.ContainsFunc(name, unicode.IsControl):
-		return fmt.Errorf("%q holds a control character", name)
+		return errors.New("holds a control character")
 	case len(name) > 255:
-		return errors.New("longer than 255 bytes")
+		return errors.New("is longer than 255 bytes")
 	}
 	return nil
 }
