@@ -12,10 +12,12 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/seed8b9e94f4/unleashadmin"
 	"github.com/seed8b9e94f4/unleashadmin/internal/durations"
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/text/unicode/norm"
 )
 
 // MaxFileBytes bounds the size of a file Parse and ReadFile accept.
@@ -360,21 +362,21 @@ func decodeFile(doc *yaml.Node) (*File, error) {
 			if v.Kind != yaml.SequenceNode {
 				return nodeErr(v, "tokens must be a list, not %s", describe(v))
 			}
-			names := make(map[string]int, len(v.Content))
 			for _, item := range v.Content {
 				e, err := decodeEntry(item)
 				if err != nil {
 					return err
 				}
-				if line, dup := names[e.Name]; dup {
-					return nodeErr(item, "name repeated (first on line %d): a file lists each name once", line)
-				}
-				names[e.Name] = e.Line
-				f.Tokens = append(f.Tokens, e)
+				f.Tokens = append(f.Tokens, e) // Validate refuses repeated names
 			}
 		case "prune":
 			return fields(v, "prune", pruneKeys, func(_ string, _, v *yaml.Node) error {
 				p, err := str(v, "namePrefix")
+				if err == nil {
+					if err := checkText(p); err != nil {
+						return nodeErr(v, "namePrefix %v", err)
+					}
+				}
 				f.Prune.NamePrefix = p
 				return err
 			})
@@ -443,11 +445,19 @@ func decodeEntry(n *yaml.Node) (Entry, error) {
 // puts each entry's projects in the form a plan compares (sorted, without
 // repeats, nil for all projects). An error names the entry's line when it
 // has one, its position in Tokens otherwise.
+//
+// Names are unique up to what does not show: two names that differ only
+// by case or by Unicode form (NFC or NFD, compatibility forms such as
+// fullwidth letters or ligatures) are refused, and so is a name, an
+// environment, a project ID or a prune prefix that holds a control
+// character, an invisible or format character (zero-width space, byte
+// order mark, bidi controls, ...), a space other than U+0020, or a
+// private-use or unassigned code point.
 func (f *File) Validate() error {
 	if f == nil {
 		return &FileError{Msg: "no file"}
 	}
-	names := make(map[string]int, len(f.Tokens))
+	names := make(map[string]int, len(f.Tokens)) // nameKey to index
 	for i := range f.Tokens {
 		e := &f.Tokens[i]
 		fail := func(format string, args ...any) error {
@@ -460,10 +470,20 @@ func (f *File) Validate() error {
 		if err := checkName(e.Name); err != nil {
 			return fail("name %v", err)
 		}
-		if j, dup := names[e.Name]; dup {
-			return fail("name repeated (first as token %d): a file lists each name once", j+1)
+		key := nameKey(e.Name)
+		if j, dup := names[key]; dup {
+			first := f.Tokens[j]
+			on, of := fmt.Sprintf("as token %d", j+1), fmt.Sprintf("of token %d", j+1)
+			if first.Line > 0 {
+				on, of = fmt.Sprintf("on line %d", first.Line), fmt.Sprintf("on line %d", first.Line)
+			}
+			if first.Name == e.Name {
+				return fail("name repeated (first %s): a file lists each name once", on)
+			}
+			return fail("name is the name %s but for case or Unicode form: the two print alike, "+
+				"and a sink on a case-insensitive file system takes them for one", of)
 		}
-		names[e.Name] = i
+		names[key] = i
 		e.Type = unleashadmin.TokenType(strings.ToLower(string(e.Type)))
 		switch e.Type {
 		case unleashadmin.TokenTypeClient, unleashadmin.TokenTypeBackend, unleashadmin.TokenTypeFrontend:
@@ -478,6 +498,9 @@ func (f *File) Validate() error {
 		if e.Environment != strings.TrimSpace(e.Environment) {
 			return fail("environment has surrounding spaces")
 		}
+		if err := checkText(e.Environment); err != nil {
+			return fail("environment %v", err)
+		}
 		if len(e.Projects) > 0 || e.Projects != nil {
 			ps := slices.Clone(e.Projects)
 			slices.Sort(ps)
@@ -491,6 +514,11 @@ func (f *File) Validate() error {
 				return fail(`projects mixes "*" (all projects) with project IDs`)
 			case slices.Equal(ps, []string{"*"}):
 				ps = nil
+			}
+			for _, p := range ps {
+				if err := checkText(p); err != nil {
+					return fail("projects: a project ID %v", err)
+				}
 			}
 			e.Projects = ps
 		}
@@ -510,6 +538,9 @@ func (f *File) Validate() error {
 	if p := f.Prune.NamePrefix; p != "" && strings.TrimSpace(p) == "" {
 		return &FileError{Msg: "prune.namePrefix is only spaces"}
 	}
+	if err := checkText(f.Prune.NamePrefix); err != nil {
+		return &FileError{Msg: "prune.namePrefix " + err.Error()}
+	}
 	return nil
 }
 
@@ -526,12 +557,58 @@ func checkName(name string) error {
 		return errors.New(`"." or ".." is not a usable name`)
 	case strings.ContainsAny(name, `/\`):
 		return errors.New("holds a slash")
-	case strings.ContainsFunc(name, unicode.IsControl):
-		return errors.New("holds a control character")
 	case len(name) > 255:
 		return errors.New("is longer than 255 bytes")
 	}
+	return checkText(name)
+}
+
+// checkText refuses text that does not print as what it is: invalid
+// UTF-8, control characters, characters that print as nothing (format and
+// bidi controls, Unicode's default-ignorable code points, variation
+// selectors), spaces other than U+0020, and private-use or unassigned code
+// points, which print as whatever a font makes of them. Its errors name
+// the code point, not the text.
+func checkText(s string) error {
+	if !utf8.ValidString(s) {
+		return errors.New("is not valid UTF-8")
+	}
+	for _, r := range s {
+		switch {
+		case r == ' ':
+		case unicode.IsControl(r):
+			return errors.New("holds a control character")
+		case unicode.Is(unicode.Cf, r) || r == '\u2800' ||
+			unicode.In(r, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector):
+			return fmt.Errorf("holds an invisible or format character %U", r)
+		case unicode.IsSpace(r) || unicode.In(r, unicode.Zl, unicode.Zp):
+			return fmt.Errorf("holds a space other than U+0020: %U", r)
+		case !unicode.IsGraphic(r):
+			return fmt.Errorf("holds a private-use or unassigned character %U", r)
+		}
+	}
 	return nil
+}
+
+// nameKey is what names that print alike have in common: the name in
+// Unicode's compatibility decomposition (NFKD, so that "caf\u00e9" and
+// "cafe\u0301", or a fullwidth letter and its ASCII one, are the same) with
+// each letter folded to one case (so that K, k and the Kelvin sign are the
+// same). It is applied twice, as Unicode's compatibility caseless match
+// does, because folding can undo the order of combining marks.
+func nameKey(name string) string {
+	s := norm.NFKD.String(name)
+	s = strings.Map(foldRune, s)
+	return norm.NFKD.String(s)
+}
+
+// foldRune maps r to the smallest rune of its case-folding orbit.
+func foldRune(r rune) rune {
+	least := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		least = min(least, f)
+	}
+	return least
 }
 
 // projectsOf returns the projects of e as ProjectIDs returns a token's:

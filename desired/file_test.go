@@ -222,6 +222,7 @@ func TestFileErrorsQuoteNoValue(t *testing.T) {
 			q+": 1\ntokens: []\n",
 			"tokens: []\nprune: {"+q+": x}\n",
 			"tokens: []\nprune: {namePrefix: ["+q+"]}\n",
+			"tokens: []\nprune: {namePrefix: \""+s+"\\u200b\"}\n",
 			entry+"    "+q+": x\n",
 			entry+"    environment: \" "+s+"\"\n",
 			entry+"    environment: \""+s+"\\t\"\n",
@@ -239,6 +240,7 @@ func TestFileErrorsQuoteNoValue(t *testing.T) {
 			entry+"  - name: "+q+"\n    type: client\n  - name: "+q+"\n    type: client\n",
 			entry+"  - name: \""+s+"/x\"\n    type: client\n",
 			entry+"  - name: \" "+s+"\"\n    type: client\n",
+			entry+"  - name: \""+s+"\\u200b\"\n    type: client\n",
 			entry+"  - name: \""+s+"\\x01\"\n    type: client\n",
 			entry+"  - name: \""+strings.Repeat(s, 20)+"\"\n    type: client\n",
 			entry+"  - name: !custom "+q+"\n    type: client\n",
@@ -275,5 +277,114 @@ func TestFileErrorsQuoteNoValue(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestParseRefusesLookAlikeNames: names that print alike are one name to a
+// reader, and to a sink on a case-insensitive file system. A file that
+// lists two of them is refused at the second, naming the first's line; a
+// name holding an invisible or control character is refused outright.
+func TestParseRefusesLookAlikeNames(t *testing.T) {
+	t.Parallel()
+	two := func(a, b string) string {
+		return "tokens:\n  - name: a\n    type: client\n" +
+			"  - name: \"" + a + "\"\n    type: client\n" +
+			"  - name: \"" + b + "\"\n    type: frontend\n"
+	}
+	const lookAlike = "name is the name on line 4 but for case or Unicode form"
+	for _, tc := range []struct {
+		name, a, b string
+	}{
+		{"case", "checkout", "Checkout"},
+		{"upper case", "checkout", "CHECKOUT"},
+		{"NFC and NFD", "caf\u00e9", "cafe\u0301"},
+		{"NFD and NFC", "cafe\u0301", "caf\u00e9"},
+		{"case and NFD", "caf\u00e9", "CAFE\u0301"},
+		{"combining marks in another order", "e\u0301\u0323", "e\u0323\u0301"},
+		{"Hangul syllable and jamo", "\ud55c", "\u1112\u1161\u11ab"},
+		{"Kelvin sign", "key", "\u212aey"},
+		{"Angstrom sign", "\u00c5ngstr\u00f6m", "\u212bngstro\u0308m"},
+		{"fullwidth", "checkout", "\uff43\uff48\uff45\uff43\uff4b\uff4f\uff55\uff54"},
+		{"ligature", "file", "\ufb01le"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := desired.Parse([]byte(two(tc.a, tc.b)))
+			var fe *desired.FileError
+			if !errors.As(err, &fe) || fe.Line != 6 || !strings.Contains(err.Error(), lookAlike) {
+				t.Fatalf("got %v, want line 6: %s", err, lookAlike)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name, in, msg string
+	}{
+		{"zero-width space", "checkout\\u200b", "invisible or format character U+200B"},
+		{"zero-width space inside", "check\\u200bout", "U+200B"},
+		{"byte order mark", "\\ufeffcheckout", "U+FEFF"},
+		{"right-to-left override", "checkout\\u202e", "U+202E"},
+		{"left-to-right isolate", "\\u2066checkout\\u2069", "U+2066"},
+		{"left-to-right mark", "checkout\\u200e", "U+200E"},
+		{"zero-width joiner", "check\\u200dout", "U+200D"},
+		{"soft hyphen", "check\\u00adout", "U+00AD"},
+		{"word joiner", "check\\u2060out", "U+2060"},
+		{"combining grapheme joiner", "check\\u034fout", "U+034F"},
+		{"variation selector", "checkout\\ufe0f", "U+FE0F"},
+		{"Hangul filler", "check\\u3164out", "U+3164"},
+		{"tag character", "checkout\\U000e0041", "U+E0041"},
+		{"no-break space", "check\\u00a0out", "U+00A0"},
+		{"ideographic space", "check\\u3000out", "U+3000"},
+		{"line separator", "check\\u2028out", "U+2028"},
+		{"private use", "check\\ue000out", "U+E000"},
+		{"noncharacter", "check\\ufffeout", "U+FFFE"},
+		{"escape", "check\\u001b]52out", "control character"},
+		{"delete", "check\\u007fout", "control character"},
+		{"next line", "check\\u0085out", "control character"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			file := "tokens:\n  - name: a\n    type: client\n  - name: \"" + tc.in + "\"\n    type: client\n"
+			_, err := desired.Parse([]byte(file))
+			var fe *desired.FileError
+			if !errors.As(err, &fe) || fe.Line != 4 || !strings.Contains(err.Error(), "name holds") || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("got %v, want line 4: name holds ... %s", err, tc.msg)
+			}
+		})
+	}
+	// The other texts of a file that name things on the server are held
+	// to the same rule.
+	for _, file := range []string{
+		"tokens: [{name: a, type: client, environment: \"prod\\u200buction\"}]",
+		"tokens: [{name: a, type: client, projects: [\"default\\u202e\"]}]",
+		"tokens: []\nprune: {namePrefix: \"svc-\\u200b\"}",
+	} {
+		if _, err := desired.Parse([]byte(file)); err == nil || !strings.Contains(err.Error(), "holds an invisible or format character") {
+			t.Errorf("%q: got %v", file, err)
+		}
+	}
+	// Names that only look alike to a careless eye, and names in any
+	// script, stay distinct.
+	f, err := desired.Parse([]byte("tokens:\n" +
+		"  - {name: checkout, type: client}\n  - {name: check-out, type: client}\n" +
+		"  - {name: \"caf\u00e9\", type: client}\n  - {name: cafe, type: client}\n" +
+		"  - {name: \"cafe\u0301-nfd\", type: client}\n  - {name: \"\u65e5\u672c\", type: client}\n" +
+		"  - {name: \"\u0928\u092e\u0938\u094d\u0924\u0947\", type: client}\n  - {name: \"svc \U0001f680\", type: client}\n" +
+		"  - {name: \"stra\u00dfe\", type: client}\n  - {name: strasse, type: client}\n"))
+	if err != nil || len(f.Tokens) != 10 {
+		t.Fatalf("distinct names: %v", err)
+	}
+	// A file built in code is checked the same way; its entries are named
+	// by their place.
+	err = (&desired.File{Tokens: []desired.Entry{{Name: "caf\u00e9", Type: "client"}, {Name: "CAFE\u0301", Type: "client"}}}).Validate()
+	if err == nil || !strings.Contains(err.Error(), "token 2: name is the name of token 1 but for case or Unicode form") {
+		t.Errorf("built in code: %v", err)
+	}
+	err = (&desired.File{Tokens: []desired.Entry{{Name: "a\u200b", Type: "client"}}}).Validate()
+	if err == nil || !strings.Contains(err.Error(), "token 1: name holds an invisible or format character U+200B") {
+		t.Errorf("built in code: %v", err)
+	}
+	err = (&desired.File{Tokens: []desired.Entry{{Name: "a\xff", Type: "client"}}}).Validate()
+	if err == nil || !strings.Contains(err.Error(), "token 1: name is not valid UTF-8") {
+		t.Errorf("built in code: %v", err)
 	}
 }
