@@ -20,8 +20,46 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// MaxFileBytes bounds the size of a file Parse and ReadFile accept.
-const MaxFileBytes = 16 << 20
+// MaxFileBytes bounds the size of a file Parse and ReadFile accept: 1 MiB
+// holds 5,000 to 15,000 entries (an entry takes 60 to 200 bytes, in YAML
+// or indented JSON), more than any fleet's file.
+//
+// Parse also bounds the file's structure before the YAML parser reads it
+// (line breaks and YAML indicators, at most 200,000: 10,000 entries of the
+// example in Parse take 130,000), so that reading any file allocates well
+// under 256 MB in all: the parser's cost is per node, and a file of tiny
+// items or comments costs it up to 400 bytes per byte.
+const MaxFileBytes = 1 << 20
+
+// maxFileMarks bounds the marks of a file, as marks counts them. Each
+// costs the YAML parser at most about 500 bytes of allocation (measured:
+// a mapping of keys with comments), so 200,000 stay near 100 MB.
+const maxFileMarks = 200_000
+
+// markBytes are the bytes that marks counts: every node of a YAML
+// document but the first follows one of them (a flow or block indicator,
+// a line break, the start of a comment, an anchor, alias or tag). 0x85,
+// 0xA8 and 0xA9 are the last bytes of the line breaks NEL, LS and PS (and
+// of some other characters, which are counted too: an upper bound).
+var markBytes = func() (t [256]bool) {
+	for _, c := range []byte(",:-?[]{}#&*!|>\n\r\x85\xa8\xa9") {
+		t[c] = true
+	}
+	return t
+}()
+
+// marks counts the bytes of data that can start or end a YAML node: an
+// upper bound, up to a small factor, on the nodes (and comments) the
+// parser would build for data, and so on what it would allocate.
+func marks(data []byte) int {
+	n := 0
+	for _, c := range data {
+		if markBytes[c] {
+			n++
+		}
+	}
+	return n
+}
 
 // File is a desired state: the tokens that should exist, and which other
 // tokens may be retired. Read one with ReadFile or Parse, or build one in
@@ -146,10 +184,15 @@ func ReadFile(path string) (*File, error) {
 //	prune:
 //	  namePrefix: svc-            # optional
 //
-// Durations are Go's (36h, 90m) with "d" for days besides.
+// Durations are Go's (36h, 90m) with "d" for days besides. A file is at
+// most MaxFileBytes, and of bounded structure (see MaxFileBytes).
 func Parse(data []byte) (*File, error) {
 	if len(data) > MaxFileBytes {
 		return nil, &FileError{Msg: fmt.Sprintf("the file is larger than %d bytes", MaxFileBytes)}
+	}
+	if n := marks(data); n > maxFileMarks {
+		return nil, &FileError{Msg: fmt.Sprintf("the file has more than %d line breaks and YAML indicators "+
+			"(, : - ? [ ] { } # & * ! | >), which is more than %d entries take", maxFileMarks, maxFileMarks/13)}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
