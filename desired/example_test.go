@@ -420,5 +420,5 @@ func ExampleOptions_LogValue() {
 func ExampleOptions_MarshalJSON() {
 	b, _ := json.Marshal(desired.Options{OwnKey: "*:*.0123456789abcdef0123456789abcdef", GracePeriod: time.Hour})
 	fmt.Println(string(b))
-	// Output: {"gracePeriod":"1h0m0s"}
+	// Output: {"gracePeriod":"1h"}
 }

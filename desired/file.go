@@ -2,6 +2,7 @@ package desired
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -95,8 +96,89 @@ type Entry struct {
 	// MaxAge rotates the token when it is older than this; zero for never.
 	MaxAge time.Duration `json:"maxAge,omitempty"`
 	// Line is the line of the entry in the file it was read from; zero for
-	// an entry built in code.
-	Line int `json:"line,omitempty"`
+	// an entry built in code. It is not marshalled: it says where the
+	// entry was read, and the file format has no such key.
+	Line int `json:"-"`
+}
+
+// entryJSON is an Entry in the file format, as JSON.
+type entryJSON struct {
+	Name        string                 `json:"name"`
+	Type        unleashadmin.TokenType `json:"type"`
+	Environment string                 `json:"environment,omitempty"`
+	Projects    []string               `json:"projects,omitempty"`
+	ExpiresIn   string                 `json:"expiresIn,omitempty"`
+	RenewBefore string                 `json:"renewBefore,omitempty"`
+	MaxAge      string                 `json:"maxAge,omitempty"`
+}
+
+// durationText writes d as a file does ("90d", "36h"), and zero as "".
+func durationText(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return durations.Format(d)
+}
+
+// MarshalJSON writes the file format, which Parse reads: durations as
+// text ("expiresIn":"90d"), zero ones and Line left out.
+func (f File) MarshalJSON() ([]byte, error) {
+	tokens := f.Tokens
+	if tokens == nil {
+		tokens = []Entry{}
+	}
+	var prune *Prune
+	if f.Prune != (Prune{}) {
+		prune = &f.Prune
+	}
+	return json.Marshal(struct {
+		Tokens []Entry `json:"tokens"`
+		Prune  *Prune  `json:"prune,omitempty"`
+	}{tokens, prune})
+}
+
+// UnmarshalJSON reads f as Parse does, as strictly and within the same
+// limits, so that json.Unmarshal of what MarshalJSON wrote gives the same
+// file back (with the lines of the JSON). A null leaves f as it is.
+func (f *File) UnmarshalJSON(data []byte) error {
+	if string(bytes.TrimSpace(data)) == "null" {
+		return nil
+	}
+	got, err := Parse(data)
+	if err != nil {
+		return err
+	}
+	*f = *got
+	return nil
+}
+
+// MarshalJSON writes the entry in the file format: durations as text
+// ("expiresIn":"90d"), zero ones and Line left out.
+func (e Entry) MarshalJSON() ([]byte, error) {
+	return json.Marshal(entryJSON{
+		Name: e.Name, Type: e.Type, Environment: e.Environment, Projects: e.Projects,
+		ExpiresIn: durationText(e.ExpiresIn), RenewBefore: durationText(e.RenewBefore), MaxAge: durationText(e.MaxAge),
+	})
+}
+
+// UnmarshalJSON reads one entry of the file format, as strictly as Parse
+// does (File.Validate checks the rest: names, repeats, projects). An
+// entry read alone has no line. A null leaves e as it is.
+func (e *Entry) UnmarshalJSON(data []byte) error {
+	if string(bytes.TrimSpace(data)) == "null" {
+		return nil
+	}
+	doc, err := parseYAML(data, "an empty entry")
+	if err != nil {
+		return err
+	}
+	got, err := decodeEntry(documentRoot(doc))
+	if err != nil {
+		return err
+	}
+	got.Line = 0
+	*e = got
+	return nil
 }
 
 // Prune names the tokens outside the file's entries that a plan retires.
@@ -187,6 +269,22 @@ func ReadFile(path string) (*File, error) {
 // Durations are Go's (36h, 90m) with "d" for days besides. A file is at
 // most MaxFileBytes, and of bounded structure (see MaxFileBytes).
 func Parse(data []byte) (*File, error) {
+	doc, err := parseYAML(data, `the file is empty: want a mapping with "tokens"`)
+	if err != nil {
+		return nil, err
+	}
+	f, err := decodeFile(doc)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// parseYAML reads data, within the limits of a file, as one YAML document.
+func parseYAML(data []byte, empty string) (*yaml.Node, error) {
 	if len(data) > MaxFileBytes {
 		return nil, &FileError{Msg: fmt.Sprintf("the file is larger than %d bytes", MaxFileBytes)}
 	}
@@ -198,7 +296,7 @@ func Parse(data []byte) (*File, error) {
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, &FileError{Msg: `the file is empty: want a mapping with "tokens"`}
+			return nil, &FileError{Msg: empty}
 		}
 		return nil, yamlError(err, data)
 	}
@@ -209,14 +307,7 @@ func Parse(data []byte) (*File, error) {
 		}
 		return nil, &FileError{Line: extra.Line, Column: extra.Column, Msg: "a second YAML document: a file holds one"}
 	}
-	f, err := decodeFile(&doc)
-	if err != nil {
-		return nil, err
-	}
-	if err := f.Validate(); err != nil {
-		return nil, err
-	}
-	return f, nil
+	return &doc, nil
 }
 
 var (
@@ -391,11 +482,16 @@ var (
 	pruneKeys = []string{"namePrefix"}
 )
 
-func decodeFile(doc *yaml.Node) (*File, error) {
-	root := doc
-	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
-		root = root.Content[0]
+// documentRoot returns the node a document holds.
+func documentRoot(doc *yaml.Node) *yaml.Node {
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		return doc.Content[0]
 	}
+	return doc
+}
+
+func decodeFile(doc *yaml.Node) (*File, error) {
+	root := documentRoot(doc)
 	f := &File{}
 	hasTokens := false
 	err := fields(root, "the file", fileKeys, func(key string, _, v *yaml.Node) error {

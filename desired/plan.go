@@ -1,6 +1,7 @@
 package desired
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -201,12 +202,41 @@ func (o Options) LogValue() slog.Value {
 		slog.Duration("gracePeriod", o.GracePeriod), slog.String("defaultEnvironment", o.DefaultEnvironment))
 }
 
-// MarshalJSON leaves OwnKey out.
+// optionsJSON is what of Options marshals.
+type optionsJSON struct {
+	GracePeriod        string `json:"gracePeriod,omitempty"`
+	DefaultEnvironment string `json:"defaultEnvironment,omitempty"`
+}
+
+// MarshalJSON leaves OwnKey (and the functions) out, and writes
+// GracePeriod as a file writes durations ("1d", "36h").
 func (o Options) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		GracePeriod        string `json:"gracePeriod,omitempty"`
-		DefaultEnvironment string `json:"defaultEnvironment,omitempty"`
-	}{o.GracePeriod.String(), o.DefaultEnvironment})
+	return json.Marshal(optionsJSON{durationText(o.GracePeriod), o.DefaultEnvironment})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes into GracePeriod and
+// DefaultEnvironment, leaving the other fields as they are.
+func (o *Options) UnmarshalJSON(data []byte) error {
+	if string(bytes.TrimSpace(data)) == "null" {
+		return nil
+	}
+	var v optionsJSON
+	if err := json.Unmarshal(data, &v); err != nil {
+		return fmt.Errorf("desired: Options: %w", err)
+	}
+	var grace time.Duration
+	if v.GracePeriod != "" {
+		d, err := durations.Parse(v.GracePeriod) // quotes no input
+		switch {
+		case err != nil:
+			return fmt.Errorf("desired: Options: gracePeriod: %w", err)
+		case d < 0:
+			return errors.New("desired: Options: gracePeriod is negative")
+		}
+		grace = d
+	}
+	o.GracePeriod, o.DefaultEnvironment = grace, v.DefaultEnvironment
+	return nil
 }
 
 // Changes returns how many actions change something (all but Keep).
