@@ -109,13 +109,15 @@ bench:
 # Fuzzing (fuzz_test.go): each target for FUZZTIME on top of its seed corpus
 # in testdata/fuzz, made from the captures (-fuzz takes one target at a
 # time). -fuzzminimizetime keeps the run fuzzing instead of shrinking the
-# large capture bodies.
+# large capture bodies. A target is NAME (in the root package) or
+# NAME:PACKAGE.
 FUZZTIME ?= 10s
-FUZZ_TARGETS := FuzzDecode FuzzAPIError FuzzPath
+FUZZ_TARGETS := FuzzDecode FuzzAPIError FuzzPath FuzzParse:./desired
 fuzz:
-	@for f in $(FUZZ_TARGETS); do \
-	  echo "fuzz: $$f for $(FUZZTIME)"; \
-	  $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x . ; \
+	@for t in $(FUZZ_TARGETS); do \
+	  f=$${t%%:*}; pkg=.; case $$t in *:*) pkg=$${t#*:};; esac; \
+	  echo "fuzz: $$f in $$pkg for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x $$pkg ; \
 	done
 
 # The soak alone against the script's server: make soak UNLEASH_SOAK=5m
