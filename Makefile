@@ -109,14 +109,14 @@ bench:
 # Fuzzing (fuzz_test.go): each target for FUZZTIME on top of its seed corpus
 # in testdata/fuzz, made from the captures (-fuzz takes one target at a
 # time). -fuzzminimizetime keeps the run fuzzing instead of shrinking the
-# large capture bodies. A target outside the root package is named
-# Target:./package.
+# large capture bodies. A target is NAME (in the root package) or
+# NAME:PACKAGE.
 FUZZTIME ?= 10s
-FUZZ_TARGETS := FuzzDecode FuzzAPIError FuzzPath FuzzEscape:./cmd/unleash-tokens
+FUZZ_TARGETS := FuzzDecode FuzzAPIError FuzzPath FuzzParse:./desired FuzzEscape:./cmd/unleash-tokens
 fuzz:
-	@for f in $(FUZZ_TARGETS); do \
-	  pkg=.; case $$f in *:*) pkg=$${f#*:}; f=$${f%%:*};; esac; \
-	  echo "fuzz: $$f ($$pkg) for $(FUZZTIME)"; \
+	@for t in $(FUZZ_TARGETS); do \
+	  f=$${t%%:*}; pkg=.; case $$t in *:*) pkg=$${t#*:};; esac; \
+	  echo "fuzz: $$f in $$pkg for $(FUZZTIME)"; \
 	  $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x $$pkg ; \
 	done
 

@@ -88,7 +88,7 @@ func ExampleParse() {
 	// 3 checkout backend production [default] 2160h0m0s 336h0m0s
 	// 9 web frontend  [] 0s 0s
 	// prune svc-
-	// 4: unknown key "enviroment" in a token (want name, type, environment, projects, expiresIn, renewBefore, maxAge)
+	// 4: unknown key in a token (want name, type, environment, projects, expiresIn, renewBefore, maxAge; did you mean "environment"?)
 }
 
 func ExampleReadFile() {
@@ -99,7 +99,7 @@ func ExampleReadFile() {
 	defer os.Remove(path)
 	_, err := desired.ReadFile(path)
 	fmt.Println(strings.TrimPrefix(err.Error(), os.TempDir()+string(filepath.Separator)))
-	// Output: desired-example.yaml:3: name "web" repeated (first on line 2): a file lists each name once
+	// Output: desired-example.yaml:3: name repeated (first on line 2): a file lists each name once
 }
 
 func ExampleFile_Validate() {
@@ -115,9 +115,9 @@ func ExampleFile_Validate() {
 }
 
 func ExampleFileError_Error() {
-	err := &desired.FileError{Path: "tokens.yaml", Line: 7, Msg: `type "server": want client, backend or frontend`}
+	err := &desired.FileError{Path: "tokens.yaml", Line: 7, Msg: "type: want client, backend or frontend"}
 	fmt.Println(err.Error())
-	// Output: tokens.yaml:7: type "server": want client, backend or frontend
+	// Output: tokens.yaml:7: type: want client, backend or frontend
 }
 
 func ExampleFileError_Is() {

@@ -2,6 +2,7 @@ package desired
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,14 +13,54 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/seed8b9e94f4/unleashadmin"
 	"github.com/seed8b9e94f4/unleashadmin/internal/durations"
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/text/unicode/norm"
 )
 
-// MaxFileBytes bounds the size of a file Parse and ReadFile accept.
-const MaxFileBytes = 16 << 20
+// MaxFileBytes bounds the size of a file Parse and ReadFile accept: 1 MiB
+// holds 5,000 to 15,000 entries (an entry takes 60 to 200 bytes, in YAML
+// or indented JSON), more than any fleet's file.
+//
+// Parse also bounds the file's structure before the YAML parser reads it
+// (line breaks and YAML indicators, at most 200,000: 10,000 entries of the
+// example in Parse take 130,000), so that reading any file allocates well
+// under 256 MB in all: the parser's cost is per node, and a file of tiny
+// items or comments costs it up to 400 bytes per byte.
+const MaxFileBytes = 1 << 20
+
+// maxFileMarks bounds the marks of a file, as marks counts them. Each
+// costs the YAML parser at most about 500 bytes of allocation (measured:
+// a mapping of keys with comments), so 200,000 stay near 100 MB.
+const maxFileMarks = 200_000
+
+// markBytes are the bytes that marks counts: every node of a YAML
+// document but the first follows one of them (a flow or block indicator,
+// a line break, the start of a comment, an anchor, alias or tag). 0x85,
+// 0xA8 and 0xA9 are the last bytes of the line breaks NEL, LS and PS (and
+// of some other characters, which are counted too: an upper bound).
+var markBytes = func() (t [256]bool) {
+	for _, c := range []byte(",:-?[]{}#&*!|>\n\r\x85\xa8\xa9") {
+		t[c] = true
+	}
+	return t
+}()
+
+// marks counts the bytes of data that can start or end a YAML node: an
+// upper bound, up to a small factor, on the nodes (and comments) the
+// parser would build for data, and so on what it would allocate.
+func marks(data []byte) int {
+	n := 0
+	for _, c := range data {
+		if markBytes[c] {
+			n++
+		}
+	}
+	return n
+}
 
 // File is a desired state: the tokens that should exist, and which other
 // tokens may be retired. Read one with ReadFile or Parse, or build one in
@@ -55,8 +96,89 @@ type Entry struct {
 	// MaxAge rotates the token when it is older than this; zero for never.
 	MaxAge time.Duration `json:"maxAge,omitempty"`
 	// Line is the line of the entry in the file it was read from; zero for
-	// an entry built in code.
-	Line int `json:"line,omitempty"`
+	// an entry built in code. It is not marshalled: it says where the
+	// entry was read, and the file format has no such key.
+	Line int `json:"-"`
+}
+
+// entryJSON is an Entry in the file format, as JSON.
+type entryJSON struct {
+	Name        string                 `json:"name"`
+	Type        unleashadmin.TokenType `json:"type"`
+	Environment string                 `json:"environment,omitempty"`
+	Projects    []string               `json:"projects,omitempty"`
+	ExpiresIn   string                 `json:"expiresIn,omitempty"`
+	RenewBefore string                 `json:"renewBefore,omitempty"`
+	MaxAge      string                 `json:"maxAge,omitempty"`
+}
+
+// durationText writes d as a file does ("90d", "36h"), and zero as "".
+func durationText(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return durations.Format(d)
+}
+
+// MarshalJSON writes the file format, which Parse reads: durations as
+// text ("expiresIn":"90d"), zero ones and Line left out.
+func (f File) MarshalJSON() ([]byte, error) {
+	tokens := f.Tokens
+	if tokens == nil {
+		tokens = []Entry{}
+	}
+	var prune *Prune
+	if f.Prune != (Prune{}) {
+		prune = &f.Prune
+	}
+	return json.Marshal(struct {
+		Tokens []Entry `json:"tokens"`
+		Prune  *Prune  `json:"prune,omitempty"`
+	}{tokens, prune})
+}
+
+// UnmarshalJSON reads f as Parse does, as strictly and within the same
+// limits, so that json.Unmarshal of what MarshalJSON wrote gives the same
+// file back (with the lines of the JSON). A null leaves f as it is.
+func (f *File) UnmarshalJSON(data []byte) error {
+	if string(bytes.TrimSpace(data)) == "null" {
+		return nil
+	}
+	got, err := Parse(data)
+	if err != nil {
+		return err
+	}
+	*f = *got
+	return nil
+}
+
+// MarshalJSON writes the entry in the file format: durations as text
+// ("expiresIn":"90d"), zero ones and Line left out.
+func (e Entry) MarshalJSON() ([]byte, error) {
+	return json.Marshal(entryJSON{
+		Name: e.Name, Type: e.Type, Environment: e.Environment, Projects: e.Projects,
+		ExpiresIn: durationText(e.ExpiresIn), RenewBefore: durationText(e.RenewBefore), MaxAge: durationText(e.MaxAge),
+	})
+}
+
+// UnmarshalJSON reads one entry of the file format, as strictly as Parse
+// does (File.Validate checks the rest: names, repeats, projects). An
+// entry read alone has no line. A null leaves e as it is.
+func (e *Entry) UnmarshalJSON(data []byte) error {
+	if string(bytes.TrimSpace(data)) == "null" {
+		return nil
+	}
+	doc, err := parseYAML(data, "an empty entry")
+	if err != nil {
+		return err
+	}
+	got, err := decodeEntry(documentRoot(doc))
+	if err != nil {
+		return err
+	}
+	got.Line = 0
+	*e = got
+	return nil
 }
 
 // PruneRule names the tokens outside the file's entries that a plan
@@ -68,7 +190,9 @@ type PruneRule struct {
 }
 
 // FileError is a mistake in a desired-state file, found before any request
-// is sent. Its text names the file (when known) and the line.
+// is sent. Its text names the file (when known), the line and the field,
+// and never quotes a value of the file: a file may hold the key in use or
+// a secret in the wrong place.
 type FileError struct {
 	// Path is the file's name, when it was read with ReadFile.
 	Path string
@@ -79,8 +203,8 @@ type FileError struct {
 	Msg string
 }
 
-// Error reads like "tokens.yaml:7: unknown key "enviroment" (want name,
-// type, ...)".
+// Error reads like "tokens.yaml:7: unknown key in a token (want name,
+// type, ...; did you mean "environment"?)".
 func (e *FileError) Error() string {
 	var b strings.Builder
 	if e.Path != "" {
@@ -127,7 +251,8 @@ func ReadFile(path string) (*File, error) {
 
 // Parse reads and checks a desired-state file, strictly: an unknown key,
 // a repeated key or name, a value of the wrong type, an unknown token type
-// or a bad duration is a *FileError naming the line.
+// or a bad duration is a *FileError naming the line and the field (never
+// the value, which may be a secret written in the wrong place).
 //
 // The format:
 //
@@ -142,16 +267,37 @@ func ReadFile(path string) (*File, error) {
 //	prune:
 //	  namePrefix: svc-            # optional
 //
-// Durations are Go's (36h, 90m) with "d" for days besides.
+// Durations are Go's (36h, 90m) with "d" for days besides. A file is at
+// most MaxFileBytes, and of bounded structure (see MaxFileBytes).
 func Parse(data []byte) (*File, error) {
+	doc, err := parseYAML(data, `the file is empty: want a mapping with "tokens"`)
+	if err != nil {
+		return nil, err
+	}
+	f, err := decodeFile(doc)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// parseYAML reads data, within the limits of a file, as one YAML document.
+func parseYAML(data []byte, empty string) (*yaml.Node, error) {
 	if len(data) > MaxFileBytes {
 		return nil, &FileError{Msg: fmt.Sprintf("the file is larger than %d bytes", MaxFileBytes)}
+	}
+	if n := marks(data); n > maxFileMarks {
+		return nil, &FileError{Msg: fmt.Sprintf("the file has more than %d line breaks and YAML indicators "+
+			"(, : - ? [ ] { } # & * ! | >), which is more than %d entries take", maxFileMarks, maxFileMarks/13)}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, &FileError{Msg: `the file is empty: want a mapping with "tokens"`}
+			return nil, &FileError{Msg: empty}
 		}
 		return nil, yamlError(err, data)
 	}
@@ -162,23 +308,23 @@ func Parse(data []byte) (*File, error) {
 		}
 		return nil, &FileError{Line: extra.Line, Column: extra.Column, Msg: "a second YAML document: a file holds one"}
 	}
-	f, err := decodeFile(&doc)
-	if err != nil {
-		return nil, err
-	}
-	if err := f.Validate(); err != nil {
-		return nil, err
-	}
-	return f, nil
+	return &doc, nil
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var (
+	yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	// yamlQuoted matches what the parser quotes of the file (an anchor's
+	// name), but not the one-character indicators it quotes of its own
+	// ("did not find expected '-' indicator").
+	yamlQuoted = regexp.MustCompile("\\s*('[^']{2,}'|\"[^\"]{2,}\"|`[^`]{2,}`)")
+)
 
 // yamlError turns a syntax error of the YAML parser into a FileError. The
 // parser names the line where the block it was reading starts, which may
-// be above the mistake; the message says so.
+// be above the mistake; the message says so. What the parser quotes of the
+// file is left out.
 func yamlError(err error, data []byte) error {
-	msg := err.Error()
+	msg := yamlQuoted.ReplaceAllString(err.Error(), "")
 	m := yamlLine.FindStringSubmatch(msg)
 	if m == nil {
 		return &FileError{Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")}
@@ -196,10 +342,11 @@ func nodeErr(n *yaml.Node, format string, args ...any) error {
 }
 
 // fields walks a mapping node, refusing repeated and unknown keys, and
-// calls set for each key and value.
+// calls set for each key and value. An unknown key is not quoted (it may
+// be a secret); the known key it looks like is.
 func fields(n *yaml.Node, what string, known []string, set func(key string, k, v *yaml.Node) error) error {
 	if n.Kind == yaml.AliasNode {
-		return nodeErr(n, "%s is an alias (*%s): aliases are not supported, write the value out", what, n.Value)
+		return nodeErr(n, "%s is an alias: aliases are not supported, write the value out", what)
 	}
 	if n.Kind != yaml.MappingNode {
 		return nodeErr(n, "%s must be a mapping, not %s", what, describe(n))
@@ -211,14 +358,18 @@ func fields(n *yaml.Node, what string, known []string, set func(key string, k, v
 			return nodeErr(k, "a key of %s must be a string, not %s", what, describe(k))
 		}
 		if !slices.Contains(known, k.Value) {
-			return nodeErr(k, "unknown key %q in %s (want %s)", k.Value, what, strings.Join(known, ", "))
+			hint := ""
+			if near := nearest(k.Value, known); near != "" {
+				hint = fmt.Sprintf("; did you mean %q?", near)
+			}
+			return nodeErr(k, "unknown key in %s (want %s%s)", what, strings.Join(known, ", "), hint)
 		}
 		if seen[k.Value] {
 			return nodeErr(k, "key %q repeated in %s", k.Value, what)
 		}
 		seen[k.Value] = true
 		if v.Kind == yaml.AliasNode {
-			return nodeErr(v, "%s is an alias (*%s): aliases are not supported, write the value out", k.Value, v.Value)
+			return nodeErr(v, "%s is an alias: aliases are not supported, write the value out", k.Value)
 		}
 		if err := set(k.Value, k, v); err != nil {
 			return err
@@ -227,7 +378,53 @@ func fields(n *yaml.Node, what string, known []string, set func(key string, k, v
 	return nil
 }
 
-// describe names what a node is, for an error.
+// nearest returns the known key that key differs from only by case or by
+// at most two edits (a typo), or "".
+func nearest(key string, known []string) string {
+	for _, k := range known {
+		if strings.EqualFold(k, key) {
+			return k
+		}
+	}
+	if len(key) > 64 {
+		return ""
+	}
+	best, bestD := "", 3
+	for _, k := range known {
+		if d := editDistance(strings.ToLower(key), strings.ToLower(k)); d < bestD && d < len(k)/2 {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+// editDistance counts the edits (a byte added, removed, changed, or two
+// neighbours swapped) that turn a into b.
+func editDistance(a, b string) int {
+	rows := [3][]int{make([]int, len(b)+1), make([]int, len(b)+1), make([]int, len(b)+1)}
+	for j := range rows[1] {
+		rows[1][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		pp, prev, cur := rows[0], rows[1], rows[2]
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], pp[j-2]+1)
+			}
+		}
+		rows = [3][]int{prev, cur, pp}
+	}
+	return rows[1][len(b)]
+}
+
+// describe names what kind of value a node is, for an error, without its
+// value or a tag the file chose.
 func describe(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -239,13 +436,19 @@ func describe(n *yaml.Node) string {
 		case "!!null":
 			return "empty (null)"
 		case "!!str":
-			return fmt.Sprintf("the string %q", n.Value)
+			return "a string"
 		case "!!int", "!!float":
-			return "the number " + n.Value
+			return "a number"
 		case "!!bool":
-			return "the boolean " + n.Value
+			return "a boolean"
+		case "!!timestamp":
+			return "a date"
+		case "!!binary":
+			return "!!binary data"
+		case "!!merge":
+			return "a merge key (<<)"
 		}
-		return fmt.Sprintf("%s %q", n.ShortTag(), n.Value)
+		return "a value with a tag"
 	}
 	return "an alias (aliases are not supported)"
 }
@@ -266,10 +469,10 @@ func duration(n *yaml.Node, key string) (time.Duration, error) {
 	}
 	d, err := durations.Parse(n.Value)
 	if err != nil {
-		return 0, nodeErr(n, "%s: %v", key, err)
+		return 0, nodeErr(n, "%s: %v", key, err) // durations.Parse quotes no input
 	}
 	if d <= 0 {
-		return 0, nodeErr(n, "%s must be positive, not %s", key, n.Value)
+		return 0, nodeErr(n, "%s must be positive", key)
 	}
 	return d, nil
 }
@@ -280,11 +483,16 @@ var (
 	pruneKeys = []string{"namePrefix"}
 )
 
-func decodeFile(doc *yaml.Node) (*File, error) {
-	root := doc
-	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
-		root = root.Content[0]
+// documentRoot returns the node a document holds.
+func documentRoot(doc *yaml.Node) *yaml.Node {
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		return doc.Content[0]
 	}
+	return doc
+}
+
+func decodeFile(doc *yaml.Node) (*File, error) {
+	root := documentRoot(doc)
 	f := &File{}
 	hasTokens := false
 	err := fields(root, "the file", fileKeys, func(key string, _, v *yaml.Node) error {
@@ -294,21 +502,21 @@ func decodeFile(doc *yaml.Node) (*File, error) {
 			if v.Kind != yaml.SequenceNode {
 				return nodeErr(v, "tokens must be a list, not %s", describe(v))
 			}
-			names := make(map[string]int, len(v.Content))
 			for _, item := range v.Content {
 				e, err := decodeEntry(item)
 				if err != nil {
 					return err
 				}
-				if line, dup := names[e.Name]; dup {
-					return nodeErr(item, "name %q repeated (first on line %d): a file lists each name once", e.Name, line)
-				}
-				names[e.Name] = e.Line
-				f.Tokens = append(f.Tokens, e)
+				f.Tokens = append(f.Tokens, e) // Validate refuses repeated names
 			}
 		case "prune":
 			return fields(v, "prune", pruneKeys, func(_ string, _, v *yaml.Node) error {
 				p, err := str(v, "namePrefix")
+				if err == nil {
+					if err := checkText(p); err != nil {
+						return nodeErr(v, "namePrefix %v", err)
+					}
+				}
 				f.Prune.NamePrefix = p
 				return err
 			})
@@ -377,11 +585,19 @@ func decodeEntry(n *yaml.Node) (Entry, error) {
 // puts each entry's projects in the form a plan compares (sorted, without
 // repeats, nil for all projects). An error names the entry's line when it
 // has one, its position in Tokens otherwise.
+//
+// Names are unique up to what does not show: two names that differ only
+// by case or by Unicode form (NFC or NFD, compatibility forms such as
+// fullwidth letters or ligatures) are refused, and so is a name, an
+// environment, a project ID or a prune prefix that holds a control
+// character, an invisible or format character (zero-width space, byte
+// order mark, bidi controls, ...), a space other than U+0020, or a
+// private-use or unassigned code point.
 func (f *File) Validate() error {
 	if f == nil {
 		return &FileError{Msg: "no file"}
 	}
-	names := make(map[string]int, len(f.Tokens))
+	names := make(map[string]int, len(f.Tokens)) // nameKey to index
 	for i := range f.Tokens {
 		e := &f.Tokens[i]
 		fail := func(format string, args ...any) error {
@@ -392,23 +608,38 @@ func (f *File) Validate() error {
 			return &FileError{Line: e.Line, Msg: msg}
 		}
 		if err := checkName(e.Name); err != nil {
-			return fail("name: %v", err)
+			return fail("name %v", err)
 		}
-		if j, dup := names[e.Name]; dup {
-			return fail("name %q repeated (first as token %d): a file lists each name once", e.Name, j+1)
+		key := nameKey(e.Name)
+		if j, dup := names[key]; dup {
+			first := f.Tokens[j]
+			on, of := fmt.Sprintf("as token %d", j+1), fmt.Sprintf("of token %d", j+1)
+			if first.Line > 0 {
+				on, of = fmt.Sprintf("on line %d", first.Line), fmt.Sprintf("on line %d", first.Line)
+			}
+			if first.Name == e.Name {
+				return fail("name repeated (first %s): a file lists each name once", on)
+			}
+			return fail("name is the name %s but for case or Unicode form: the two print alike, "+
+				"and a sink on a case-insensitive file system takes them for one", of)
 		}
-		names[e.Name] = i
+		names[key] = i
 		e.Type = unleashadmin.TokenType(strings.ToLower(string(e.Type)))
 		switch e.Type {
 		case unleashadmin.TokenTypeClient, unleashadmin.TokenTypeBackend, unleashadmin.TokenTypeFrontend:
+		case unleashadmin.TokenTypeAdmin:
+			return fail(`type "admin": want client, backend or frontend`)
 		default:
-			return fail("type %q: want client, backend or frontend", e.Type)
+			return fail("type: want client, backend or frontend")
 		}
 		if e.Environment == "*" {
 			return fail(`environment "*": a client, backend or frontend token has one environment`)
 		}
 		if e.Environment != strings.TrimSpace(e.Environment) {
-			return fail("environment %q has surrounding spaces", e.Environment)
+			return fail("environment has surrounding spaces")
+		}
+		if err := checkText(e.Environment); err != nil {
+			return fail("environment %v", err)
 		}
 		if len(e.Projects) > 0 || e.Projects != nil {
 			ps := slices.Clone(e.Projects)
@@ -423,6 +654,11 @@ func (f *File) Validate() error {
 				return fail(`projects mixes "*" (all projects) with project IDs`)
 			case slices.Equal(ps, []string{"*"}):
 				ps = nil
+			}
+			for _, p := range ps {
+				if err := checkText(p); err != nil {
+					return fail("projects: a project ID %v", err)
+				}
 			}
 			e.Projects = ps
 		}
@@ -442,27 +678,77 @@ func (f *File) Validate() error {
 	if p := f.Prune.NamePrefix; p != "" && strings.TrimSpace(p) == "" {
 		return &FileError{Msg: "prune.namePrefix is only spaces"}
 	}
+	if err := checkText(f.Prune.NamePrefix); err != nil {
+		return &FileError{Msg: "prune.namePrefix " + err.Error()}
+	}
 	return nil
 }
 
 // checkName refuses names a sink could not use as a file name, and names
-// that are blank or carry control characters.
+// that are blank or carry control characters. Its errors, which follow
+// "name ", do not quote the name.
 func checkName(name string) error {
 	switch {
 	case strings.TrimSpace(name) == "":
-		return errors.New("empty")
+		return errors.New("is empty")
 	case strings.TrimSpace(name) != name:
-		return fmt.Errorf("%q has surrounding spaces", name)
+		return errors.New("has surrounding spaces")
 	case name == "." || name == "..":
-		return fmt.Errorf("%q is not a usable name", name)
+		return errors.New(`"." or ".." is not a usable name`)
 	case strings.ContainsAny(name, `/\`):
-		return fmt.Errorf("%q holds a slash", name)
-	case strings.ContainsFunc(name, unicode.IsControl):
-		return fmt.Errorf("%q holds a control character", name)
+		return errors.New("holds a slash")
 	case len(name) > 255:
-		return errors.New("longer than 255 bytes")
+		return errors.New("is longer than 255 bytes")
+	}
+	return checkText(name)
+}
+
+// checkText refuses text that does not print as what it is: invalid
+// UTF-8, control characters, characters that print as nothing (format and
+// bidi controls, Unicode's default-ignorable code points, variation
+// selectors), spaces other than U+0020, and private-use or unassigned code
+// points, which print as whatever a font makes of them. Its errors name
+// the code point, not the text.
+func checkText(s string) error {
+	if !utf8.ValidString(s) {
+		return errors.New("is not valid UTF-8")
+	}
+	for _, r := range s {
+		switch {
+		case r == ' ':
+		case unicode.IsControl(r):
+			return errors.New("holds a control character")
+		case unicode.Is(unicode.Cf, r) || r == '\u2800' ||
+			unicode.In(r, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector):
+			return fmt.Errorf("holds an invisible or format character %U", r)
+		case unicode.IsSpace(r) || unicode.In(r, unicode.Zl, unicode.Zp):
+			return fmt.Errorf("holds a space other than U+0020: %U", r)
+		case !unicode.IsGraphic(r):
+			return fmt.Errorf("holds a private-use or unassigned character %U", r)
+		}
 	}
 	return nil
+}
+
+// nameKey is what names that print alike have in common: the name in
+// Unicode's compatibility decomposition (NFKD, so that "caf\u00e9" and
+// "cafe\u0301", or a fullwidth letter and its ASCII one, are the same) with
+// each letter folded to one case (so that K, k and the Kelvin sign are the
+// same). It is applied twice, as Unicode's compatibility caseless match
+// does, because folding can undo the order of combining marks.
+func nameKey(name string) string {
+	s := norm.NFKD.String(name)
+	s = strings.Map(foldRune, s)
+	return norm.NFKD.String(s)
+}
+
+// foldRune maps r to the smallest rune of its case-folding orbit.
+func foldRune(r rune) rune {
+	least := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		least = min(least, f)
+	}
+	return least
 }
 
 // projectsOf returns the projects of e as ProjectIDs returns a token's:

@@ -281,8 +281,11 @@ func (o *Options) UnmarshalJSON(data []byte) error {
 	}
 	if j.GracePeriod != nil {
 		g, err := durations.Parse(*j.GracePeriod)
-		if err != nil {
+		switch {
+		case err != nil:
 			return fmt.Errorf("desired: Options: gracePeriod: %w: %v", unleashadmin.ErrInvalidArgument, err)
+		case g < 0:
+			return fmt.Errorf("desired: Options: gracePeriod: %w: it is negative", unleashadmin.ErrInvalidArgument)
 		}
 		o.GracePeriod = g
 	}

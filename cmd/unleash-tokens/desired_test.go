@@ -265,7 +265,7 @@ func TestDesiredUsageErrorsSendNothing(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{[]string{"plan", "-f", bad}, bad + `:4: expiresIn: bad duration "90 days"`},
+		{[]string{"plan", "-f", bad}, bad + `:4: expiresIn: bad duration: unknown unit`},
 		{[]string{"apply", "-f", bad, "--deliver-dir", dir}, bad + ":4:"},
 		{[]string{"plan"}, "-f FILE is required"},
 		{[]string{"plan", "-f", filepath.Join(dir, "missing.yaml")}, "no such file"},

@@ -182,20 +182,27 @@ func TestServerTextIsEscaped(t *testing.T) {
 	}
 }
 
-// TestFileTextIsEscaped: names from a desired-state file may hold bidi
-// controls and zero-width characters (control characters are refused):
-// plan and apply show them escaped, and their JSON decodes to them.
+// TestFileTextIsEscaped: a desired-state file whose name holds bidi
+// controls or zero-width characters is refused, with an error that shows
+// them escaped; a token of such a name on the server, which the file's
+// prune prefix takes in, shows escaped in plan and apply, and their JSON
+// decodes to it.
 func TestFileTextIsEscaped(t *testing.T) {
 	srv := standin(t)
 	r := inProcess(srv.URL(), srv.AdminKey())
 	name := "svc\u202etxt.exe\u200b\u2066\ufeff"
 	dir := t.TempDir()
-	file := filepath.Join(dir, "tokens.yaml")
-	writeFile(t, file, "tokens:\n  - name: "+strconv.QuoteToASCII(name)+"\n    type: client\n")
-	_, errOut, code := r(t, "", "plan", "-f", file)
-	if code != exitOK {
-		t.Fatalf("plan: exit %d, %s", code, errOut)
+	refused := filepath.Join(dir, "refused.yaml")
+	writeFile(t, refused, "tokens:\n  - name: "+strconv.QuoteToASCII(name)+"\n    type: client\n")
+	_, errOut, code := r(t, "", "plan", "-f", refused)
+	clean(t, "plan's refusal", errOut)
+	if code != exitUsage || !strings.Contains(errOut, ":2:") || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("plan of a file with an invisible name: exit %d, %q", code, errOut)
 	}
+
+	mustRun(t, r, "", "create", "--type", "client", "--name", name)
+	file := filepath.Join(dir, "tokens.yaml")
+	writeFile(t, file, "tokens: []\nprune: {namePrefix: svc}\n")
 	for _, args := range [][]string{{"plan", "-f", file}, {"apply", "-f", file, "--deliver-dir", filepath.Join(dir, "s")}} {
 		out, errOut, _ := r(t, "", args...)
 		clean(t, args[0], out+errOut)
@@ -204,6 +211,7 @@ func TestFileTextIsEscaped(t *testing.T) {
 				t.Errorf("%s does not show %s:\n%s", args[0], want, out)
 			}
 		}
+		mustRun(t, r, "", "create", "--type", "client", "--name", name)
 	}
 	out := mustRun(t, r, "", "plan", "-f", file, "-o", "json")
 	var v any

@@ -12,6 +12,9 @@ import (
 
 // Parse reads a duration such as "90d", "36h", "1d12h" or "-2h30m": Go's
 // time.ParseDuration with one more unit, "d" for 24 hours.
+//
+// Its errors say what is wrong without repeating any of s: durations are
+// read from files and flags that may hold a credential by mistake.
 func Parse(s string) (time.Duration, error) {
 	in := strings.TrimSpace(s)
 	if in == "" {
@@ -33,25 +36,34 @@ func Parse(s string) (time.Duration, error) {
 			j++
 		}
 		if i == 0 || j == i {
-			return 0, fmt.Errorf("bad duration %q: want a number and a unit (d, h, m, s, ms), such as 90d or 36h", s)
+			return 0, errors.New("bad duration: want a number and a unit (d, h, m, s, ms), such as 90d or 36h")
 		}
 		num, unit := rest[:i], rest[i:j]
 		var part time.Duration
-		if unit == "d" {
+		switch unit {
+		case "d":
 			days, err := strconv.ParseFloat(num, 64)
-			if err != nil || days*24 > float64(1<<63-1)/float64(time.Hour) {
-				return 0, fmt.Errorf("bad duration %q: %s days is out of range", s, num)
+			if err != nil {
+				return 0, errors.New("bad duration: a number such as 90 or 1.5 goes before the d")
+			}
+			if days*24 > float64(1<<63-1)/float64(time.Hour) {
+				return 0, errOutOfRange
 			}
 			part = time.Duration(days * float64(24*time.Hour))
-		} else {
+		case "h", "m", "s", "ms", "us", "µs", "μs", "ns":
 			d, err := time.ParseDuration(num + unit)
 			if err != nil {
-				return 0, fmt.Errorf("bad duration %q: unknown unit %q (want d, h, m, s or ms)", s, unit)
+				if _, ferr := strconv.ParseFloat(num, 64); ferr != nil {
+					return 0, fmt.Errorf("bad duration: a number such as 90 or 1.5 goes before the %s", unit)
+				}
+				return 0, errOutOfRange
 			}
 			part = d
+		default:
+			return 0, errors.New("bad duration: unknown unit (want d, h, m, s or ms)")
 		}
 		if total > 1<<63-1-part {
-			return 0, fmt.Errorf("bad duration %q: out of range", s)
+			return 0, errOutOfRange
 		}
 		total += part
 		rest = rest[j:]
@@ -61,6 +73,8 @@ func Parse(s string) (time.Duration, error) {
 	}
 	return total, nil
 }
+
+var errOutOfRange = errors.New("bad duration: out of range (at most about 106751d)")
 
 // Format writes d in whole days when it is a whole number of days ("90d"),
 // and as Go does otherwise ("36h0m0s" is written "36h", "1h30m0s" "1h30m").

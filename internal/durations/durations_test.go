@@ -1,6 +1,7 @@
 package durations
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -51,6 +52,44 @@ func TestFormat(t *testing.T) {
 	} {
 		if got := Format(d); got != want {
 			t.Errorf("Format(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestParseErrorsHoldNoInput: a duration is read from files and flags that
+// may hold a credential by mistake; an error names what is wrong, never
+// any part of what was written.
+func TestParseErrorsHoldNoInput(t *testing.T) {
+	const secret = "5f3a9c1e7b2d4f6a8c0e"
+	for _, bad := range []string{
+		secret, "90" + secret, "1d" + secret, "9" + secret + "d", secret + "90d",
+		"*:*." + secret, "99999999999999999999" + secret + "d", "9223372036854775807h" + secret,
+	} {
+		_, err := Parse(bad)
+		if err == nil {
+			t.Errorf("Parse(%q) gave no error", bad)
+			continue
+		}
+		for i := 0; i+6 <= len(secret); i++ {
+			if strings.Contains(err.Error(), secret[i:i+6]) {
+				t.Errorf("Parse(%q): error %q holds part of the input", bad, err)
+				break
+			}
+		}
+	}
+}
+
+// TestFormatParsesBack: what Format writes, Parse reads as the same
+// duration, for every non-negative duration (what a file marshals).
+func TestFormatParsesBack(t *testing.T) {
+	for _, d := range []time.Duration{
+		0, 1, time.Microsecond, 1500 * time.Millisecond, time.Minute, 90 * time.Minute,
+		36 * time.Hour, 24*time.Hour + 30*time.Second, 90 * 24 * time.Hour,
+		time.Duration(1<<63 - 1), 106751 * 24 * time.Hour,
+	} {
+		got, err := Parse(Format(d))
+		if err != nil || got != d {
+			t.Errorf("Parse(Format(%d)) = Parse(%q) = %d, %v", int64(d), Format(d), int64(got), err)
 		}
 	}
 }
