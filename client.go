@@ -585,7 +585,9 @@ func (c *Client) log(ctx context.Context, level slog.Level, msg string, info *ca
 	if c.logger == nil || !c.logger.Enabled(ctx, level) {
 		return
 	}
-	attrs = append([]slog.Attr{slog.String("method", info.method), slog.String("path", info.path)}, attrs...)
+	// A name in the path is the caller's text: the key given as a name
+	// must not reach the log.
+	attrs = append([]slog.Attr{slog.String("method", info.method), slog.String("path", cleanOrDrop(c.keyCreds, info.path))}, attrs...)
 	c.logger.LogAttrs(ctx, level, "unleashadmin: "+msg, attrs...)
 }
 
@@ -651,6 +653,13 @@ func decodeBody(method, path string, resp *http.Response, out any) error {
 		if what := s.missing(); what != "" {
 			return fail(nil, "%s", what)
 		}
+	}
+	// Every Unleash answers a create it carried out with 201; a 200 or a
+	// 202 with a token in it comes from something else (a cache replaying
+	// an earlier answer, a queue that has not made it yet). What it holds
+	// is kept (the create returns it with this error), but not trusted.
+	if salvaging && resp.StatusCode != http.StatusCreated {
+		return fail(nil, "a create is answered 201 Created, not %d %s (is something in front of Unleash?)", resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
 	return nil
 }

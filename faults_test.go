@@ -92,7 +92,9 @@ func sdkMethods(secret, name string) []faultMethod {
 			return err
 		}},
 		{name: "RotateAPIToken", verb: http.MethodPost, decodes: true, after: 1, call: func(ctx context.Context, c *Client) error {
-			old := APIToken{Secret: secret, TokenName: name, Type: TokenTypeClient, Environment: "development", Project: "default", Projects: []string{"default"}}
+			// The old token is not the one the create answers with: an
+			// answer naming the old token is no new token.
+			old := APIToken{Secret: secret[:len(secret)-8] + "0ld0ld00", TokenName: name, Type: TokenTypeClient, Environment: "development", Project: "default", Projects: []string{"default"}}
 			_, err := c.RotateAPIToken(ctx, old, RotateOptions{})
 			return err
 		}},

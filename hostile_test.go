@@ -443,7 +443,7 @@ func TestRotateDelivers(t *testing.T) {
 			t.Fatalf("%v, %v", r, err)
 		}
 		reqs := m.sent()
-		if len(reqs) != 2 || reqs[1].Method != http.MethodDelete || reqs[1].Path != "/api/admin/api-tokens/"+newSecret {
+		if len(reqs) != 2 || reqs[1].Method != http.MethodDelete || reqs[1].Path != "/api/admin/projects/default/api-tokens/"+newSecret {
 			t.Errorf("sent %+v: want the create, then the delete of the new token", reqs)
 		}
 	})

@@ -126,7 +126,13 @@ func (c *Client) CreateScopedAPIToken(ctx context.Context, req CreateAPITokenReq
 }
 
 func (c *Client) createScoped(ctx context.Context, req CreateAPITokenRequest) (*APIToken, error) {
+	given := len(req.Projects) > 0
 	req.Projects = scopeProjects(req.Projects)
+	if given && req.Projects == nil {
+		// An empty project (an unset variable, a stray comma) must not
+		// widen the token to all projects.
+		return nil, invalidArg("CreateScopedAPIToken", "Projects names no project (empty IDs); leave it out for all projects, or give \"*\"")
+	}
 	if project, ok := singleProject(APIToken{Projects: req.Projects}); ok {
 		return c.CreateProjectAPIToken(ctx, project, CreateProjectAPITokenRequest{
 			Type: req.Type, TokenName: req.TokenName, Environment: req.Environment, ExpiresAt: req.ExpiresAt,
@@ -175,6 +181,11 @@ type DeliverFunc func(ctx context.Context, fresh APIToken) error
 // returned with an error that matches ErrUndeliveredLive as well. A nil
 // deliver delivers nothing: the caller holds the returned secret.
 //
+// known are tokens that existed before the create (the one a rotation
+// replaces, the tokens a plan listed); an answer that names one of them, or
+// the client's own key, is no new token: it is neither delivered nor
+// deleted (ErrUndeliveredLive and ErrUnexpectedResponse).
+//
 // The results:
 //   - the token, nil: made and delivered.
 //   - nil, an error: nothing is live (the create failed, or the token was
@@ -183,14 +194,22 @@ type DeliverFunc func(ctx context.Context, fresh APIToken) error
 //   - the token, an error matching ErrUndeliveredLive: live, undelivered.
 //   - nil, an error matching ErrUndeliveredLive and ErrUnexpectedResponse:
 //     the answer held no usable secret (none, or one with white space or
-//     control characters); a token of that name may be live.
+//     control characters), or named a token that already existed; a token
+//     of that name may be live.
 //   - the token, an error matching ErrUnexpectedResponse: the answer held
 //     the secret but was otherwise odd; the token was delivered, but what it
 //     is cannot be trusted, so a caller retires nothing on its account.
-func (c *Client) CreateAndDeliver(ctx context.Context, req CreateAPITokenRequest, deliver DeliverFunc) (*APIToken, error) {
+func (c *Client) CreateAndDeliver(ctx context.Context, req CreateAPITokenRequest, deliver DeliverFunc, known ...APIToken) (*APIToken, error) {
 	fresh, err := c.CreateScopedAPIToken(ctx, req)
 	if fresh == nil {
 		return nil, err
+	}
+	if c.IsKey(*fresh) || slices.ContainsFunc(known, func(k APIToken) bool { return k.Matches(fresh.Secret) }) {
+		// Not a new token: a cache or proxy replayed an answer about one
+		// that exists. Delivering it would hand over a secret about to be
+		// retired; deleting it would delete a token in use.
+		return nil, fmt.Errorf("unleashadmin: CreateAndDeliver: %w: the server answered the create of %q with a token that already existed, "+
+			"so nothing was delivered and nothing deleted; if it made a new one, find it by its name: %w", ErrUndeliveredLive, req.TokenName, ErrUnexpectedResponse)
 	}
 	if fresh.Secret == "" || !usableSecret(fresh.Secret) {
 		// Nothing to deliver, and nothing to delete it by: Unleash answers
@@ -217,7 +236,11 @@ func (c *Client) CreateAndDeliver(ctx context.Context, req CreateAPITokenRequest
 // revokeUndelivered deletes a new token that could not be delivered and
 // says what became of it.
 func (c *Client) revokeUndelivered(ctx context.Context, fresh *APIToken, cause error) (*APIToken, error) {
-	if err := c.RevokeAPIToken(ctx, fresh.Secret); err != nil {
+	// Through the endpoint it was made by: a key allowed to make tokens of
+	// a project only may delete them there only.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RevokeTimeout)
+	defer cancel()
+	if err := c.deleteInScope(rctx, *fresh); err != nil {
 		return fresh, fmt.Errorf("unleashadmin: %w (%w), and %w: deleting %s failed: %w",
 			ErrNotDelivered, cause, ErrUndeliveredLive, RedactSecret(fresh.Secret), err)
 	}
@@ -276,6 +299,15 @@ func singleProject(t APIToken) (string, bool) {
 	return "", false
 }
 
+// deleteInScope deletes t through the endpoint of its scope: its project's
+// for a token of one project, the instance's otherwise.
+func (c *Client) deleteInScope(ctx context.Context, t APIToken) error {
+	if project, ok := singleProject(t); ok {
+		return c.DeleteProjectAPIToken(ctx, project, t.Secret)
+	}
+	return c.DeleteAPIToken(ctx, t.Secret)
+}
+
 // RetireAPIToken retires t: deletes it through the endpoint of its scope
 // (DeleteProjectAPIToken for a token of one project, which Unleash refuses
 // for a token that is not in that project; DeleteAPIToken otherwise), or with
@@ -291,13 +323,7 @@ func (c *Client) RetireAPIToken(ctx context.Context, t APIToken, opts RetireOpti
 		return nil, invalidArg(op, "GracePeriod %s is negative", opts.GracePeriod)
 	}
 	if opts.GracePeriod == 0 {
-		var err error
-		if project, ok := singleProject(t); ok {
-			err = c.DeleteProjectAPIToken(ctx, project, t.Secret)
-		} else {
-			err = c.DeleteAPIToken(ctx, t.Secret)
-		}
-		if err != nil {
+		if err := c.deleteInScope(ctx, t); err != nil {
 			return nil, err
 		}
 		return &Retirement{Deleted: true}, nil

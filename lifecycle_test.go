@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -225,7 +226,8 @@ func TestCreateAndDeliver(t *testing.T) {
 			t.Fatalf("%v, %v", tok, err)
 		}
 		reqs := m.sent()
-		if len(reqs) != 2 || reqs[1].Method != "DELETE" || reqs[1].Path != "/api/admin/api-tokens/"+secretA {
+		// Through the endpoint it was made by.
+		if len(reqs) != 2 || reqs[1].Method != "DELETE" || reqs[1].Path != "/api/admin/projects/default/api-tokens/"+secretA {
 			t.Fatalf("sent %+v", reqs)
 		}
 	})
@@ -536,5 +538,83 @@ func TestAnswersUnleashNeverGives(t *testing.T) {
 		if len(m.sent()) != 1 {
 			t.Errorf("%s: %d requests; a delete by a secret the server may not hold proves nothing", name, len(m.sent()))
 		}
+	}
+}
+
+// An answer that names a token that already exists (a cache or proxy
+// replaying one) is no new token: a rotation neither delivers it nor
+// deletes the old one, and a failed delivery never "revokes" it.
+func TestCreateAnswerNamingAKnownToken(t *testing.T) {
+	t.Parallel()
+	old := APIToken{Secret: secretA, TokenName: "checkout", Type: TokenTypeClient, Environment: "development", Projects: []string{"default"}}
+	replay := jsonReply(201, createdAs(RequestFor(old), secretA))
+	for name, deliver := range map[string]DeliverFunc{
+		"delivery would succeed": func(context.Context, APIToken) error { return nil },
+		"delivery would fail":    func(context.Context, APIToken) error { return errors.New("vault down") },
+	} {
+		c, m := newTestClient(t, []reply{replay, {status: 200}})
+		delivered := false
+		r, err := c.RotateAPIToken(context.Background(), old, RotateOptions{Deliver: func(ctx context.Context, fresh APIToken) error {
+			delivered = true
+			return deliver(ctx, fresh)
+		}})
+		if r != nil || delivered || !errors.Is(err, ErrUnexpectedResponse) || !errors.Is(err, ErrUndeliveredLive) {
+			t.Errorf("%s: %v, delivered %t, %v", name, r, delivered, err)
+		}
+		if reqs := m.sent(); len(reqs) != 1 {
+			t.Errorf("%s: sent %d requests, want the create alone", name, len(reqs))
+		}
+	}
+	// The client's own key, too, without being told.
+	key := `{"secret":"` + testKey + `","tokenName":"checkout","type":"client","environment":"development","projects":["default"]}`
+	c, m := newTestClient(t, []reply{jsonReply(201, key), {status: 200}})
+	if tok, err := c.CreateAndDeliver(context.Background(), RequestFor(old), nil); tok != nil || !errors.Is(err, ErrUndeliveredLive) || len(m.sent()) != 1 {
+		t.Errorf("the key as a create answer: %v, %v, %d requests", tok, err, len(m.sent()))
+	}
+}
+
+// Every Unleash answers a create with 201; a token in a 200 or 202 is kept
+// but not trusted.
+func TestCreateAnsweredOtherThan201(t *testing.T) {
+	t.Parallel()
+	req := CreateAPITokenRequest{Type: TokenTypeClient, TokenName: "checkout"}
+	for _, status := range []int{200, 202} {
+		c, _ := newTestClient(t, []reply{jsonReply(status, createdAs(req, secretA))})
+		tok, err := c.CreateAPIToken(context.Background(), req)
+		if tok == nil || tok.Secret != secretA || !errors.Is(err, ErrUnexpectedResponse) || !strings.Contains(err.Error(), fmt.Sprint(status)) {
+			t.Errorf("%d: %v, %v", status, tok, err)
+		}
+	}
+}
+
+// An empty project ID never widens a token to all projects.
+func TestEmptyProjectIsRefused(t *testing.T) {
+	t.Parallel()
+	c, m := newTestClient(t, nil)
+	for _, projects := range [][]string{{""}, {" "}, {","}, {" , "}} {
+		req := CreateAPITokenRequest{Type: TokenTypeClient, TokenName: "n", Projects: projects}
+		if _, err := c.CreateScopedAPIToken(context.Background(), req); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%q: %v", projects, err)
+		}
+		if _, err := c.CreateAndDeliver(context.Background(), req, nil); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("CreateAndDeliver %q: %v", projects, err)
+		}
+	}
+	if len(m.sent()) != 0 {
+		t.Errorf("sent %d requests", len(m.sent()))
+	}
+}
+
+// The key given where a name goes never reaches the debug log.
+func TestLogPathHidesTheKey(t *testing.T) {
+	t.Parallel()
+	var logged strings.Builder
+	logger := slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c, _ := newTestClient(t, []reply{jsonReply(200, `{"tokens":[]}`)}, WithLogger(logger))
+	if _, err := c.GetAPITokensByName(context.Background(), testKey); err != nil {
+		t.Fatal(err)
+	}
+	if echoed(c.keyCreds, logged.String()) || !strings.Contains(logged.String(), "path=") {
+		t.Errorf("the log shows the key:\n%s", logged.String())
 	}
 }

@@ -80,7 +80,7 @@ func (c *Client) RotateAPIToken(ctx context.Context, old APIToken, opts RotateOp
 	}
 	req := RequestFor(old)
 	req.ExpiresAt = opts.ExpiresAt
-	fresh, err := c.CreateAndDeliver(ctx, req, opts.Deliver)
+	fresh, err := c.CreateAndDeliver(ctx, req, opts.Deliver, old)
 	if fresh == nil {
 		if errors.Is(err, ErrNotDelivered) {
 			return nil, fmt.Errorf("%w, and the old one left as it was", err)

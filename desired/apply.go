@@ -355,7 +355,7 @@ func (p *Plan) Apply(ctx context.Context, ao ApplyOptions) (*Result, error) {
 		return nil, fmt.Errorf("desired: Apply: %w", ErrNoSink)
 	}
 	x := &applier{p: fresh, ao: ao, res: &Result{Plan: fresh, Outcomes: make([]ActionResult, len(fresh.Actions))},
-		known: make(map[string]bool, len(toks))}
+		known: make(map[string]bool, len(toks)), listed: toks}
 	for _, t := range toks {
 		x.known[t.Secret] = true
 	}
@@ -401,6 +401,9 @@ type applier struct {
 	// known holds the secrets of the re-read list, to tell a token that a
 	// failed create may have made from those that were there.
 	known map[string]bool
+	// listed is the re-read list itself: a create answer naming one of its
+	// tokens is no new token (CreateAndDeliver's known).
+	listed []unleashadmin.APIToken
 }
 
 // settle fills in result i by do, whose error (its cause, without the
@@ -508,7 +511,7 @@ func (x *applier) make(ctx context.Context, o *ActionResult) error {
 		return nil
 	}
 	x.observe(ctx, StepCreate, a, nil)
-	fresh, err := x.p.client.CreateAndDeliver(ctx, req, deliver)
+	fresh, err := x.p.client.CreateAndDeliver(ctx, req, deliver, x.listed...)
 	switch {
 	case fresh == nil && errors.Is(err, unleashadmin.ErrNotDelivered):
 		o.Revoked, o.Delivered = true, false

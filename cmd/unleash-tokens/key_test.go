@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/seed8b9e94f4/unleashadmin"
@@ -86,5 +87,21 @@ func TestApplyKeepsTheKeyInEverySpelling(t *testing.T) {
 		if _, err := c.LookupAPIToken(ctx, key); err != nil {
 			t.Fatalf("spelling %d: after apply the key %v", i, err)
 		}
+	}
+}
+
+// TestCreateRefusesAnEmptyProject: "--project $PROJ" with PROJ unset must
+// not make an all-projects token; nothing is sent.
+func TestCreateRefusesAnEmptyProject(t *testing.T) {
+	srv := standin(t)
+	r := inProcess(srv.URL(), srv.AdminKey())
+	for _, p := range []string{"", " ", "a,", ","} {
+		_, errOut, code := r(t, "", "create", "--type", "client", "--name", "wide", "--project", p)
+		if code != exitUsage || !strings.HasPrefix(errOut, "unleash-tokens create: ") {
+			t.Errorf("--project %q: exit %d, %q", p, code, errOut)
+		}
+	}
+	if n := srv.RequestCount(); n != 0 {
+		t.Errorf("%d requests sent", n)
 	}
 }

@@ -1049,9 +1049,12 @@ func (l *listFlag) String() string { return strings.Join(*l, ",") }
 
 func (l *listFlag) Set(v string) error {
 	for _, part := range strings.Split(v, ",") {
-		if part = strings.TrimSpace(part); part != "" {
-			*l = append(*l, part)
+		if part = strings.TrimSpace(part); part == "" {
+			// An unset variable ("--project $PROJ") must not widen a
+			// token to all projects.
+			return errors.New("an empty value (give \"*\" for all)")
 		}
+		*l = append(*l, part)
 	}
 	return nil
 }
