@@ -105,3 +105,26 @@ func TestCreateRefusesAnEmptyProject(t *testing.T) {
 		t.Errorf("%d requests sent", n)
 	}
 }
+
+// TestExpireAndDeleteGuardTheKeyInUse: expire and delete refuse the token
+// of the key the command runs with, however it is spelt, unless asked with
+// --own-key; nothing is changed.
+func TestExpireAndDeleteGuardTheKeyInUse(t *testing.T) {
+	srv := standin(t)
+	for _, spelling := range []string{srv.AdminKey(), "Bearer " + srv.AdminKey()} {
+		r := inProcess(srv.URL(), spelling)
+		for _, args := range [][]string{{"expire", "--at", "+1h", "-"}, {"delete", "-"}} {
+			_, errOut, code := r(t, srv.AdminKey()+"\n", args...)
+			if code != exitUsage || !strings.Contains(errOut, "--own-key") {
+				t.Errorf("%v: exit %d, %q", args, code, errOut)
+			}
+		}
+	}
+	for _, req := range srv.Requests() {
+		if req.Method != "GET" {
+			t.Errorf("sent %s %s", req.Method, req.Path)
+		}
+	}
+	r := inProcess(srv.URL(), srv.AdminKey())
+	mustRun(t, r, srv.AdminKey()+"\n", "expire", "--at", "+1h", "--own-key", "-")
+}

@@ -850,7 +850,7 @@ func setupGet(fs *flag.FlagSet) runFunc {
 // target reads the SECRET argument of cmd and looks its token up. An
 // unknown token is ErrNotFound, or with ignoreNotFound a line saying there
 // is nothing to do, and no token.
-func (a *app) target(ctx context.Context, cmd string, args []string, ignoreNotFound bool) (*unleashadmin.APIToken, error) {
+func (a *app) target(ctx context.Context, cmd string, args []string, ignoreNotFound, ownKey bool) (*unleashadmin.APIToken, error) {
 	secret, err := a.secretArg(cmd, args)
 	if err != nil {
 		return nil, err
@@ -860,12 +860,16 @@ func (a *app) target(ctx context.Context, cmd string, args []string, ignoreNotFo
 		shown := unleashadmin.RedactSecret(secret)
 		return nil, a.printResult(foundJSON{Found: false}, "no token %s: nothing to do\n", shown)
 	}
+	if err == nil && a.client.IsKey(*tok) && !ownKey {
+		return nil, usagef("that is the token of the key this command runs with: %s would lock it out; give --own-key to do it anyway", cmd)
+	}
 	return tok, err
 }
 
 func setupExpire(fs *flag.FlagSet) runFunc {
 	at := fs.String("at", "", "new expiry: RFC 3339 time, YYYY-MM-DD, +DURATION from now (+30d), or now (required)")
 	ignore := fs.Bool("ignore-not-found", false, "succeed when no such token exists")
+	ownKey := fs.Bool("own-key", false, "allow the token of the key the command runs with (which then stops working)")
 	return func(ctx context.Context, a *app, args []string) error {
 		if *at == "" {
 			return usagef("--at is required")
@@ -874,7 +878,7 @@ func setupExpire(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		tok, err := a.target(ctx, "expire", args, *ignore)
+		tok, err := a.target(ctx, "expire", args, *ignore, *ownKey)
 		if tok == nil {
 			return err
 		}
@@ -891,8 +895,9 @@ func setupExpire(fs *flag.FlagSet) runFunc {
 func setupDelete(fs *flag.FlagSet) runFunc {
 	project := fs.String("project", "", "delete through this project (fails unless the token is the project's alone)")
 	ignore := fs.Bool("ignore-not-found", false, "succeed when no such token exists")
+	ownKey := fs.Bool("own-key", false, "allow the token of the key the command runs with (which then stops working)")
 	return func(ctx context.Context, a *app, args []string) error {
-		tok, err := a.target(ctx, "delete", args, *ignore)
+		tok, err := a.target(ctx, "delete", args, *ignore, *ownKey)
 		if tok == nil {
 			return err
 		}
