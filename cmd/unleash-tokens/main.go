@@ -545,10 +545,15 @@ func escapeFollows(rest string) bool {
 // U+200E, U+200F, U+202A-U+202E, U+2066-U+2069, the zero-width U+200B-
 // U+200D, U+2060, U+FEFF, the soft hyphen, tags); Unicode's other
 // default-ignorable characters and variation selectors (invisible, such as
-// the Hangul fillers); the line and paragraph separators.
+// the Hangul fillers); the line and paragraph separators; Unicode's
+// noncharacters (U+FDD0-U+FDEF, and the last two code points of every
+// plane, U+FFFE and U+FFFF among them, which YAML refuses even in a
+// comment).
 func hidden(r rune) bool {
 	switch {
 	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0, r == 0x2028, r == 0x2029:
+		return true
+	case r >= 0xfdd0 && r <= 0xfdef, r&0xfffe == 0xfffe:
 		return true
 	case r < 0xa0:
 		return false
