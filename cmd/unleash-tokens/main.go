@@ -243,6 +243,7 @@ var commands = []command{
 	// The desired-state commands, in desired.go.
 	{"plan", "-f FILE [--grace DURATION] [--detailed-exitcode]", "show what apply would change to match a desired-state file", needKey, setupPlan},
 	{"apply", "-f FILE --deliver-dir DIR|--deliver-exec CMD [--grace DURATION] [--parallel N] [--dry-run]", "match a desired-state file, delivering new secrets first", needKey, setupApply},
+	{"export", "[--name-prefix P] [--project ID] [-o yaml|json]", "print a desired-state file of the live tokens, to adopt them", needKey, setupExport},
 	// The hygiene commands, in hygiene.go.
 	{"audit", "[--unused-for 30d] [--expiring-within 14d] [--fail-on KIND,...]", "report unused, expiring, duplicate and all-projects tokens", needKey, setupAudit},
 	{"prune", "--expired | --unused-for D | --never-seen [--name-prefix P] [--yes] [--parallel N]", "retire expired or unused tokens (a dry run without --yes)", needKey, setupPrune},
@@ -270,6 +271,7 @@ secret it does not hold, so an unknown one exits 4 (0 with
 	"expire": `SECRET is the token's secret, or under secure token storage the selector
 that list shows. The token is looked up first: an unknown one exits 4 (0 with
 --ignore-not-found). SDKs may go on using it for up to about a minute.`,
+	"export": exportNote,
 }
 
 // usageError is a mistake in the command line.
@@ -344,7 +346,11 @@ func run(ctx context.Context, work *inFlight, args []string, stdin io.Reader, st
 	var token, tokenFile *string
 	var bearer *bool
 	timeout := 60 * time.Second
-	output := fs.String("o", "table", "output: table, wide (a table, nothing cut) or json")
+	formats, formatsHelp := []string{"table", "wide", "json"}, "output: table, wide (a table, nothing cut) or json"
+	if f, ok := outputFormats[name]; ok {
+		formats, formatsHelp = f.formats, f.help
+	}
+	output := fs.String("o", formats[0], formatsHelp)
 	url := fs.String("url", "", "Unleash base URL (default $UNLEASH_URL)")
 	fs.Var((*durationFlag)(&timeout), "timeout", "time limit for the whole command, such as 90s or 5m")
 	if cmd.needs == needKey {
@@ -360,8 +366,8 @@ func run(ctx context.Context, work *inFlight, args []string, stdin io.Reader, st
 		commandUsage(stdout, cmd, fs)
 		return exitOK
 	}
-	if err == nil && *output != "table" && *output != "wide" && *output != "json" {
-		err = usagef("-o must be table, wide or json, not \"%s\"", *output)
+	if err == nil && !slices.Contains(formats, *output) {
+		err = usagef("-o must be %s or %s, not \"%s\"", strings.Join(formats[:len(formats)-1], ", "), formats[len(formats)-1], *output)
 	}
 	if err == nil && timeout <= 0 {
 		err = usagef("--timeout must be longer than 0")
