@@ -281,6 +281,9 @@ func TestJSONShapes(t *testing.T) {
 		{"check", []string{"check", "-", unknown}, &created, 2, false, nil},
 		{"delete", []string{"delete", "-"}, &rotated, 1, false, nil},
 		{"delete", []string{"delete", unknown, "--ignore-not-found"}, nil, 0, false, nil},
+		// The file of the tokens so far: shape-a (the rotated token's old
+		// one, in its grace) and shape-unused, each of one project.
+		{"export", []string{"export", "--name-prefix", "shape-"}, nil, 0, false, nil},
 		// shape-a is in production, the file wants it in development: a
 		// replace (a token acted on, a new one), a create, and a prune.
 		{"plan", []string{"plan", "-f", file}, nil, 4, false, nil},

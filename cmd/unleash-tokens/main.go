@@ -243,6 +243,7 @@ var commands = []command{
 	// The desired-state commands, in desired.go.
 	{"plan", "-f FILE [--grace DURATION] [--detailed-exitcode]", "show what apply would change to match a desired-state file", needKey, setupPlan},
 	{"apply", "-f FILE --deliver-dir DIR|--deliver-exec CMD [--grace DURATION] [--parallel N] [--dry-run]", "match a desired-state file, delivering new secrets first", needKey, setupApply},
+	{"export", "[--name-prefix P] [--project ID] [-o yaml|json]", "print a desired-state file of the live tokens, to adopt them", needKey, setupExport},
 	// The hygiene commands, in hygiene.go.
 	{"audit", "[--unused-for 30d] [--expiring-within 14d] [--fail-on KIND,...]", "report unused, expiring, duplicate and all-projects tokens", needKey, setupAudit},
 	{"prune", "--expired | --unused-for D | --never-seen [--name-prefix P] [--yes] [--parallel N]", "retire expired or unused tokens (a dry run without --yes)", needKey, setupPrune},
@@ -270,6 +271,7 @@ secret it does not hold, so an unknown one exits 4 (0 with
 	"expire": `SECRET is the token's secret, or under secure token storage the selector
 that list shows. The token is looked up first: an unknown one exits 4 (0 with
 --ignore-not-found). SDKs may go on using it for up to about a minute.`,
+	"export": exportNote,
 }
 
 // usageError is a mistake in the command line.
@@ -344,7 +346,11 @@ func run(ctx context.Context, work *inFlight, args []string, stdin io.Reader, st
 	var token, tokenFile *string
 	var bearer *bool
 	timeout := 60 * time.Second
-	output := fs.String("o", "table", "output: table, wide (a table, nothing cut) or json")
+	formats, formatsHelp := []string{"table", "wide", "json"}, "output: table, wide (a table, nothing cut) or json"
+	if f, ok := outputFormats[name]; ok {
+		formats, formatsHelp = f.formats, f.help
+	}
+	output := fs.String("o", formats[0], formatsHelp)
 	url := fs.String("url", "", "Unleash base URL (default $UNLEASH_URL)")
 	fs.Var((*durationFlag)(&timeout), "timeout", "time limit for the whole command, such as 90s or 5m")
 	if cmd.needs == needKey {
@@ -360,8 +366,8 @@ func run(ctx context.Context, work *inFlight, args []string, stdin io.Reader, st
 		commandUsage(stdout, cmd, fs)
 		return exitOK
 	}
-	if err == nil && *output != "table" && *output != "wide" && *output != "json" {
-		err = usagef("-o must be table, wide or json, not \"%s\"", *output)
+	if err == nil && !slices.Contains(formats, *output) {
+		err = usagef("-o must be %s or %s, not \"%s\"", strings.Join(formats[:len(formats)-1], ", "), formats[len(formats)-1], *output)
 	}
 	if err == nil && timeout <= 0 {
 		err = usagef("--timeout must be longer than 0")
@@ -545,10 +551,15 @@ func escapeFollows(rest string) bool {
 // U+200E, U+200F, U+202A-U+202E, U+2066-U+2069, the zero-width U+200B-
 // U+200D, U+2060, U+FEFF, the soft hyphen, tags); Unicode's other
 // default-ignorable characters and variation selectors (invisible, such as
-// the Hangul fillers); the line and paragraph separators.
+// the Hangul fillers); the line and paragraph separators; Unicode's
+// noncharacters (U+FDD0-U+FDEF, and the last two code points of every
+// plane, U+FFFE and U+FFFF among them, which YAML refuses even in a
+// comment).
 func hidden(r rune) bool {
 	switch {
 	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0, r == 0x2028, r == 0x2029:
+		return true
+	case r >= 0xfdd0 && r <= 0xfdef, r&0xfffe == 0xfffe:
 		return true
 	case r < 0xa0:
 		return false
