@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/seed8b9e94f4/unleashadmin"
@@ -381,6 +382,10 @@ func (s ExecSink) Held(ctx context.Context, tok unleashadmin.APIToken) (string, 
 	return held, held != "", nil
 }
 
+// outputMu serialises what the commands show: deliveries run in parallel,
+// and their writers are often one (the command's stderr).
+var outputMu sync.Mutex
+
 // capped keeps the first maxOutput bytes written to it and counts the rest.
 type capped struct {
 	buf     []byte
@@ -411,5 +416,7 @@ func (c *capped) show(w io.Writer, secrets ...string) {
 		}
 		text += fmt.Sprintf("[desired: the command's output was cut after %d bytes]\n", maxOutput)
 	}
+	outputMu.Lock()
+	defer outputMu.Unlock()
 	_, _ = io.WriteString(w, text)
 }

@@ -360,6 +360,19 @@ func TestPlanReadsTheSink(t *testing.T) {
 	if live := x.live(name); len(live) != 2 {
 		t.Fatalf("%d live tokens after plans", len(live))
 	}
+	// Applied to the empty directory: the listed secret of the newest is
+	// delivered as it is and the older token retired; under secure
+	// storage, nothing changes and stderr says the entry is not
+	// delivered.
+	out, errOut = x.run(exitOK, "apply", "-f", file, "--deliver-dir", empty)
+	live := x.live(name)
+	if _, secure := unleashadmin.Selector(made.Secret); secure {
+		if !strings.Contains(errOut, name+": not delivered") || !strings.Contains(out, "not-delivered") || len(live) != 2 {
+			t.Errorf("%d live tokens\n%s\n%s", len(live), out, errOut)
+		}
+	} else if len(live) != 1 || live[0].Secret != made.Secret || x.held(empty, name) != made.Secret {
+		t.Errorf("%d live tokens, or not the delivered one\n%s", len(live), out)
+	}
 }
 
 // hasRow reports whether a table has a row of this action and name.
