@@ -7,6 +7,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,6 +26,8 @@ import (
 	"time"
 
 	"github.com/seed8b9e94f4/unleashadmin"
+	"github.com/seed8b9e94f4/unleashadmin/desired"
+	"github.com/seed8b9e94f4/unleashadmin/unleashtest"
 )
 
 // recordRun is a test's names, files and binary.
@@ -378,4 +381,35 @@ func TestPlanReadsTheSink(t *testing.T) {
 // hasRow reports whether a table has a row of this action and name.
 func hasRow(table, action, name string) bool {
 	return regexp.MustCompile(`(?m)^` + action + ` +` + regexp.QuoteMeta(name) + ` `).MatchString(table)
+}
+
+// A second apply through one directory waits for the first within its
+// --timeout, then fails with a clear message, having changed nothing.
+func TestApplyWaitsForTheDirectoryLock(t *testing.T) {
+	t.Parallel()
+	srv := unleashtest.NewTestServer(t)
+	r := inProcess(srv.URL(), srv.AdminKey())
+	dir := t.TempDir()
+	file := filepath.Join(dir, "tokens.yaml")
+	writeFile(t, file, "tokens: [{name: x, type: client}]\n")
+	secrets := filepath.Join(dir, "secrets")
+	unlock, err := desired.DirSink{Dir: secrets}.Lock(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	start := time.Now()
+	_, errOut, code := r(t, "", "apply", "-f", file, "--deliver-dir", secrets, "--timeout", "300ms")
+	if code != exitFailure || !strings.Contains(errOut, "another apply holds the sink's lock ("+filepath.Join(secrets, ".unleash-tokens.lock")+")") ||
+		time.Since(start) > 5*time.Second {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, req := range srv.Requests() {
+		if req.Method != http.MethodGet {
+			t.Errorf("sent %s %s", req.Method, req.Path)
+		}
+	}
+	if len(srv.Tokens()) != 1 { // the admin key
+		t.Fatalf("server holds %d tokens", len(srv.Tokens()))
+	}
 }
