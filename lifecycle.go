@@ -65,6 +65,13 @@ func (c *Client) LookupAPIToken(ctx context.Context, ref string) (*APIToken, err
 	return nil, fmt.Errorf("unleashadmin: LookupAPIToken: no token %s on the server: %w", RedactSecret(strings.TrimSpace(ref)), ErrNotFound)
 }
 
+// UsableSecret reports whether s can be a secret Unleash made: not empty,
+// valid UTF-8, and free of white space, control and format characters. A
+// secret that is not would reach a sink as something else than the server
+// holds (a line break splits it in two in a file): CreateAndDeliver
+// delivers no such secret, and the sinks of package desired refuse one.
+func UsableSecret(s string) bool { return s != "" && usableSecret(s) }
+
 // ParseTokenType returns the token type named by s (client, backend or
 // frontend, in any letter case), the types a create request may ask for.
 // Anything else, admin included, is an ErrInvalidArgument error.

@@ -618,3 +618,16 @@ func TestLogPathHidesTheKey(t *testing.T) {
 		t.Errorf("the log shows the key:\n%s", logged.String())
 	}
 }
+
+// UsableSecret is the rule CreateAndDeliver applies, exported for sinks.
+func TestUsableSecret(t *testing.T) {
+	t.Parallel()
+	for s, want := range map[string]bool{
+		secretA: true, v2Full: true, "": false, secretA + "\n": false, "a b": false,
+		secretA[:20] + "\u200b" + secretA[20:]: false, "\xff\xfe": false, secretA + "\x00": false,
+	} {
+		if got := UsableSecret(s); got != want {
+			t.Errorf("UsableSecret(%q) = %t, want %t", s, got, want)
+		}
+	}
+}

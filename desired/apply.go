@@ -34,7 +34,11 @@ var (
 // the secret is where the services read it. An error makes Apply delete
 // the new token again and leave the old ones as they were. Deliver is
 // called from several goroutines at once when ApplyOptions.Parallel is
-// above 1.
+// above 1. The token it is given carries the name and scope of its entry.
+//
+// A Sink that is also a SinkReader is the record of what was delivered:
+// Apply reads each delivery back from it, and plans by what it holds. One
+// that is a SinkLocker is used by one apply at a time.
 type Sink interface {
 	Deliver(ctx context.Context, tok unleashadmin.APIToken) error
 }
@@ -55,13 +59,15 @@ const (
 	// on a server before Unleash 7.1 a refused backend type is asked for
 	// again as client within the step).
 	StepCreate StepKind = "create"
-	// StepDeliver is about to hand the new token to the Sink.
+	// StepDeliver is about to hand the new token (or for ActionDeliver the
+	// listed one) to the Sink.
 	StepDeliver StepKind = "deliver"
 	// StepRevoke is about to delete a new token that could not be
-	// delivered: one the Sink refused, or one that a sweep found after a
-	// create that got no answer. A new token deleted before it reached the
-	// Sink (the server made another scope than asked, or ctx ended first)
-	// is deleted without a step.
+	// delivered: one the Sink refused, or that it did not give back when
+	// read. A new token deleted before it reached the Sink (the server
+	// made another scope or name than asked, or ctx ended first) is
+	// deleted without a step. A token that appears after a create that got
+	// no answer is never deleted: it may be another party's.
 	StepRevoke StepKind = "revoke"
 	// StepRetire is about to delete a token, or move its expiry.
 	StepRetire StepKind = "retire"
@@ -146,6 +152,14 @@ const (
 	// StatusPartlyDone: the new token was made and delivered, but what was
 	// to be retired after it was not (ActionResult.Err says why).
 	StatusPartlyDone Status = "partly-done"
+	// StatusLeft: an ActionLeave, which changes nothing: a token the
+	// sink does not hold, younger than the settle time, or one of an
+	// entry that is not delivered.
+	StatusLeft Status = "left"
+	// StatusNotDelivered: the ActionKeep of an entry whose token the sink
+	// does not hold and that could not be delivered as it is
+	// (Action.Undelivered): nothing was changed.
+	StatusNotDelivered Status = "not-delivered"
 	// StatusFailed: the action was not done (ActionResult.Err says why):
 	// its new token was not delivered, its retire failed, or it was not
 	// begun (ErrNotStarted, or its entry's new token was not delivered).
@@ -169,7 +183,8 @@ type ActionResult struct {
 	// the context ended first) no longer exists and is not shown; Revoked
 	// says so.
 	New *unleashadmin.APIToken
-	// Delivered reports whether the Sink took New.
+	// Delivered reports whether the Sink took New (or for ActionDeliver
+	// the listed token), and when the sink can be read, gave it back.
 	Delivered bool
 	// Revoked reports whether the new token was deleted again because it
 	// could not be delivered.
@@ -203,6 +218,10 @@ func (o ActionResult) Status() Status {
 	switch {
 	case o.Done && o.Action.Kind == ActionKeep && o.Action.Protected != unleashadmin.Unprotected:
 		return StatusProtected
+	case o.Done && o.Action.Kind == ActionLeave:
+		return StatusLeft
+	case o.Done && o.Action.Undelivered:
+		return StatusNotDelivered
 	case o.Done:
 		return StatusDone
 	case o.New != nil && o.Delivered:
@@ -311,20 +330,26 @@ func (r Result) MarshalJSON() ([]byte, error) {
 	}{out})
 }
 
-// Apply makes the server look like the plan's file. It re-reads the
-// server first (one list request), plans again from what it finds, and
-// carries out that fresh plan, which is returned in Result.Plan: it differs
-// from p when the tokens changed meanwhile.
+// Apply makes the server look like the plan's file. It takes the sink's
+// lock when the Sink is a SinkLocker (waiting for another apply within
+// ctx; an error matching ErrLocked if it gives up), re-reads the server
+// (one list request) and the sink when it can be read (Options.Reader,
+// else the Sink when it is a SinkReader), plans again from what it finds,
+// and carries out that fresh plan, which is returned in Result.Plan: it
+// differs from p when the tokens or the sink changed meanwhile.
 //
 // For every entry, the new token is made and handed to the Sink before
 // any token of that entry is retired (unleashadmin.Client.CreateAndDeliver);
-// if the delivery fails, the new token is deleted again (on a context of
-// its own), the old tokens are left untouched, and the action's error
-// matches unleashadmin.ErrNotDelivered. When the create's answer held the
-// secret but was otherwise odd, the new token is delivered but nothing is
-// retired on its account (ErrNotRetired). Entries are independent: one
-// that fails does not stop the others. Up to Parallel entries are worked
-// on at once.
+// when the sink can be read, the delivery counts only once reading it back
+// gives the new secret. If the delivery fails, the new token is deleted
+// again (on a context of its own), the old tokens are left untouched, and
+// the action's error matches unleashadmin.ErrNotDelivered. When the
+// create's answer held the secret but was otherwise odd, the new token is
+// delivered but nothing is retired on its account (ErrNotRetired). An
+// ActionDeliver that fails leaves every token of its entry as it is, and
+// its error matches unleashadmin.ErrNotDelivered too. Entries are
+// independent: one that fails does not stop the others. Up to Parallel
+// entries are worked on at once.
 //
 // The error is nil when every action was done. Otherwise it is the
 // failures joined (Result.Err), and Result says what was done and what was
@@ -342,19 +367,34 @@ func (p *Plan) Apply(ctx context.Context, ao ApplyOptions) (*Result, error) {
 	if ao.Parallel == 0 {
 		ao.Parallel = unleashadmin.DefaultParallel
 	}
-	if ao.Sink == nil && p.Makes() {
+	if ao.Sink == nil && p.Delivers() {
 		return nil, fmt.Errorf("desired: Apply: %w", ErrNoSink)
 	}
-	toks, err := p.client.ListAPITokens(ctx)
+	reader := readerOf(p.opts.Reader)
+	if r, ok := ao.Sink.(SinkReader); ok && reader == nil {
+		reader = readerOf(r)
+	}
+	locker, ok := ao.Sink.(SinkLocker)
+	if !ok {
+		locker, _ = reader.(SinkLocker)
+	}
+	if locker != nil {
+		unlock, err := locker.Lock(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("desired: Apply: %w", p.client.RedactError(err))
+		}
+		defer unlock()
+	}
+	toks, held, err := readState(ctx, p.client, p.file, p.DefaultEnvironment, reader)
 	if err != nil {
-		return nil, fmt.Errorf("desired: re-reading the tokens: %w", err)
+		return nil, err
 	}
 	fresh := &Plan{file: p.file, client: p.client, opts: p.opts, DefaultEnvironment: p.DefaultEnvironment, Now: p.opts.now()}
-	fresh.Actions = plan(p.file, toks, fresh.Now, fresh.DefaultEnvironment, p.opts, p.client)
-	if ao.Sink == nil && fresh.Makes() {
+	fresh.Actions = plan(p.file, toks, held, fresh.Now, fresh.DefaultEnvironment, p.opts, p.client)
+	if ao.Sink == nil && fresh.Delivers() {
 		return nil, fmt.Errorf("desired: Apply: %w", ErrNoSink)
 	}
-	x := &applier{p: fresh, ao: ao, res: &Result{Plan: fresh, Outcomes: make([]ActionResult, len(fresh.Actions))},
+	x := &applier{p: fresh, ao: ao, reader: reader, res: &Result{Plan: fresh, Outcomes: make([]ActionResult, len(fresh.Actions))},
 		known: make(map[string]bool, len(toks)), listed: toks}
 	for _, t := range toks {
 		x.known[t.Secret] = true
@@ -394,12 +434,13 @@ func (p *Plan) Apply(ctx context.Context, ao ApplyOptions) (*Result, error) {
 }
 
 type applier struct {
-	p   *Plan
-	ao  ApplyOptions
-	res *Result
-	mu  sync.Mutex // serialises Progress and OnDone
+	p      *Plan
+	ao     ApplyOptions
+	reader SinkReader // nil when the sink cannot be read
+	res    *Result
+	mu     sync.Mutex // serialises Progress and OnDone
 	// known holds the secrets of the re-read list, to tell a token that a
-	// failed create may have made from those that were there.
+	// create without an answer may have made from those that were there.
 	known map[string]bool
 	// listed is the re-read list itself: a create answer naming one of its
 	// tokens is no new token (CreateAndDeliver's known).
@@ -452,8 +493,18 @@ func (x *applier) unit(ctx context.Context, idxs []int) {
 	for _, i := range idxs {
 		a := acts[i]
 		switch {
-		case a.Kind == ActionKeep:
+		case !a.Changes():
 			x.settle(i, func(*ActionResult) error { return nil })
+		case a.Kind == ActionDeliver:
+			maker = a
+			x.settle(i, func(o *ActionResult) error {
+				if ctx.Err() != nil {
+					blocked = x.notStarted(ctx, o)
+					return blocked
+				}
+				blocked = x.deliverListed(ctx, o)
+				return blocked
+			})
 		case a.Makes():
 			maker = a
 			x.settle(i, func(o *ActionResult) error {
@@ -503,7 +554,7 @@ func (x *applier) make(ctx context.Context, o *ActionResult) error {
 	deliver := func(ctx context.Context, tok unleashadmin.APIToken) error {
 		o.New = &tok
 		x.observe(ctx, StepDeliver, a, &tok)
-		if err := x.ao.Sink.Deliver(ctx, tok); err != nil {
+		if err := x.deliver(ctx, a, tok); err != nil {
 			x.observe(ctx, StepRevoke, a, &tok)
 			return err
 		}
@@ -517,7 +568,7 @@ func (x *applier) make(ctx context.Context, o *ActionResult) error {
 		o.Revoked, o.Delivered = true, false
 		return fmt.Errorf("%w, and the old ones left as they were", err)
 	case fresh == nil:
-		return fmt.Errorf("creating the new token: %w%s", err, x.sweep(ctx, a, err))
+		return fmt.Errorf("creating the new token: %w%s", err, x.lookAfter(ctx, a, err))
 	}
 	o.New = fresh
 	switch {
@@ -532,19 +583,65 @@ func (x *applier) make(ctx context.Context, o *ActionResult) error {
 	return nil
 }
 
-// sweepRecheck is how long sweep waits before it looks a second time: a
-// create the client gave up on may still be running on the server (behind
-// a slow proxy, say). A variable for the tests.
-var sweepRecheck = 5 * time.Second
+// deliver hands tok to the Sink as the token of a's entry (its name and
+// scope, not the server's words for them) and, when the sink can be read,
+// reads it back: the delivery counts only when the sink gives back tok's
+// secret.
+func (x *applier) deliver(ctx context.Context, a Action, tok unleashadmin.APIToken) error {
+	handed := a.Entry.handed(a.Environment, tok)
+	if err := x.ao.Sink.Deliver(ctx, handed); err != nil {
+		return err
+	}
+	if x.reader == nil {
+		return nil
+	}
+	handed.Secret = ""
+	got, ok, err := x.reader.Held(ctx, handed)
+	switch {
+	case err != nil:
+		return fmt.Errorf("desired: the delivery could not be read back: %w", err)
+	case !ok:
+		return errors.New("desired: the delivery was not read back: the sink holds no secret for the token")
+	case strings.TrimSpace(got) != tok.Secret:
+		return errors.New("desired: the delivery was not read back: the sink holds another secret")
+	}
+	return nil
+}
 
-// sweep runs after a create that failed in a way that may have reached
+// deliverListed carries out an ActionDeliver: hands the listed secret of
+// the entry's token to the sink, which held none of it. Nothing is made,
+// so nothing is revoked when it fails; the retires of the entry wait.
+func (x *applier) deliverListed(ctx context.Context, o *ActionResult) error {
+	a := o.Action
+	x.observe(ctx, StepDeliver, a, a.Token)
+	if err := x.deliver(ctx, a, *a.Token); err != nil {
+		return listedNotDelivered{x.p.client.RedactError(err, a.Token.Secret)}
+	}
+	o.Delivered = true
+	return nil
+}
+
+// listedNotDelivered is the error of an ActionDeliver whose delivery
+// failed. It matches unleashadmin.ErrNotDelivered, whose own words are
+// about a new token.
+type listedNotDelivered struct{ err error }
+
+func (e listedNotDelivered) Error() string {
+	return "the listed secret could not be delivered, and every token of the entry is left as it is: " + e.err.Error()
+}
+
+func (e listedNotDelivered) Is(target error) bool { return target == unleashadmin.ErrNotDelivered }
+
+func (e listedNotDelivered) Unwrap() error { return e.err }
+
+// lookAfter runs after a create that failed in a way that may have reached
 // the server (no answer, a 5xx, an answer that is not Unleash's): a token
-// it made would be live with a secret nobody holds, and the next plan would
-// keep it as the newest. It deletes the tokens of the entry's name and scope
-// that the re-read did not list, looking once at once and once more after
-// sweepRecheck, and says what it found. Finding nothing is no proof: the
-// message says so.
-func (x *applier) sweep(ctx context.Context, a Action, cerr error) string {
+// it made would be live with a secret nobody holds. It looks once for
+// tokens of the entry's name and scope that the re-read did not list, and
+// says what it found. It deletes none of them: any may be another party's
+// (another run, a person), made meanwhile. A later plan that can read the
+// sink retires such a token once it is older than the settle time.
+func (x *applier) lookAfter(ctx context.Context, a Action, cerr error) string {
 	var apiErr *unleashadmin.APIError
 	if errors.As(cerr, &apiErr) && apiErr.StatusCode < 500 || errors.Is(cerr, unleashadmin.ErrInvalidArgument) {
 		return "" // refused: nothing was made
@@ -553,48 +650,25 @@ func (x *applier) sweep(ctx context.Context, a Action, cerr error) string {
 	if errors.As(cerr, &redirect) {
 		return ""
 	}
-	// The looks and the wait run even when ctx has ended, as the deletes
-	// of RevokeAPIToken do, within the same bound.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unleashadmin.RevokeTimeout)
+	// The look runs even when ctx has ended, within the bound of a revoke.
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unleashadmin.RevokeTimeout)
 	defer cancel()
-	var deleted, failed []string
-	seen := map[string]bool{} // x.known is shared by the units: read only
-	for look := 0; look < 2; look++ {
-		if look == 1 {
-			select {
-			case <-time.After(sweepRecheck):
-			case <-sctx.Done():
-			}
-		}
-		toks, err := x.p.client.GetAPITokensByName(sctx, a.Name)
-		if err != nil {
-			return fmt.Sprintf("; it may have made a token, and looking for it failed: %v", err)
-		}
-		for i := range toks {
-			t := &toks[i]
-			if x.known[t.Secret] || seen[t.Secret] || !matches(a.Entry, a.Environment, t) {
-				continue
-			}
-			seen[t.Secret] = true
-			x.observe(ctx, StepRevoke, a, t)
-			if err := x.p.client.RevokeAPIToken(sctx, t.Secret); err != nil {
-				failed = append(failed, shownSecret(*t)+" ("+err.Error()+")")
-			} else {
-				deleted = append(deleted, shownSecret(*t))
-			}
-		}
-		if len(deleted)+len(failed) > 0 {
-			break
+	const later = "a later apply that can read the sink retires a token it does not hold once it is older than the settle time"
+	toks, err := x.p.client.GetAPITokensByName(lctx, a.Name)
+	if err != nil {
+		return fmt.Sprintf("; it may have made a token, and looking for it failed: %v; %s", err, later)
+	}
+	var found []string
+	for i := range toks {
+		if t := &toks[i]; !x.known[t.Secret] && matches(a.Entry, a.Environment, t) {
+			found = append(found, shownSecret(*t))
 		}
 	}
-	switch {
-	case len(failed) > 0:
-		return fmt.Sprintf("; it made a token nobody holds, and deleting it failed, so it is live: %s", strings.Join(failed, ", "))
-	case len(deleted) > 0:
-		return fmt.Sprintf("; it had made a token nobody holds, which was deleted: %s", strings.Join(deleted, ", "))
+	if len(found) > 0 {
+		return fmt.Sprintf("; %d token(s) of this name and scope appeared meanwhile (%s), which may be this create's, held by nobody, or another party's, "+
+			"so none was deleted; %s", len(found), strings.Join(found, ", "), later)
 	}
-	return fmt.Sprintf("; no token it made was found, looking twice %s apart, but one may still appear: "+
-		"a token of this name and scope that nobody was given is then live, and the next apply would keep it as the newest; delete it", sweepRecheck)
+	return "; no token it made was found, but one may still appear: " + later
 }
 
 // retire retires t (unleashadmin.Client.RetireAPIToken): deletes it, or

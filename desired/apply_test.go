@@ -726,11 +726,23 @@ func TestRetireFailureIsReported(t *testing.T) {
 	mustEqual(t, "kept", p2.Actions[0].Token.Secret, o.New.Secret)
 }
 
-func TestFailedCreateThatReachedTheServerIsSwept(t *testing.T) {
+// A create whose answer is lost may have made a token that nobody holds.
+// The look after it names what appeared but deletes nothing (it may be
+// another party's); a later apply that reads the sink keeps the token it
+// holds, leaves the one nobody holds while it is younger than the settle
+// time, and retires it after.
+func TestFailedCreateThatReachedTheServerIsLookedAfter(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	keep := f.seed("x", unleashadmin.TokenTypeClient, "development", nil, time.Hour)
-	p := f.plan(f.parse("tokens: [{name: x, type: client, renewBefore: 2h}]"), f.opts())
+	dir := t.TempDir()
+	sink := desired.DirSink{Dir: dir}
+	file := f.parse("tokens: [{name: x, type: client, expiresIn: 3h}]")
+	due := f.parse("tokens: [{name: x, type: client, renewBefore: 2h, expiresIn: 3h}]")
+	if _, err := f.plan(file, f.opts()).Apply(context.Background(), desired.ApplyOptions{Sink: sink}); err != nil {
+		t.Fatal(err)
+	}
+	keep := f.named("x")[0]
+	f.clk.Advance(2 * time.Hour) // due
 	// The create reaches the server, which makes the token, but the
 	// answer is lost: a 502 from a proxy, as the client sees it.
 	var ghost unleashadmin.APIToken
@@ -740,21 +752,43 @@ func TestFailedCreateThatReachedTheServerIsSwept(t *testing.T) {
 			f.srv.FailNext(1, unleashtest.Fault{Status: http.StatusBadGateway, Body: []byte("<html>bad gateway</html>")})
 		}
 	}
-	res, err := p.Apply(context.Background(), desired.ApplyOptions{Sink: &recorder{}, Observer: observer})
-	if err == nil || !strings.Contains(err.Error(), "it had made a token nobody holds, which was deleted") {
+	res, err := f.plan(due, f.opts()).Apply(context.Background(), desired.ApplyOptions{Sink: sink, Observer: observer})
+	if err == nil || !strings.Contains(err.Error(), "1 token(s) of this name and scope appeared meanwhile ("+unleashadmin.RedactSecret(ghost.Secret)+")") ||
+		!strings.Contains(err.Error(), "none was deleted") {
 		t.Fatalf("got %v", err)
-	}
-	if _, ok := f.has(ghost.Secret); ok {
-		t.Fatal("the undelivered token is live")
-	}
-	if _, ok := f.has(keep.Secret); !ok {
-		t.Fatal("the old token was touched")
 	}
 	if o := res.Outcomes[0]; o.New != nil || o.Done {
 		t.Fatalf("%v", o)
 	}
+	if len(f.named("x")) != 2 {
+		t.Fatal("a token was deleted")
+	}
+	// The next apply, 5 minutes on, keeps the token the sink holds and
+	// leaves the newer one that nobody holds.
+	f.clk.Advance(5 * time.Minute)
+	res, err = f.plan(file, f.opts()).Apply(context.Background(), desired.ApplyOptions{Sink: sink})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEqual(t, "plan", summary(res.Plan), []string{"keep x", "leave x"})
+	if res.Plan.Actions[0].Token.Secret != keep.Secret || res.Plan.Actions[1].Token.Secret != ghost.Secret || res.Outcomes[1].Status() != desired.StatusLeft {
+		t.Fatalf("%v", res)
+	}
+	// Past the settle time, it is retired as a leftover.
+	f.clk.Advance(desired.DefaultSettle)
+	res, err = f.plan(file, f.opts()).Apply(context.Background(), desired.ApplyOptions{Sink: sink})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEqual(t, "plan", summary(res.Plan), []string{"keep x", "retire x"})
+	if res.Plan.Actions[1].Token.Secret != ghost.Secret || !strings.HasPrefix(res.Plan.Actions[1].Reason, "a leftover of a failed or concurrent run") {
+		t.Fatalf("%v", res)
+	}
+	if _, ok := f.has(ghost.Secret); ok || len(f.live("x")) != 1 {
+		t.Fatal("the leftover is live")
+	}
 	// A refused create (a 400) made nothing, and nothing is looked for.
-	p = f.plan(f.parse("tokens: [{name: y, type: client}]"), f.opts())
+	p := f.plan(f.parse("tokens: [{name: y, type: client}]"), f.opts())
 	n := f.srv.RequestCount()
 	observer = func(_ context.Context, s desired.Step) {
 		f.srv.FailNext(1, unleashtest.Fault{Status: http.StatusBadRequest, Body: []byte(`{"message":"no"}`)})
@@ -925,58 +959,6 @@ func TestRotateWithAnAnswerCutShortRetiresNothing(t *testing.T) {
 		if _, ok := f.has(tok.Secret); !ok {
 			t.Errorf("%s was retired on account of a token whose answer was odd", tok.Type)
 		}
-	}
-}
-
-// A token that the server makes after the client gave up on its create (a
-// slow proxy) is found by the sweep's second look and deleted. Found by the
-// red-team pass: the sweep looked once, said the server held none, and the
-// next apply kept the undelivered token and retired the delivered one.
-func TestSweepLooksAgain(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
-	f.seed("x", unleashadmin.TokenTypeClient, "development", nil, time.Hour)
-	var mu sync.Mutex
-	var ghost unleashadmin.APIToken
-	failed := false
-	hooked := &http.Client{Transport: roundTrip(func(req *http.Request) (*http.Response, error) {
-		resp, err := f.srv.Client().Transport.RoundTrip(req)
-		mu.Lock()
-		defer mu.Unlock()
-		switch {
-		case req.Method == http.MethodPost && !failed:
-			failed = true // this answer is the 502 queued below
-		case req.Method == http.MethodGet && failed && ghost.Secret == "" && strings.HasPrefix(req.URL.Path, "/api/admin/api-tokens/x"):
-			// The sweep's first look has its answer; now the slow create
-			// lands on the server.
-			ghost = f.seed("x", unleashadmin.TokenTypeClient, "development", nil, 0)
-		}
-		return resp, err
-	})}
-	c, err := unleashadmin.NewClient(f.srv.URL(), f.srv.AdminKey(), unleashadmin.WithRetryMax(0), unleashadmin.WithHTTPClient(hooked))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := desired.NewPlan(context.Background(), c, f.parse("tokens: [{name: x, type: client, renewBefore: 2h}]"), f.opts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	observer := func(_ context.Context, s desired.Step) {
-		if s.Kind == desired.StepCreate {
-			f.srv.FailNext(1, unleashtest.Fault{Status: http.StatusBadGateway, Body: []byte("<html>bad gateway</html>")})
-		}
-	}
-	_, err = p.Apply(context.Background(), desired.ApplyOptions{Sink: &recorder{}, Observer: observer})
-	if err == nil || !strings.Contains(err.Error(), "it had made a token nobody holds, which was deleted") {
-		t.Fatalf("got %v", err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if ghost.Secret == "" {
-		t.Fatal("the test's hook never ran")
-	}
-	if _, ok := f.has(ghost.Secret); ok {
-		t.Fatal("the token made after the client gave up is live")
 	}
 }
 

@@ -44,7 +44,7 @@ func BenchmarkPlanOnly(b *testing.B) {
 	b.ReportAllocs()
 	var acts []Action
 	for b.Loop() {
-		acts = plan(f, toks, now, "development", Options{}, nil)
+		acts = plan(f, toks, nil, now, "development", Options{}, nil)
 	}
 	if len(acts) != 1500 {
 		b.Fatalf("%d actions", len(acts))

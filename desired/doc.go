@@ -19,11 +19,22 @@
 //   - With no such token, one is made (ActionCreate); tokens of the name
 //     with another scope are retired once it is delivered (ActionReplace).
 //   - Of several matching live tokens the newest is kept and the others
-//     retired.
+//     retired, when the sink cannot be read.
 //   - Retire is a delete, or with Options.GracePeriod a move of the expiry
 //     to now + grace (never later than the expiry the token has).
 //   - If a new token cannot be delivered, it is deleted again and the old
 //     ones are left as they were. Entries are independent.
+//   - With a sink that can be read (Options.Reader, or a Sink that is a
+//     SinkReader), the sink is the record of what was delivered: the token
+//     kept is the one whose secret it holds; a newer token it does not
+//     hold is left alone (ActionLeave) until older than Options.Settle,
+//     then retired; a sink that holds nothing is given the listed secret
+//     as it is (ActionDeliver), or under secure token storage the entry
+//     is reported not delivered (Action.Undelivered); every delivery is
+//     read back. A Sink that is a SinkLocker (DirSink) is used by one
+//     Apply at a time.
+//   - A token that appears after a create without an answer is never
+//     deleted: it may be another party's.
 //   - Tokens whose names no entry lists are left alone, except those with
 //     the file's prune prefix, which are retired. The key the client
 //     authenticates with, however it was spelt, and admin tokens are never

@@ -149,7 +149,7 @@ func export(toks []unleashadmin.APIToken, now time.Time, opts ExportOptions, c *
 		// entryOf checked each entry as Validate does: this is a bug.
 		return nil, fmt.Errorf("desired: Export: the exported file does not validate: %w", err)
 	}
-	for _, a := range plan(res.File, toks, now, "", Options{}, c) {
+	for _, a := range plan(res.File, toks, nil, now, "", Options{}, c) {
 		if a.Changes() {
 			res.Retires = append(res.Retires, a)
 		}

@@ -52,7 +52,7 @@ func TestExportOfOddLists(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("got\n%q\nwant\n%q", got, want)
 	}
-	if p := plan(res.File, toks, now, "development", Options{}, nil); len(p) != 1 || p[0].Kind != ActionKeep {
+	if p := plan(res.File, toks, nil, now, "development", Options{}, nil); len(p) != 1 || p[0].Kind != ActionKeep {
 		t.Fatalf("plan: %v", p)
 	}
 }

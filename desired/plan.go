@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/seed8b9e94f4/unleashadmin"
@@ -37,7 +39,24 @@ const (
 	ActionRetire ActionKind = "retire"
 	// ActionKeep leaves a token as it is. It changes nothing.
 	ActionKeep ActionKind = "keep"
+	// ActionDeliver hands the secret of an entry's live token, as the
+	// token list shows it, to a sink that holds no secret of it (the first
+	// run after adopting an instance, a lost file), then retires the
+	// entry's other tokens. Planned only with a SinkReader, and only where
+	// the list shows full secrets (not under secure token storage).
+	ActionDeliver ActionKind = "deliver"
+	// ActionLeave leaves a token of an entry as it is for now: one that a
+	// sink (SinkReader) does not hold, newer than the one it holds and
+	// younger than Options.Settle (another run may be delivering it), or
+	// a token of an entry that is not delivered (Action.Undelivered). It
+	// changes nothing; a later plan decides again.
+	ActionLeave ActionKind = "leave"
 )
+
+// DefaultSettle is how old a token that the sink does not hold, newer than
+// the one it holds, must be before a plan retires it as the leftover of a
+// failed or concurrent run, when Options.Settle is zero.
+const DefaultSettle = 10 * time.Minute
 
 // Action is one step of a plan: what is done, for which entry, to which
 // token and why. Its printed form (every fmt verb, slog and json.Marshal)
@@ -67,6 +86,12 @@ type Action struct {
 	// or a rotate or replace that leaves the old token as it is. Empty
 	// when nothing protects it, or nothing would retire it.
 	Protected unleashadmin.Protection
+	// Undelivered is set on the ActionKeep of an entry whose live token
+	// the sink (SinkReader) does not hold and cannot be handed as it is:
+	// under secure token storage the list shows no secret. The entry is
+	// reported as not delivered and left as it is, its other tokens too,
+	// unless Options.RotateUndelivered rotates such tokens.
+	Undelivered bool
 
 	// unit groups the actions of one entry (or one pruned token).
 	unit int
@@ -81,9 +106,13 @@ func (a Action) Makes() bool {
 	return a.Kind == ActionCreate || a.Kind == ActionRotate || a.Kind == ActionReplace
 }
 
+// Delivers reports whether the action hands a secret to the sink: the
+// makers (Makes) and ActionDeliver.
+func (a Action) Delivers() bool { return a.Makes() || a.Kind == ActionDeliver }
+
 // Changes reports whether the action changes anything: every kind but
-// ActionKeep.
-func (a Action) Changes() bool { return a.Kind != ActionKeep }
+// ActionKeep and ActionLeave.
+func (a Action) Changes() bool { return a.Kind != ActionKeep && a.Kind != ActionLeave }
 
 // Format prints the action on one line with the token's secret redacted:
 // "rotate checkout default:production.d17f***: expires within 14d".
@@ -182,9 +211,9 @@ type Plan struct {
 }
 
 // Options says how a plan is made, and is kept for its Apply. It marshals
-// to JSON and back as {"gracePeriod":"1d","defaultEnvironment":"..."}:
-// durations as text (Go's units and "d" for days), the func fields and
-// OwnKey left out.
+// to JSON and back as {"gracePeriod":"1d","defaultEnvironment":"...",
+// "settle":"10m","rotateUndelivered":true}: durations as text (Go's units
+// and "d" for days), Reader, the func fields and OwnKey left out.
 type Options struct {
 	// GracePeriod, when positive, retires a token by moving its expiry to
 	// now + GracePeriod (never later than the expiry it has:
@@ -200,9 +229,30 @@ type Options struct {
 	// ServerInfo. A server that does not serve them (a 404) is taken to
 	// be Unleash 7 or later, whose default environment is "development".
 	ServerInfo func(ctx context.Context) (*unleashadmin.ServerInfo, error) `json:"-"`
-	// Now reads the time; nil for time.Now. Expiry, maxAge and grace are
-	// judged by it. Tests give the fake clock of their server.
+	// Now reads the time; nil for time.Now. Expiry, maxAge, grace and
+	// settle are judged by it. Tests give the fake clock of their server.
 	Now func() time.Time `json:"-"`
+
+	// Reader is the record of what was delivered: the sink's word for
+	// which secret it holds for each entry (read beside the token list,
+	// a few entries at a time). With one, an entry keeps the token whose
+	// secret the sink holds, never merely the newest; a token the sink
+	// does not hold that is newer than the one it holds is retired once
+	// older than Settle, and left alone before; an entry whose sink holds
+	// nothing is delivered its listed secret as it is (ActionDeliver), or
+	// under secure token storage reported (Action.Undelivered). Nil: the
+	// plan knows nothing of the sink and keeps the newest token; Apply
+	// then uses its Sink when that is a SinkReader. A SinkReader whose
+	// Readable method returns false counts as none.
+	Reader SinkReader `json:"-"`
+	// Settle is how old a token the Reader does not hold, newer than the
+	// one it holds, must be before it is retired as the leftover of a
+	// failed or concurrent run; zero for DefaultSettle.
+	Settle time.Duration `json:"settle,omitempty"`
+	// RotateUndelivered rotates the live token of an entry that the
+	// Reader does not hold and whose secret the list does not show
+	// (secure token storage), instead of reporting it as not delivered.
+	RotateUndelivered bool `json:"rotateUndelivered,omitempty"`
 
 	// Clock is the old name of Now, used when Now is nil.
 	//
@@ -216,6 +266,9 @@ type Options struct {
 	// to protect the token of another key (unleashadmin.ProtectionFor).
 	OwnKey string `json:"-"`
 }
+
+// settle is Settle, or DefaultSettle when zero.
+func (o Options) settle() time.Duration { return cmp.Or(o.Settle, DefaultSettle) }
 
 // now reads the time: Now, else the deprecated Clock, else time.Now.
 func (o Options) now() time.Time {
@@ -251,15 +304,23 @@ func (o Options) LogValue() slog.Value {
 type optionsJSON struct {
 	GracePeriod        *string `json:"gracePeriod,omitempty"`
 	DefaultEnvironment *string `json:"defaultEnvironment,omitempty"`
+	Settle             *string `json:"settle,omitempty"`
+	RotateUndelivered  *bool   `json:"rotateUndelivered,omitempty"`
 }
 
-// MarshalJSON writes the grace period as text ("1d", "36h") and the
-// default environment, each left out when zero; the func fields and
-// OwnKey are never written.
+// MarshalJSON writes the grace period and the settle time as text ("1d",
+// "36h"), the default environment and RotateUndelivered, each left out
+// when zero; Reader, the func fields and OwnKey are never written.
 func (o Options) MarshalJSON() ([]byte, error) {
 	var j optionsJSON
 	if o.GracePeriod != 0 {
 		j.GracePeriod = unleashadmin.Ptr(durations.Format(o.GracePeriod))
+	}
+	if o.Settle != 0 {
+		j.Settle = unleashadmin.Ptr(durations.Format(o.Settle))
+	}
+	if o.RotateUndelivered {
+		j.RotateUndelivered = &o.RotateUndelivered
 	}
 	if o.DefaultEnvironment != "" {
 		j.DefaultEnvironment = &o.DefaultEnvironment
@@ -292,6 +353,16 @@ func (o *Options) UnmarshalJSON(data []byte) error {
 	if j.DefaultEnvironment != nil {
 		o.DefaultEnvironment = *j.DefaultEnvironment
 	}
+	if j.Settle != nil {
+		d, err := durations.Parse(*j.Settle)
+		if err != nil {
+			return fmt.Errorf("desired: Options: settle: %w: %v", unleashadmin.ErrInvalidArgument, err)
+		}
+		o.Settle = d
+	}
+	if j.RotateUndelivered != nil {
+		o.RotateUndelivered = *j.RotateUndelivered
+	}
 	return nil
 }
 
@@ -310,8 +381,12 @@ func (p *Plan) Changes() int {
 // actions only, or none.
 func (p *Plan) Empty() bool { return p.Changes() == 0 }
 
-// Makes reports whether the plan makes any token, and so needs a Sink.
+// Makes reports whether the plan makes any token.
 func (p *Plan) Makes() bool { return slices.ContainsFunc(p.Actions, Action.Makes) }
+
+// Delivers reports whether the plan hands any secret to a sink (it makes a
+// token, or delivers a listed one), and so needs a Sink.
+func (p *Plan) Delivers() bool { return slices.ContainsFunc(p.Actions, Action.Delivers) }
 
 // Format prints the plan one action a line, secrets redacted.
 func (p Plan) Format(f fmt.State, verb rune) {
@@ -350,8 +425,9 @@ func (p Plan) MarshalJSON() ([]byte, error) {
 
 // NewPlan reads the server's tokens once (one list request, and when an
 // entry names no environment and Options.DefaultEnvironment is empty, one
-// read of the server's settings) and returns what applying f would do.
-// It changes nothing. A token that c.Protection protects (the key c
+// read of the server's settings), and with Options.Reader what the sink
+// holds for each entry, and returns what applying f would do. It changes
+// nothing; a failed read of the sink fails the plan. A token that c.Protection protects (the key c
 // authenticates with, however it was spelt; an admin token) is never
 // retired: its action says why (Action.Protected). f is checked first
 // (File.Validate): a mistake is an error matching
@@ -366,6 +442,9 @@ func NewPlan(ctx context.Context, c *unleashadmin.Client, f *File, opts Options)
 	if opts.GracePeriod < 0 {
 		return nil, fmt.Errorf("desired: NewPlan: %w: GracePeriod %s is negative", unleashadmin.ErrInvalidArgument, opts.GracePeriod)
 	}
+	if opts.Settle < 0 {
+		return nil, fmt.Errorf("desired: NewPlan: %w: Settle %s is negative", unleashadmin.ErrInvalidArgument, opts.Settle)
+	}
 	p := &Plan{file: f, client: c, opts: opts, DefaultEnvironment: opts.DefaultEnvironment}
 	if p.DefaultEnvironment == "" && slices.ContainsFunc(f.Tokens, func(e Entry) bool { return e.Environment == "" }) {
 		env, err := defaultEnvironment(ctx, c, opts.ServerInfo)
@@ -374,13 +453,88 @@ func NewPlan(ctx context.Context, c *unleashadmin.Client, f *File, opts Options)
 		}
 		p.DefaultEnvironment = env
 	}
-	toks, err := c.ListAPITokens(ctx)
+	toks, held, err := readState(ctx, c, f, p.DefaultEnvironment, readerOf(opts.Reader))
 	if err != nil {
-		return nil, fmt.Errorf("desired: reading the tokens: %w", err)
+		return nil, err
 	}
 	p.Now = opts.now()
-	p.Actions = plan(f, toks, p.Now, p.DefaultEnvironment, opts, c)
+	p.Actions = plan(f, toks, held, p.Now, p.DefaultEnvironment, opts, c)
 	return p, nil
+}
+
+// heldSecret is what a sink holds for an entry.
+type heldSecret struct {
+	secret string
+	ok     bool
+}
+
+// readState reads the server's tokens (one list request) and, with a
+// reader, what it holds for each entry of f, a few entries at a time
+// beside the list request. held is nil without a reader, else one per
+// entry. A failed read of either is the error; nothing more is read after
+// it.
+func readState(ctx context.Context, c *unleashadmin.Client, f *File, defEnv string, r SinkReader) (toks []unleashadmin.APIToken, held []heldSecret, err error) {
+	if r == nil || len(f.Tokens) == 0 {
+		toks, err = c.ListAPITokens(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("desired: reading the tokens: %w", err)
+		}
+		if r != nil {
+			held = []heldSecret{}
+		}
+		return toks, held, nil
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	held = make([]heldSecret, len(f.Tokens))
+	errs := make([]error, len(f.Tokens))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(unleashadmin.DefaultParallel, len(f.Tokens)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(f.Tokens) || rctx.Err() != nil {
+					return
+				}
+				e := &f.Tokens[i]
+				secret, ok, err := r.Held(rctx, e.handed(cmp.Or(e.Environment, defEnv), unleashadmin.APIToken{}))
+				if err != nil {
+					errs[i] = c.RedactError(err)
+					cancel()
+					return
+				}
+				held[i] = heldSecret{secret: strings.TrimSpace(secret), ok: ok && strings.TrimSpace(secret) != ""}
+			}
+		})
+	}
+	toks, lerr := c.ListAPITokens(rctx)
+	if lerr != nil {
+		cancel()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, nil, fmt.Errorf("desired: reading what the sink holds for %s: %w", quote(f.Tokens[i].Name), err)
+		}
+	}
+	if lerr != nil {
+		return nil, nil, fmt.Errorf("desired: reading the tokens: %w", lerr)
+	}
+	return toks, held, nil
+}
+
+// handed returns the token a sink is given for e in environment env: the
+// entry's name and scope, never the server's words for them (an answer of
+// another name must not pick the file a secret goes to), with the secret
+// and times of tok.
+func (e *Entry) handed(env string, tok unleashadmin.APIToken) unleashadmin.APIToken {
+	ids := unleashadmin.APIToken{Projects: e.Projects}.ProjectIDs()
+	if len(ids) == 0 {
+		ids = []string{"*"}
+	}
+	return unleashadmin.APIToken{Secret: tok.Secret, TokenName: e.Name, Type: e.Type, Environment: env,
+		Project: strings.Join(ids, ","), Projects: ids, CreatedAt: tok.CreatedAt, ExpiresAt: tok.ExpiresAt, Secure: tok.Secure}
 }
 
 // defaultEnvironment asks the server for its default environment.
@@ -403,10 +557,11 @@ func defaultEnvironment(ctx context.Context, c *unleashadmin.Client, info func(c
 	return si.DefaultEnvironment(), nil
 }
 
-// plan computes the actions for f against toks at time now. It is a pure
-// function of its arguments; c, which may be nil, only says which token is
-// its key.
-func plan(f *File, toks []unleashadmin.APIToken, now time.Time, defEnv string, opts Options, c *unleashadmin.Client) []Action {
+// plan computes the actions for f against toks at time now, and held (one
+// per entry: what the sink holds; nil when the sink cannot be read). It is
+// a pure function of its arguments; c, which may be nil, only says which
+// token is its key.
+func plan(f *File, toks []unleashadmin.APIToken, held []heldSecret, now time.Time, defEnv string, opts Options, c *unleashadmin.Client) []Action {
 	byName := make(map[string][]*unleashadmin.APIToken, len(f.Tokens))
 	listed := make(map[string]bool, len(f.Tokens))
 	for i := range f.Tokens {
@@ -429,7 +584,11 @@ func plan(f *File, toks []unleashadmin.APIToken, now time.Time, defEnv string, o
 	for i := range f.Tokens {
 		e := &f.Tokens[i]
 		env := cmp.Or(e.Environment, defEnv)
-		pl.entry(i, e, env, byName[e.Name])
+		var h *heldSecret
+		if held != nil {
+			h = &held[i]
+		}
+		pl.entry(i, e, env, byName[e.Name], h)
 	}
 	slices.SortFunc(pruned, func(a, b *unleashadmin.APIToken) int {
 		return cmp.Or(strings.Compare(a.TokenName, b.TokenName), olderFirst(a, b))
@@ -521,9 +680,41 @@ func (e *Entry) scope(env string) string {
 	return fmt.Sprintf("%s in %s for %s", e.Type, env, strings.Join(e.projectIDs(), ","))
 }
 
-// entry adds the actions of one entry, given the tokens with its name.
-func (pl *planner) entry(unit int, e *Entry, env string, toks []*unleashadmin.APIToken) {
+// listedSecret reports whether a listed token carries its full secret,
+// which can be delivered as it is: not under secure token storage, where
+// a list shows only a selector.
+func listedSecret(t *unleashadmin.APIToken) bool { return t.Secret != "" && !t.Secure }
+
+// ago prints how long ago something was, to the second (to the millisecond
+// under a second).
+func ago(d time.Duration) string {
+	if d < time.Second {
+		return d.Round(time.Millisecond).String()
+	}
+	return durations.Format(d.Truncate(time.Second))
+}
+
+// entry adds the actions of one entry, given the tokens with its name and,
+// when the sink can be read, what it holds (nil when it cannot).
+//
+// The token the entry's first action is about (the anchor) is the one the
+// sink holds when it holds one of them; otherwise the newest live token of
+// the entry's scope, else the newest expired one, else the newest of
+// another scope. The others are retired after the first action, except
+// that a live token newer than the one the sink holds is a leftover of a
+// failed or concurrent run: retired once older than the settle time, left
+// alone before.
+func (pl *planner) entry(unit int, e *Entry, env string, toks []*unleashadmin.APIToken, held *heldSecret) {
 	slices.SortFunc(toks, olderFirst)
+	var holder *unleashadmin.APIToken // the token whose secret the sink holds
+	if held != nil && held.ok {
+		for _, t := range toks {
+			if t.Matches(held.secret) {
+				holder = t
+				break
+			}
+		}
+	}
 	var live, expired, other []*unleashadmin.APIToken
 	for _, t := range toks {
 		switch {
@@ -538,7 +729,7 @@ func (pl *planner) entry(unit int, e *Entry, env string, toks []*unleashadmin.AP
 	mk := func(k ActionKind, t *unleashadmin.APIToken, reason string) Action {
 		a := Action{Kind: k, Name: e.Name, Token: t, Entry: e, Reason: reason, Environment: env, unit: unit}
 		switch {
-		case t == nil:
+		case t == nil || k == ActionKeep || k == ActionDeliver:
 		case pl.protected(t) != unleashadmin.Unprotected:
 			a.Protected = pl.protected(t)
 		case pl.opts.GracePeriod > 0:
@@ -550,31 +741,59 @@ func (pl *planner) entry(unit int, e *Entry, env string, toks []*unleashadmin.AP
 		}
 		return a
 	}
-	var keep, replaced *unleashadmin.APIToken
+	keepReason := func(t *unleashadmin.APIToken) string {
+		reason := "matches " + e.scope(env)
+		if t.ExpiresAt != nil {
+			reason += "; expires " + t.ExpiresAt.UTC().Format(time.RFC3339)
+		}
+		return reason
+	}
+	var anchor *unleashadmin.APIToken
+	undelivered := false
 	switch {
+	case holder != nil:
+		anchor = holder
+		const holds = "the sink holds it; "
+		switch {
+		case !matches(e, env, holder):
+			pl.actions = append(pl.actions, mk(ActionReplace, holder, holds+"is "+scopeOf(holder)+"; the file asks for "+e.scope(env)))
+		case holder.ExpiredAt(pl.now):
+			pl.actions = append(pl.actions, mk(ActionRotate, holder, holds+"expired at "+holder.ExpiresAt.UTC().Format(time.RFC3339)))
+		case pl.due(e, holder) != "":
+			pl.actions = append(pl.actions, mk(ActionRotate, holder, holds+pl.due(e, holder)))
+		default:
+			pl.actions = append(pl.actions, mk(ActionKeep, holder, holds+keepReason(holder)))
+		}
 	case len(live) > 0:
-		keep = live[len(live)-1]
-		live = live[:len(live)-1]
-		if why := pl.due(e, keep); why != "" {
-			pl.actions = append(pl.actions, mk(ActionRotate, keep, why))
-			replaced = keep
-		} else {
-			reason := "matches " + e.scope(env)
-			if keep.ExpiresAt != nil {
-				reason += "; expires " + keep.ExpiresAt.UTC().Format(time.RFC3339)
-			}
-			pl.actions = append(pl.actions, Action{Kind: ActionKeep, Name: e.Name, Token: keep, Entry: e, Reason: reason, unit: unit})
+		anchor = live[len(live)-1]
+		why := pl.due(e, anchor)
+		notHeld := "the sink holds no secret of it"
+		if held != nil && held.ok {
+			notHeld = "the sink holds a secret of no token of this entry"
+		}
+		switch {
+		case why != "":
+			pl.actions = append(pl.actions, mk(ActionRotate, anchor, why))
+		case held == nil:
+			pl.actions = append(pl.actions, mk(ActionKeep, anchor, keepReason(anchor)))
+		case listedSecret(anchor):
+			pl.actions = append(pl.actions, mk(ActionDeliver, anchor, notHeld+": the secret the list shows is delivered as it is"))
+		case pl.opts.RotateUndelivered:
+			pl.actions = append(pl.actions, mk(ActionRotate, anchor, notHeld+", and the list shows none (secure token storage): rotated, as asked"))
+		default:
+			a := mk(ActionKeep, anchor, "NOT delivered: "+notHeld+", and the list shows none (secure token storage); "+
+				"the entry is left as it is: rotating undelivered tokens replaces it")
+			a.Undelivered, undelivered = true, true
+			pl.actions = append(pl.actions, a)
 		}
 	case len(expired) > 0:
-		replaced = expired[len(expired)-1]
-		expired = expired[:len(expired)-1]
-		pl.actions = append(pl.actions, mk(ActionRotate, replaced, "expired at "+replaced.ExpiresAt.UTC().Format(time.RFC3339)))
+		anchor = expired[len(expired)-1]
+		pl.actions = append(pl.actions, mk(ActionRotate, anchor, "expired at "+anchor.ExpiresAt.UTC().Format(time.RFC3339)))
 	case len(other) > 0:
 		// The newest token of another scope is the one replaced; the
 		// others of its kind are retired beside it.
-		replaced = other[len(other)-1]
-		other = other[:len(other)-1]
-		pl.actions = append(pl.actions, mk(ActionReplace, replaced, "is "+scopeOf(replaced)+"; the file asks for "+e.scope(env)))
+		anchor = other[len(other)-1]
+		pl.actions = append(pl.actions, mk(ActionReplace, anchor, "is "+scopeOf(anchor)+"; the file asks for "+e.scope(env)))
 	default:
 		pl.actions = append(pl.actions, mk(ActionCreate, nil, "no token named "+quote(e.Name)))
 	}
@@ -584,22 +803,31 @@ func (pl *planner) entry(unit int, e *Entry, env string, toks []*unleashadmin.AP
 		last.Reason += "; the old token stays: " + string(last.Protected)
 	}
 	// The rest, oldest first.
-	type retiree struct {
-		t      *unleashadmin.APIToken
-		reason string
-	}
-	var rest []retiree
-	for _, t := range live {
-		rest = append(rest, retiree{t, "a duplicate: a newer token of the same scope is kept"})
-	}
-	for _, t := range expired {
-		rest = append(rest, retiree{t, "expired at " + t.ExpiresAt.UTC().Format(time.RFC3339)})
-	}
-	for _, t := range other {
-		rest = append(rest, retiree{t, "is " + scopeOf(t) + "; the file asks for " + e.scope(env)})
-	}
-	slices.SortFunc(rest, func(a, b retiree) int { return olderFirst(a.t, b.t) })
-	for _, r := range rest {
-		pl.retire(unit, e.Name, e, r.t, r.reason)
+	settle := pl.opts.settle()
+	for _, t := range toks {
+		if t == anchor {
+			continue
+		}
+		leave := func(reason string) {
+			pl.actions = append(pl.actions, Action{Kind: ActionLeave, Name: e.Name, Token: t, Entry: e, Reason: reason, unit: unit})
+		}
+		switch age := pl.now.Sub(t.CreatedAt); {
+		case undelivered:
+			leave("left with the entry, whose token is not delivered")
+		case holder != nil && olderFirst(holder, t) < 0 && !t.ExpiredAt(pl.now) && age < settle:
+			leave(fmt.Sprintf("newer than the token the sink holds, and not held by it; made %s ago: another run may be delivering it; "+
+				"retired once older than the settle time, %s", ago(age), durations.Format(settle)))
+		case holder != nil && olderFirst(holder, t) < 0 && !t.ExpiredAt(pl.now):
+			pl.retire(unit, e.Name, e, t, fmt.Sprintf("a leftover of a failed or concurrent run: newer than the token the sink holds, and never delivered to it; "+
+				"made %s ago, more than the settle time, %s", ago(age), durations.Format(settle)))
+		case t.ExpiredAt(pl.now):
+			pl.retire(unit, e.Name, e, t, "expired at "+t.ExpiresAt.UTC().Format(time.RFC3339))
+		case !matches(e, env, t):
+			pl.retire(unit, e.Name, e, t, "is "+scopeOf(t)+"; the file asks for "+e.scope(env))
+		case holder != nil:
+			pl.retire(unit, e.Name, e, t, "an older token of the same scope: the sink holds a newer one")
+		default:
+			pl.retire(unit, e.Name, e, t, "a duplicate: a newer token of the same scope is kept")
+		}
 	}
 }

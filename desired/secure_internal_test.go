@@ -43,7 +43,7 @@ func TestPlanUnderSecureStorage(t *testing.T) {
 	if err := f.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	acts := plan(f, toks, now, "development", Options{OwnKey: ownFull}, nil) // the deprecated OwnKey, without a client
+	acts := plan(f, toks, nil, now, "development", Options{OwnKey: ownFull}, nil) // the deprecated OwnKey, without a client
 	var got []string
 	for _, a := range acts {
 		got = append(got, fmt.Sprintf("%s %s %s", a.Kind, a.Name, a.Token.Secret))

@@ -173,7 +173,7 @@ func TestExecSinkFailure(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "exit status 3") || strings.Contains(err.Error(), secretA) {
 		t.Fatalf("got %v", err)
 	}
-	if out.String() != "refused "+secretA+"\n" {
+	if out.String() != "refused "+unleashadmin.RedactSecret(secretA)+"\n" {
 		t.Fatalf("stderr %q", out.String())
 	}
 	if err := (desired.ExecSink{Command: " "}).Deliver(context.Background(), token("a", secretA)); err == nil {

@@ -25,18 +25,27 @@ type desiredFlags struct {
 	file     *string
 	grace    time.Duration
 	detailed *bool
+	// dir and readExec name the sink that records what was delivered.
+	dir, readExec     *string
+	settle            time.Duration
+	rotateUndelivered *bool
 }
 
-func addDesiredFlags(fs *flag.FlagSet, detailedHelp string) *desiredFlags {
-	d := &desiredFlags{file: fs.String("f", "", "the desired-state `FILE` (YAML or JSON); required")}
+func addDesiredFlags(fs *flag.FlagSet, detailedHelp, dirHelp, readHelp string) *desiredFlags {
+	d := &desiredFlags{file: fs.String("f", "", "the desired-state `FILE` (YAML or JSON); required"), settle: desired.DefaultSettle}
 	fs.Var((*durationFlag)(&d.grace), "grace", "retire by moving the expiry to now + this, such as 24h or 7d, instead of deleting")
 	d.detailed = fs.Bool("detailed-exitcode", false, detailedHelp)
+	d.dir = fs.String("deliver-dir", "", dirHelp)
+	d.readExec = fs.String("read-exec", "", readHelp)
+	fs.Var((*durationFlag)(&d.settle), "settle", "with a sink that can be read: retire a token it does not hold, newer than the one it holds, once older than this")
+	d.rotateUndelivered = fs.Bool("rotate-undelivered", false, "with a sink that can be read: rotate an entry's token that the sink does not hold and whose secret the list does not show (secure token storage), instead of reporting it not delivered")
 	return d
 }
 
-// plan reads the file and makes the plan: one list request, and one read
-// of the server's settings when an entry names no environment.
-func (d *desiredFlags) plan(ctx context.Context, a *app, cmd string, args []string) (*desired.Plan, error) {
+// plan reads the file and makes the plan: one list request, one read of
+// the server's settings when an entry names no environment, and with a
+// sink that can be read (reader), what it holds for each entry.
+func (d *desiredFlags) plan(ctx context.Context, a *app, cmd string, args []string, reader desired.SinkReader) (*desired.Plan, error) {
 	if len(args) > 0 {
 		return nil, usagef("%s takes no arguments (the file goes in -f)", cmd)
 	}
@@ -46,6 +55,9 @@ func (d *desiredFlags) plan(ctx context.Context, a *app, cmd string, args []stri
 	if d.grace < 0 {
 		return nil, usagef("--grace must not be negative")
 	}
+	if d.settle <= 0 {
+		return nil, usagef("--settle must be longer than 0")
+	}
 	f, err := desired.ReadFile(*d.file)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
 		return nil, usagef("-f: %v", err)
@@ -53,7 +65,7 @@ func (d *desiredFlags) plan(ctx context.Context, a *app, cmd string, args []stri
 	if err != nil {
 		return nil, err
 	}
-	return desired.NewPlan(ctx, a.client, f, desired.Options{GracePeriod: d.grace})
+	return desired.NewPlan(ctx, a.client, f, desired.Options{GracePeriod: d.grace, Reader: reader, Settle: d.settle, RotateUndelivered: *d.rotateUndelivered})
 }
 
 // printPlan prints the plan as a table with a summary line, or as
@@ -102,22 +114,37 @@ func summarize(p *desired.Plan) string {
 	for _, act := range p.Actions {
 		counts[act.Kind]++
 	}
+	left := ""
+	if n := counts[desired.ActionLeave]; n > 0 {
+		left = fmt.Sprintf(", %d left for now", n)
+	}
 	if p.Empty() {
-		return fmt.Sprintf("No changes: %d kept.", counts[desired.ActionKeep])
+		return fmt.Sprintf("No changes: %d kept%s.", counts[desired.ActionKeep], left)
 	}
 	var parts []string
-	for _, k := range []desired.ActionKind{desired.ActionCreate, desired.ActionRotate, desired.ActionReplace, desired.ActionRetire} {
+	for _, k := range []desired.ActionKind{desired.ActionCreate, desired.ActionRotate, desired.ActionReplace, desired.ActionDeliver, desired.ActionRetire} {
 		if counts[k] > 0 {
 			parts = append(parts, fmt.Sprintf("%d to %s", counts[k], k))
 		}
 	}
-	return fmt.Sprintf("Plan: %s, %d kept.", strings.Join(parts, ", "), counts[desired.ActionKeep])
+	return fmt.Sprintf("Plan: %s, %d kept%s.", strings.Join(parts, ", "), counts[desired.ActionKeep], left)
 }
 
 func setupPlan(fs *flag.FlagSet) runFunc {
-	d := addDesiredFlags(fs, "exit 8 when the plan has changes (0 when it has none)")
+	d := addDesiredFlags(fs, "exit 8 when the plan has changes (0 when it has none)",
+		"plan by what `DIR`/<name> holds, as apply --deliver-dir would (read only)",
+		"plan by what sh -c `CMD` prints for UNLEASH_TOKEN_NAME, as apply --read-exec would (read only)")
 	return func(ctx context.Context, a *app, args []string) error {
-		p, err := d.plan(ctx, a, "plan", args)
+		var reader desired.SinkReader
+		switch {
+		case *d.dir != "" && *d.readExec != "":
+			return usagef("give --deliver-dir or --read-exec, not both")
+		case *d.dir != "":
+			reader = desired.DirSink{Dir: *d.dir}
+		case *d.readExec != "":
+			reader = desired.ExecSink{ReadCommand: *d.readExec, Stderr: a.errOut}
+		}
+		p, err := d.plan(ctx, a, "plan", args, reader)
 		if err != nil {
 			return err
 		}
@@ -126,21 +153,31 @@ func setupPlan(fs *flag.FlagSet) runFunc {
 }
 
 func setupApply(fs *flag.FlagSet) runFunc {
-	d := addDesiredFlags(fs, "with --dry-run: exit 8 when the plan has changes")
-	dir := fs.String("deliver-dir", "", "write each new secret to `DIR`/<name> (mode 0600; DIR made 0700)")
-	execCmd := fs.String("deliver-exec", "", "run sh -c `CMD` for each new secret, the secret on its standard input, UNLEASH_TOKEN_NAME, _TYPE, _ENVIRONMENT and _PROJECTS in its environment; its output goes to stderr")
+	d := addDesiredFlags(fs, "with --dry-run: exit 8 when the plan has changes",
+		"write each new secret to `DIR`/<name> (mode 0600; DIR made 0700), the record of what was delivered; one apply at a time (DIR/.unleash-tokens.lock)",
+		"with --deliver-exec: sh -c `CMD` prints the secret the sink holds for UNLEASH_TOKEN_NAME (nothing when none), to plan by it and read each delivery back")
+	dir := d.dir
+	execCmd := fs.String("deliver-exec", "", "run sh -c `CMD` for each new secret, the secret on its standard input (which it must read whole), UNLEASH_TOKEN_NAME, _TYPE, _ENVIRONMENT and _PROJECTS of the entry in its environment; its output goes to stderr, secrets taken out")
 	parallel := fs.Int("parallel", unleashadmin.DefaultParallel, "how many entries to work on at once")
 	dryRun := fs.Bool("dry-run", false, "print the plan and change nothing (as plan does)")
 	return func(ctx context.Context, a *app, args []string) error {
 		var sink desired.Sink
+		var reader desired.SinkReader
 		switch {
 		case *dir != "" && *execCmd != "":
 			return usagef("give --deliver-dir or --deliver-exec, not both")
+		case *d.readExec != "" && *execCmd == "":
+			return usagef("--read-exec goes with --deliver-exec")
 		case *dir != "":
-			sink = desired.DirSink{Dir: *dir}
+			s := desired.DirSink{Dir: *dir}
+			sink, reader = s, s
 		case *execCmd != "":
-			// The command's output goes to stderr: stdout is the report.
-			sink = desired.ExecSink{Command: *execCmd, Stdout: a.errOut, Stderr: a.errOut}
+			// The commands' output goes to stderr: stdout is the report.
+			s := desired.ExecSink{Command: *execCmd, ReadCommand: *d.readExec, Stdout: a.errOut, Stderr: a.errOut}
+			sink = s
+			if s.Readable() {
+				reader = s
+			}
 		}
 		if *parallel < 1 {
 			return usagef("--parallel must be at least 1")
@@ -148,14 +185,14 @@ func setupApply(fs *flag.FlagSet) runFunc {
 		if *d.detailed && !*dryRun {
 			return usagef("--detailed-exitcode goes with --dry-run (or use plan)")
 		}
-		p, err := d.plan(ctx, a, "apply", args)
+		p, err := d.plan(ctx, a, "apply", args, reader)
 		if err != nil {
 			return err
 		}
 		if *dryRun {
 			return d.printPlan(a, p)
 		}
-		if sink == nil && p.Makes() {
+		if sink == nil && p.Delivers() {
 			return usagef("the plan makes %d token(s) and no sink was given for their secrets: add --deliver-dir DIR or --deliver-exec CMD (nothing was changed)", countMakes(p))
 		}
 		ao := desired.ApplyOptions{Sink: sink, Parallel: *parallel}
@@ -183,6 +220,11 @@ func setupApply(fs *flag.FlagSet) runFunc {
 		}
 		if perr := printOutcomes(a, res); perr != nil && err == nil {
 			return perr
+		}
+		for _, o := range res.Outcomes {
+			if o.Status() == desired.StatusNotDelivered {
+				fmt.Fprintf(a.errOut, "unleash-tokens apply: %s: not delivered: the sink holds no secret of its token and the list shows none (secure token storage); --rotate-undelivered replaces it\n", printable(o.Action.Name))
+			}
 		}
 		return applyError(a, res)
 	}
@@ -276,7 +318,10 @@ func detail(o desired.ActionResult) string {
 			parts = append(parts, "new NOT delivered and still live")
 		}
 	}
-	if o.Action.Token != nil && o.Action.Kind != desired.ActionKeep {
+	if o.Action.Kind == desired.ActionDeliver && o.Delivered {
+		parts = append(parts, "delivered as it is")
+	}
+	if o.Action.Token != nil && o.Action.Changes() && o.Action.Kind != desired.ActionDeliver {
 		old := "old "
 		if o.Action.Kind == desired.ActionRetire {
 			old = ""
@@ -318,7 +363,7 @@ func applyError(a *app, res *desired.Result) error {
 	}
 	what := "some actions failed"
 	if code == exitNotDelivered {
-		what = "new secrets could not be delivered; their tokens were deleted again and the old ones left alone"
+		what = "secrets could not be delivered; new tokens were deleted again and the old ones left alone"
 	}
 	return exitError{code, fmt.Errorf("%d of %d actions failed (%s); the others were done", len(failed), len(res.Outcomes), what)}
 }

@@ -209,13 +209,12 @@ func testPlanAndApply(t *testing.T, url, key string, c *unleashadmin.Client) {
 	}
 	hook := `cat > "` + dir + `/$UNLEASH_TOKEN_NAME.secret" && echo "$UNLEASH_TOKEN_TYPE $UNLEASH_TOKEN_ENVIRONMENT $UNLEASH_TOKEN_PROJECTS" > "` + dir + `/$UNLEASH_TOKEN_NAME.env"`
 	run(exitOK, "apply", "-f", file, "--deliver-exec", hook)
-	// Before Unleash 7.1 a backend entry is made as client, the same kind;
-	// web names no environment, so it gets the server's default.
+	// The hook hears the entry's name and scope, not the server's words
+	// for them: backend, also before Unleash 7.1, where a backend entry is
+	// made as client (the same kind); web names no environment, so it gets
+	// the server's default.
 	info := serverFacts(t, url, key)
 	kind := "backend"
-	if !info.HasBackendType() {
-		kind = "client"
-	}
 	for name, env := range map[string]string{web: kind + " " + info.DefaultEnvironment() + " *", checkout: kind + " development default"} {
 		secret, _ := os.ReadFile(filepath.Join(dir, name+".secret"))
 		gotEnv, _ := os.ReadFile(filepath.Join(dir, name+".env"))
@@ -274,6 +273,9 @@ func TestDesiredUsageErrorsSendNothing(t *testing.T) {
 		{[]string{"apply", "-f", good, "--deliver-dir", dir, "--deliver-exec", "true"}, "not both"},
 		{[]string{"apply", "-f", good, "--deliver-dir", dir, "--parallel", "0"}, "--parallel must be at least 1"},
 		{[]string{"apply", "-f", good, "--deliver-dir", dir, "--detailed-exitcode"}, "goes with --dry-run"},
+		{[]string{"apply", "-f", good, "--read-exec", "cat"}, "--read-exec goes with --deliver-exec"},
+		{[]string{"apply", "-f", good, "--deliver-dir", dir, "--settle", "0s"}, "--settle must be longer than 0"},
+		{[]string{"plan", "-f", good, "--deliver-dir", dir, "--read-exec", "cat"}, "not both"},
 	} {
 		_, errOut, code := r(t, "", tc.args...)
 		if code != exitUsage || !strings.Contains(errOut, tc.msg) || strings.Count(strings.TrimSpace(errOut), "\n") > 1 {
