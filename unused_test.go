@@ -105,12 +105,12 @@ func TestDecideRetire(t *testing.T) {
 	}
 	p := UnusedPolicy{Quiet: 10 * time.Minute, Within: 7 * 24 * time.Hour}
 	for _, tc := range []struct {
-		name                   string
-		old, repl              APIToken
-		now                    time.Time
-		p                      UnusedPolicy
-		retire, inUse, within  bool
-		reason                 string
+		name                  string
+		old, repl             APIToken
+		now                   time.Time
+		p                     UnusedPolicy
+		retire, inUse, within bool
+		reason                string
 	}{
 		{"old used within quiet: waits", oldTok(at(-2 * time.Minute)), newTok(at(-time.Minute)), now, p, false, true, false,
 			"waits: the old token was last used 2030-06-01T11:58:00Z, 2m ago, within the quiet period of 10m (unused from 2030-06-01T12:08:00Z at the earliest); retired anyway from 2030-06-08T11:00:00Z (within 7d)"},
