@@ -145,7 +145,7 @@ func (c *Client) RotateAPIToken(ctx context.Context, old APIToken, opts RotateOp
 // rotateWhenUnused is the end of a rotation with WaitUnused: the watch,
 // then the retire.
 func (c *Client) rotateWhenUnused(ctx context.Context, op string, old APIToken, r *Rotation, w UnusedWait, opts RetireOptions) (*Rotation, error) {
-	res, err := c.retireWhenUnused(ctx, op, old, *r.New, w, opts)
+	res, err := c.retireWhenUnused(ctx, old, *r.New, w, opts)
 	if res != nil && res.Looks > 0 {
 		d := res.Decision
 		r.Waited = &d

@@ -405,7 +405,11 @@ func (c *Client) RetireWhenUnused(ctx context.Context, old, replacement APIToken
 	if err := c.checkWait(ctx, op, old, replacement, w, opts); err != nil {
 		return nil, err
 	}
-	return c.retireWhenUnused(ctx, op, old, replacement, w, opts)
+	res, err := c.retireWhenUnused(ctx, old, replacement, w, opts)
+	if err != nil {
+		err = fmt.Errorf("unleashadmin: %s: %w", op, err)
+	}
+	return res, err
 }
 
 // checkWait refuses what RetireWhenUnused cannot do, before anything
@@ -440,7 +444,9 @@ func (c *Client) checkPolicy(ctx context.Context, p UnusedPolicy, old APIToken) 
 	return p.Check(*info, old)
 }
 
-func (c *Client) retireWhenUnused(ctx context.Context, op string, old, replacement APIToken, w UnusedWait, opts RetireOptions) (*UnusedRetirement, error) {
+// retireWhenUnused is RetireWhenUnused after its checks; its errors name
+// no operation, for the caller to add.
+func (c *Client) retireWhenUnused(ctx context.Context, old, replacement APIToken, w UnusedWait, opts RetireOptions) (*UnusedRetirement, error) {
 	now := time.Now
 	if opts.Now != nil {
 		now = opts.Now
@@ -455,10 +461,10 @@ func (c *Client) retireWhenUnused(ctx context.Context, op string, old, replaceme
 	for {
 		lo, lr, err := c.lookBoth(ctx, old, replacement)
 		if err != nil && ctx.Err() != nil {
-			return res, gaveUp(ctx, op, old, res.Decision)
+			return res, gaveUp(ctx, old, res.Decision)
 		}
 		if err != nil {
-			return res, fmt.Errorf("unleashadmin: %s: the old token %s is left live: %w", op, old.Redacted().Secret, err)
+			return res, fmt.Errorf("reading the tokens failed, so the old token %s is left live: %w", old.Redacted().Secret, err)
 		}
 		res.Looks++
 		if lo == nil {
@@ -466,8 +472,8 @@ func (c *Client) retireWhenUnused(ctx context.Context, op string, old, replaceme
 			return res, nil
 		}
 		if lr == nil {
-			return res, fmt.Errorf("unleashadmin: %s: %w: the replacement %s is no longer listed, so the old token %s is left live",
-				op, ErrNotFound, replacement.Redacted().Secret, old.Redacted().Secret)
+			return res, fmt.Errorf("%w: the replacement %s is no longer listed, so the old token %s is left live",
+				ErrNotFound, replacement.Redacted().Secret, old.Redacted().Secret)
 		}
 		res.Decision = DecideRetire(*lo, *lr, now(), w.Policy)
 		if w.Progress != nil {
@@ -487,11 +493,11 @@ func (c *Client) retireWhenUnused(ctx context.Context, op string, old, replaceme
 			return res, nil
 		}
 		if ctx.Err() != nil {
-			return res, gaveUp(ctx, op, old, res.Decision)
+			return res, gaveUp(ctx, old, res.Decision)
 		}
 		if wctx.Err() != nil {
-			return res, fmt.Errorf("unleashadmin: %s: %w in the %s watched: the old token %s is left live; %s",
-				op, ErrStillInUse, durations.Format(w.Timeout), old.Redacted().Secret, res.Decision.Reason)
+			return res, fmt.Errorf("%w in the %s watched, so %s is left live: %s",
+				ErrStillInUse, durations.Format(w.Timeout), old.Redacted().Secret, res.Decision.Reason)
 		}
 		timer := time.NewTimer(interval)
 		select {
@@ -502,18 +508,18 @@ func (c *Client) retireWhenUnused(ctx context.Context, op string, old, replaceme
 		}
 		timer.Stop()
 		if ctx.Err() != nil {
-			return res, gaveUp(ctx, op, old, res.Decision)
+			return res, gaveUp(ctx, old, res.Decision)
 		}
 	}
 }
 
 // gaveUp is the error of a watch whose caller's context ended.
-func gaveUp(ctx context.Context, op string, old APIToken, d RetireDecision) error {
+func gaveUp(ctx context.Context, old APIToken, d RetireDecision) error {
 	reason := d.Reason
 	if reason == "" {
 		reason = "its use was not read yet"
 	}
-	return fmt.Errorf("unleashadmin: %s: %w (%w): the old token %s is left live; %s", op, ErrStillInUse, context.Cause(ctx), old.Redacted().Secret, reason)
+	return fmt.Errorf("%w (%w), so %s is left live: %s", ErrStillInUse, context.Cause(ctx), old.Redacted().Secret, reason)
 }
 
 // lookBoth reads the tokens of old's name (and of the replacement's, when
