@@ -244,7 +244,7 @@ var commands = []command{
 	{"plan", "-f FILE [--grace DURATION] [--detailed-exitcode]", "show what apply would change to match a desired-state file", needKey, setupPlan},
 	{"apply", "-f FILE --deliver-dir DIR|--deliver-exec CMD [--grace DURATION] [--parallel N] [--dry-run]", "match a desired-state file, delivering new secrets first", needKey, setupApply},
 	// The hygiene commands, in hygiene.go.
-	{"audit", "[--unused-for 30d] [--expiring-within 14d] [--fail-on KIND,...]", "report unused, expiring, duplicate and all-projects tokens", needKey, setupAudit},
+	{"audit", "[--unused-for 30d] [--expiring-within 14d] [--stalled-after 1d] [--fail-on KIND,...]", "report unused, expiring, duplicate, all-projects and stalled tokens", needKey, setupAudit},
 	{"prune", "--expired | --unused-for D | --never-seen [--name-prefix P] [--yes] [--parallel N]", "retire expired or unused tokens (a dry run without --yes)", needKey, setupPrune},
 	{"check", "[SECRET...] [-] [--dir DIR]", "tell which secrets are live (needs no API token)", needServer, setupCheck},
 }
