@@ -83,8 +83,8 @@ const exitCodes = `exit codes:
   4  not found: no such token, project or name
   5  any other error answer from Unleash (400, 415, 429, 5xx), or a server
      that lacks the feature
-  6  rotate made the new token (printed) but could not retire the old one:
-     both are live
+  6  rotate made the new token (printed) but could not retire the old one,
+     or with --wait-unused did not see it go unused in time: both are live
   7  a new secret could not be delivered (stdout for create and rotate, the
      sink for apply): its token was deleted again, the old one left alone
   8  plan --detailed-exitcode (or apply --dry-run --detailed-exitcode): the
