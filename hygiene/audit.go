@@ -45,6 +45,13 @@ const (
 	// projects ("*"), which grants more than most services need. Admin
 	// tokens are not reported: every admin token is for all projects.
 	FindingAllProjects FindingKind = "all-projects"
+	// FindingStalledRotation is a token of a name, type (backend and
+	// client count as one), environment and projects that is still used
+	// more than AuditOptions.StalledAfter after a newer live token of that
+	// name and scope was made: a rotation that made the new token, but some
+	// service still reads the old secret. Its seenAt is later than the
+	// next newer token's createdAt plus StalledAfter.
+	FindingStalledRotation FindingKind = "stalled-rotation"
 )
 
 // The old names of the kinds.
@@ -67,7 +74,7 @@ const (
 
 // Kinds returns every kind of finding, in the order a Report lists them.
 func Kinds() []FindingKind {
-	return []FindingKind{FindingNeverSeen, FindingUnused, FindingExpired, FindingExpiring, FindingDuplicate, FindingAllProjects}
+	return []FindingKind{FindingNeverSeen, FindingUnused, FindingExpired, FindingExpiring, FindingDuplicate, FindingAllProjects, FindingStalledRotation}
 }
 
 // ParseKind reads the name of a kind, such as "never-seen"; the error of an
@@ -94,6 +101,10 @@ const (
 	DefaultUnusedFor = 30 * 24 * time.Hour
 	// DefaultExpiringWithin is AuditOptions.ExpiringWithin when it is zero.
 	DefaultExpiringWithin = 14 * 24 * time.Hour
+	// DefaultStalledAfter is AuditOptions.StalledAfter when it is zero: a
+	// day, long enough for every service of a scheduled rotation to have
+	// been redeployed or to have reread its secret.
+	DefaultStalledAfter = 24 * time.Hour
 	// LimitWarningPercent is the share of the token limit from which
 	// Report.NearLimit is true.
 	LimitWarningPercent = 80
@@ -109,8 +120,9 @@ type Instance interface {
 
 // AuditOptions tunes Audit. The zero value audits with the defaults.
 //
-// Its JSON form is {"unusedFor":"30d","expiringWithin":"14d"}, durations
-// as text in days or Go's units, each left out when zero; Now is left out.
+// Its JSON form is {"unusedFor":"30d","expiringWithin":"14d",
+// "stalledAfter":"1d"}, durations as text in days or Go's units, each left
+// out when zero; Now is left out.
 type AuditOptions struct {
 	// UnusedFor is how long a token must have gone unseen to be reported
 	// as unused; DefaultUnusedFor when zero.
@@ -118,20 +130,26 @@ type AuditOptions struct {
 	// ExpiringWithin is how soon a token must expire to be reported as
 	// expiring; DefaultExpiringWithin when zero.
 	ExpiringWithin time.Duration `json:"expiringWithin,omitempty"`
+	// StalledAfter is how long after a newer token of its name and scope
+	// was made an older one must still be used to be reported as a
+	// stalled rotation; DefaultStalledAfter when zero.
+	StalledAfter time.Duration `json:"stalledAfter,omitempty"`
 	// Now reads the current time; time.Now when nil. A test passes the
 	// clock it gives unleashtest.WithClock.
 	Now func() time.Time `json:"-"`
 }
 
-// MarshalJSON writes the options as {"unusedFor","expiringWithin"}, each
-// a duration as text ("90d", "36h"), left out when zero.
+// MarshalJSON writes the options as {"unusedFor","expiringWithin",
+// "stalledAfter"}, each a duration as text ("90d", "36h"), left out when
+// zero.
 func (o AuditOptions) MarshalJSON() ([]byte, error) {
 	type plain AuditOptions
 	return json.Marshal(struct {
 		plain
 		UnusedFor      string `json:"unusedFor,omitempty"`
 		ExpiringWithin string `json:"expiringWithin,omitempty"`
-	}{plain(o), durationText(o.UnusedFor), durationText(o.ExpiringWithin)})
+		StalledAfter   string `json:"stalledAfter,omitempty"`
+	}{plain(o), durationText(o.UnusedFor), durationText(o.ExpiringWithin), durationText(o.StalledAfter)})
 }
 
 // UnmarshalJSON reads the options MarshalJSON writes; a field left out
@@ -143,6 +161,7 @@ func (o *AuditOptions) UnmarshalJSON(b []byte) error {
 		*plain
 		UnusedFor      *string `json:"unusedFor"`
 		ExpiringWithin *string `json:"expiringWithin"`
+		StalledAfter   *string `json:"stalledAfter"`
 	}{plain: (*plain)(o)}
 	if err := json.Unmarshal(b, &in); err != nil {
 		return optionsError("AuditOptions", err)
@@ -152,6 +171,9 @@ func (o *AuditOptions) UnmarshalJSON(b []byte) error {
 	}
 	if err := parseDurationText(&o.ExpiringWithin, in.ExpiringWithin); err != nil {
 		return optionsError("AuditOptions.expiringWithin", err)
+	}
+	if err := parseDurationText(&o.StalledAfter, in.StalledAfter); err != nil {
+		return optionsError("AuditOptions.stalledAfter", err)
 	}
 	return nil
 }
@@ -187,14 +209,17 @@ func optionsError(what string, err error) error {
 }
 
 func (o AuditOptions) withDefaults() (AuditOptions, error) {
-	if o.UnusedFor < 0 || o.ExpiringWithin < 0 {
-		return o, fmt.Errorf("hygiene: %w: UnusedFor and ExpiringWithin must not be negative", unleashadmin.ErrInvalidArgument)
+	if o.UnusedFor < 0 || o.ExpiringWithin < 0 || o.StalledAfter < 0 {
+		return o, fmt.Errorf("hygiene: %w: UnusedFor, ExpiringWithin and StalledAfter must not be negative", unleashadmin.ErrInvalidArgument)
 	}
 	if o.UnusedFor == 0 {
 		o.UnusedFor = DefaultUnusedFor
 	}
 	if o.ExpiringWithin == 0 {
 		o.ExpiringWithin = DefaultExpiringWithin
+	}
+	if o.StalledAfter == 0 {
+		o.StalledAfter = DefaultStalledAfter
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -383,11 +408,41 @@ func findings(toks []unleashadmin.APIToken, now time.Time, opts AuditOptions) []
 			for _, t := range g {
 				add(FindingDuplicate, t, "one of %d live tokens with this name, type, environment and projects", len(g))
 			}
+			for _, s := range stalled(g, opts.StalledAfter) {
+				add(FindingStalledRotation, s.old, "still used %s, %s after a newer token of this name and scope (%s) was made %s",
+					stamp(*s.old.SeenAt), durations.Format(s.old.SeenAt.Sub(s.newer.CreatedAt).Round(time.Second)), shownSecret(s.newer), stamp(s.newer.CreatedAt))
+			}
 		}
 	}
 	var out []Finding
 	for _, k := range Kinds() {
 		out = append(out, byKind[k]...)
+	}
+	return out
+}
+
+// stalledPair is a token still used long after a newer one of its name
+// and scope was made.
+type stalledPair struct{ old, newer unleashadmin.APIToken }
+
+// stalled returns the tokens of g, live tokens of one name and scope in
+// the order they were made, whose seenAt is more than after later than the
+// createdAt of the next token made after them: a rotation whose old secret
+// is still read after its replacement had time to reach every service.
+func stalled(g []unleashadmin.APIToken, after time.Duration) []stalledPair {
+	var out []stalledPair
+	for i, t := range g {
+		if t.SeenAt == nil {
+			continue
+		}
+		j := slices.IndexFunc(g[i+1:], func(n unleashadmin.APIToken) bool { return n.CreatedAt.After(t.CreatedAt) })
+		if j < 0 {
+			continue
+		}
+		newer := g[i+1+j]
+		if t.SeenAt.Sub(newer.CreatedAt) > after {
+			out = append(out, stalledPair{t, newer})
+		}
 	}
 	return out
 }

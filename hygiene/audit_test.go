@@ -444,3 +444,67 @@ func TestParseKind(t *testing.T) {
 		t.Errorf("ParseKind(stale): %v", err)
 	}
 }
+
+// TestAuditStalledRotation: of the live tokens of one name and scope, one
+// still used more than StalledAfter (a day unless given) after the next
+// newer one was made is a stalled rotation; one that stopped in time, a
+// newer one, another scope and an expired token are not.
+func TestAuditStalledRotation(t *testing.T) {
+	t.Parallel()
+	now := t0
+	clk := newClock(now)
+	at := func(d time.Duration) *time.Time { v := now.Add(d); return &v }
+	seed := func(name, env string, created time.Duration, seen *time.Time) unleashtest.Token {
+		return unleashtest.Token{TokenName: name, Type: "client", Environment: env, Projects: []string{"default"}, CreatedAt: now.Add(created), SeenAt: seen}
+	}
+	past := now.Add(-time.Hour)
+	expired := seed("expired", "development", -30*day, at(-time.Minute))
+	expired.ExpiresAt = &past
+	_, c := standIn(t, clk, unleashtest.WithTokens(
+		// Made two days ago, and the old one still read an hour ago.
+		seed("svc", "development", -30*day, at(-time.Hour)),
+		seed("svc", "development", -2*day, at(-time.Hour)),
+		// The old one stopped a day after the new one was made, to the
+		// millisecond: not stalled; a millisecond later it is.
+		seed("switched", "development", -30*day, at(-2*day+day)),
+		seed("switched", "development", -2*day, at(-time.Hour)),
+		seed("late", "development", -30*day, at(-2*day+day+time.Millisecond)),
+		seed("late", "development", -2*day, nil),
+		// Three generations: the first is judged against the second.
+		seed("three", "development", -60*day, at(-time.Hour)),
+		seed("three", "development", -30*day, at(-time.Hour)),
+		seed("three", "development", -time.Hour, at(0)),
+		// Another environment is another scope.
+		seed("scoped", "development", -30*day, at(-time.Hour)),
+		seed("scoped", "production", -2*day, at(-time.Hour)),
+		// An expired old token is reported expired only.
+		expired,
+		seed("expired", "development", -2*day, at(-time.Hour)),
+	))
+	r := audit(t, c, hygiene.AuditOptions{Now: clk.Now})
+	var got []string
+	for _, f := range r.Of(hygiene.FindingStalledRotation) {
+		got = append(got, f.Token.TokenName+" "+f.Token.CreatedAt.Sub(now).String()+": "+f.Reason)
+	}
+	want := []string{
+		"late -720h0m0s: still used 2030-02-28T12:00:00Z, 1d after a newer token of this name and scope",
+		"svc -720h0m0s: still used 2030-03-01T11:00:00Z, 47h after a newer token of this name and scope",
+		"three -1440h0m0s: still used 2030-03-01T11:00:00Z, 719h after a newer token of this name and scope",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("stalled rotations:\n%s", strings.Join(got, "\n"))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) || !strings.Contains(got[i], ") was made 2030-") {
+			t.Errorf("finding %d: %q, want %q...", i, got[i], want[i])
+		}
+	}
+	// With three days, only the three generations' first is stalled.
+	r = audit(t, c, hygiene.AuditOptions{Now: clk.Now, StalledAfter: 3 * day})
+	if got := names(&hygiene.Report{Findings: r.Of(hygiene.FindingStalledRotation)}); !slices.Equal(got, []string{"stalled-rotation three"}) {
+		t.Errorf("with 3d: %q", got)
+	}
+	if _, err := hygiene.Audit(context.Background(), c, hygiene.AuditOptions{StalledAfter: -day}); !errors.Is(err, unleashadmin.ErrInvalidArgument) {
+		t.Errorf("negative StalledAfter: %v", err)
+	}
+}

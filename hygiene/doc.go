@@ -4,7 +4,9 @@
 //
 //   - Audit reads the instance once (the token list and the token limit) and
 //     reports tokens never seen, unused, expired or expiring, duplicates,
-//     all-projects tokens, and how close the instance is to its token limit.
+//     all-projects tokens, stalled rotations (an old token still used long
+//     after a newer one of its name and scope was made), and how close the
+//     instance is to its token limit.
 //   - Prune retires the tokens Audit reports as expired, unused or never
 //     seen. It is a dry run unless told otherwise; it never retires the
 //     key it runs with, nor an admin token unless asked for admin tokens

@@ -144,7 +144,7 @@ func ExampleKinds() {
 		fmt.Print(k, " ")
 	}
 	fmt.Println()
-	// Output: never-seen unused expired expiring duplicate all-projects
+	// Output: never-seen unused expired expiring duplicate all-projects stalled-rotation
 }
 
 func ExampleParseKind() {
@@ -154,7 +154,7 @@ func ExampleParseKind() {
 	fmt.Println(err)
 	// Output:
 	// never-seen <nil>
-	// hygiene: invalid argument: unknown finding kind "stale" (known: never-seen, unused, expired, expiring, duplicate, all-projects)
+	// hygiene: invalid argument: unknown finding kind "stale" (known: never-seen, unused, expired, expiring, duplicate, all-projects, stalled-rotation)
 }
 
 func ExampleReadSecrets() {

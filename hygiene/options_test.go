@@ -18,13 +18,13 @@ func TestOptionsJSONRoundTrip(t *testing.T) {
 	t.Parallel()
 	now := func() time.Time { return t0 }
 
-	audit := hygiene.AuditOptions{UnusedFor: 90 * day, ExpiringWithin: 36 * time.Hour, Now: now}
+	audit := hygiene.AuditOptions{UnusedFor: 90 * day, ExpiringWithin: 36 * time.Hour, StalledAfter: 2 * day, Now: now}
 	b, err := json.Marshal(audit)
-	if want := `{"unusedFor":"90d","expiringWithin":"36h"}`; err != nil || string(b) != want {
+	if want := `{"unusedFor":"90d","expiringWithin":"36h","stalledAfter":"2d"}`; err != nil || string(b) != want {
 		t.Errorf("AuditOptions: %s, %v; want %s", b, err, want)
 	}
 	var audit2 hygiene.AuditOptions
-	if err := json.Unmarshal(b, &audit2); err != nil || audit2.UnusedFor != audit.UnusedFor || audit2.ExpiringWithin != audit.ExpiringWithin || audit2.Now != nil {
+	if err := json.Unmarshal(b, &audit2); err != nil || audit2.UnusedFor != audit.UnusedFor || audit2.ExpiringWithin != audit.ExpiringWithin || audit2.StalledAfter != audit.StalledAfter || audit2.Now != nil {
 		t.Errorf("AuditOptions back: %+v, %v", audit2, err)
 	}
 	if b, err := json.Marshal(hygiene.AuditOptions{}); err != nil || string(b) != `{}` {
@@ -60,7 +60,7 @@ func TestOptionsJSONRoundTrip(t *testing.T) {
 		keep.UnusedFor != 90*day || keep.Parallel != 2 || !keep.Expired {
 		t.Errorf("partial input: %+v, %v", keep, err)
 	}
-	for _, in := range []string{`{"unusedFor":"90 days"}`, `{"unusedFor":90}`, `{"expiringWithin":"soon"}`} {
+	for _, in := range []string{`{"unusedFor":"90 days"}`, `{"unusedFor":90}`, `{"expiringWithin":"soon"}`, `{"stalledAfter":"a day"}`} {
 		var a hygiene.AuditOptions
 		var p hygiene.PruneOptions
 		errs := []error{json.Unmarshal([]byte(in), &a)}

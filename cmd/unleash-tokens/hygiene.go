@@ -32,8 +32,10 @@ func init() {
 longer ago than --unused-for), expired, expiring (within --expiring-within),
 duplicate (live tokens of one name, type, environment and projects; backend
 and client count as one type), all-projects (client, backend and frontend
-tokens for "*"; admin tokens are not reported). --fail-on also takes
-near-limit: the instance holds 80 % of its token limit or more.
+tokens for "*"; admin tokens are not reported), stalled-rotation (a token
+still used longer than --stalled-after after a newer live token of its name
+and scope was made: a service still reads the old secret). --fail-on also
+takes near-limit: the instance holds 80 % of its token limit or more.
 Unleash writes seenAt every few minutes (at each use under secure token
 storage); check does not count as a use.`
 	commandNotes["prune"] = `Without --yes nothing is deleted: the tokens that would be are listed.
@@ -84,25 +86,27 @@ func kindNames() string {
 func setupAudit(fs *flag.FlagSet) runFunc {
 	unused := hygiene.DefaultUnusedFor
 	expiring := hygiene.DefaultExpiringWithin
+	stalledAfter := hygiene.DefaultStalledAfter
 	fs.Var((*durationFlag)(&unused), "unused-for", "report tokens last seen longer ago than this")
 	fs.Var((*durationFlag)(&expiring), "expiring-within", "report tokens that expire within this")
+	fs.Var((*durationFlag)(&stalledAfter), "stalled-after", "report tokens still used this long after a newer one of their name and scope was made")
 	var failOn kindFlag
 	fs.Var(&failOn, "fail-on", "exit 9 when there are findings of these kinds (comma-separated; see below)")
 	return func(ctx context.Context, a *app, args []string) error {
 		if len(args) > 0 {
 			return usagef("audit takes no arguments")
 		}
-		if unused <= 0 || expiring <= 0 {
-			return usagef("--unused-for and --expiring-within must be positive")
+		if unused <= 0 || expiring <= 0 || stalledAfter <= 0 {
+			return usagef("--unused-for, --expiring-within and --stalled-after must be positive")
 		}
-		r, err := hygiene.Audit(ctx, a.client, hygiene.AuditOptions{UnusedFor: unused, ExpiringWithin: expiring})
+		r, err := hygiene.Audit(ctx, a.client, hygiene.AuditOptions{UnusedFor: unused, ExpiringWithin: expiring, StalledAfter: stalledAfter})
 		if err != nil {
 			return err
 		}
 		if a.json {
 			err = a.printJSON(auditOf(r))
 		} else {
-			err = a.printAudit(r, unused, expiring)
+			err = a.printAudit(r, unused, expiring, stalledAfter)
 		}
 		if err != nil {
 			return err
@@ -122,15 +126,16 @@ func setupAudit(fs *flag.FlagSet) runFunc {
 
 // auditTitles say what each kind's table holds, and its date column.
 var auditTitles = map[hygiene.FindingKind]struct{ title, date string }{
-	hygiene.FindingNeverSeen:   {"seenAt is null, created over a day ago", "CREATED"},
-	hygiene.FindingUnused:      {"last seen over %s ago", "LAST SEEN"},
-	hygiene.FindingExpired:     {"past their expiry, still counted against the limit", "EXPIRED"},
-	hygiene.FindingExpiring:    {"expire within %s", "EXPIRES"},
-	hygiene.FindingDuplicate:   {"live tokens sharing name, type, environment and projects", "CREATED"},
-	hygiene.FindingAllProjects: {"client, backend or frontend tokens for all projects", "CREATED"},
+	hygiene.FindingNeverSeen:       {"seenAt is null, created over a day ago", "CREATED"},
+	hygiene.FindingUnused:          {"last seen over %s ago", "LAST SEEN"},
+	hygiene.FindingExpired:         {"past their expiry, still counted against the limit", "EXPIRED"},
+	hygiene.FindingExpiring:        {"expire within %s", "EXPIRES"},
+	hygiene.FindingDuplicate:       {"live tokens sharing name, type, environment and projects", "CREATED"},
+	hygiene.FindingAllProjects:     {"client, backend or frontend tokens for all projects", "CREATED"},
+	hygiene.FindingStalledRotation: {"still used over %s after a newer one of their scope", "LAST SEEN"},
 }
 
-func (a *app) printAudit(r *hygiene.Report, unused, expiring time.Duration) error {
+func (a *app) printAudit(r *hygiene.Report, unused, expiring, stalledAfter time.Duration) error {
 	var b strings.Builder
 	switch {
 	case r.Limit == 0:
@@ -171,6 +176,8 @@ func (a *app) printAudit(r *hygiene.Report, unused, expiring time.Duration) erro
 			title = fmt.Sprintf(title, durations.Format(unused))
 		case hygiene.FindingExpiring:
 			title = fmt.Sprintf(title, durations.Format(expiring))
+		case hygiene.FindingStalledRotation:
+			title = fmt.Sprintf(title, durations.Format(stalledAfter))
 		}
 		if _, err := fmt.Fprintf(a.out, "\n%s (%d): %s\n", k, len(fs), title); err != nil {
 			return err
@@ -180,7 +187,7 @@ func (a *app) printAudit(r *hygiene.Report, unused, expiring time.Duration) erro
 			tok := f.Token
 			date := tok.CreatedAt
 			switch k {
-			case hygiene.FindingUnused:
+			case hygiene.FindingUnused, hygiene.FindingStalledRotation:
 				date = *tok.SeenAt
 			case hygiene.FindingExpired, hygiene.FindingExpiring:
 				date = *tok.ExpiresAt

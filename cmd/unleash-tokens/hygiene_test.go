@@ -713,3 +713,58 @@ func TestPruneHelpNamesIncludeAdmin(t *testing.T) {
 	}
 	checkWidth(t, []string{"prune", "--help"}, help)
 }
+
+// TestAuditStalledRotation: audit reports a token still used over
+// --stalled-after (a day by default) after a newer one of its name and
+// scope was made, as a table with its last use and in JSON; --fail-on
+// stalled-rotation exits 9.
+func TestAuditStalledRotation(t *testing.T) {
+	t.Parallel()
+	now := time.Now().UTC()
+	seen := now.Add(-time.Hour)
+	seed := func(created time.Duration) unleashtest.Token {
+		return unleashtest.Token{TokenName: "checkout", Type: "client", Environment: "production", Projects: []string{"default"},
+			CreatedAt: now.Add(created), SeenAt: &seen}
+	}
+	srv := unleashtest.NewTestServer(t, unleashtest.WithTokens(seed(-30*24*time.Hour), seed(-2*24*time.Hour)))
+	for name, r := range runners(t, srv.URL(), srv.AdminKey()) {
+		out, errOut, code := r(t, "", "audit", "--fail-on", "stalled-rotation")
+		if code != exitFindings || !strings.Contains(errOut, "found stalled-rotation") {
+			t.Errorf("%s: exit %d, stderr %q", name, code, errOut)
+		}
+		if want := "\nstalled-rotation (1): still used over 1d after a newer one of their scope\n"; !strings.Contains(out, want) ||
+			!strings.Contains(out, "LAST SEEN") || !strings.Contains(out, seen.Format(time.DateOnly)) {
+			t.Errorf("%s: the table:\n%s", name, out)
+		}
+		checkWidth(t, []string{"audit"}, out)
+		var rep struct {
+			Findings []struct {
+				Kind   string
+				Reason string
+				Token  struct{ CreatedAt time.Time }
+			}
+		}
+		out, _, _ = r(t, "", "audit", "-o", "json")
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		var stalled []string
+		for _, f := range rep.Findings {
+			if f.Kind == "stalled-rotation" {
+				stalled = append(stalled, f.Reason)
+				if !f.Token.CreatedAt.Equal(now.Add(-30 * 24 * time.Hour).Truncate(time.Millisecond)) {
+					t.Errorf("%s: the stalled token is the newer one: %+v", name, f)
+				}
+			}
+		}
+		if len(stalled) != 1 || !strings.HasPrefix(stalled[0], "still used "+seen.Format(time.RFC3339)+", 47h after a newer token of this name and scope (") {
+			t.Errorf("%s: stalled rotations %q", name, stalled)
+		}
+		if out := mustRun(t, r, "", "audit", "--stalled-after", "3d"); strings.Contains(out, "stalled-rotation") {
+			t.Errorf("%s: --stalled-after 3d:\n%s", name, out)
+		}
+		if _, errOut, code := r(t, "", "audit", "--stalled-after", "0s"); code != exitUsage || !strings.Contains(errOut, "--stalled-after must be positive") {
+			t.Errorf("%s: --stalled-after 0s: exit %d, %q", name, code, errOut)
+		}
+	}
+}

@@ -74,8 +74,10 @@ func projectIDs(ids []string) []string {
 type rotateJSON struct {
 	Token *tokenJSON `json:"token"`
 	Old   *tokenJSON `json:"old"`
-	// Retire is "deleted next" or "expires in <grace>": the new token is
-	// printed before the old one is touched; the outcome goes to stderr
+	// Retire is "deleted next" or "expires in <grace>", and with
+	// --wait-unused "deleted once unused for <quiet> (watched for up to
+	// <wait>)" or "expires in <grace> once unused for ...": the new token
+	// is printed before the old one is touched; the outcome goes to stderr
 	// and the exit code (6 when the old token could not be retired).
 	Retire string `json:"retire"`
 }

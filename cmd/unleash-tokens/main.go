@@ -83,8 +83,8 @@ const exitCodes = `exit codes:
   4  not found: no such token, project or name
   5  any other error answer from Unleash (400, 415, 429, 5xx), or a server
      that lacks the feature
-  6  rotate made the new token (printed) but could not retire the old one:
-     both are live
+  6  rotate made the new token (printed) but could not retire the old one,
+     or with --wait-unused did not see it go unused in time: both are live
   7  a new secret could not be delivered (stdout for create and rotate, the
      sink for apply): its token was deleted again, the old one left alone
   8  plan --detailed-exitcode (or apply --dry-run --detailed-exitcode): the
@@ -237,7 +237,7 @@ var commands = []command{
 	{"get", "NAME [--show-secrets]", "list the tokens named NAME (names are not unique)", needKey, setupGet},
 	{"expire", "SECRET|- --at TIME [--ignore-not-found]", "move a token's expiry (a past time expires it)", needKey, setupExpire},
 	{"delete", "SECRET|- [--project ID] [--ignore-not-found]", "delete a token (through its project with --project)", needKey, setupDelete},
-	{"rotate", "SECRET|- [--grace DURATION] [--expires TIME]", "replace a token, print the new one, then retire the old", needKey, setupRotate},
+	{"rotate", "SECRET|- [--grace DURATION] [--expires TIME] [--wait-unused DURATION [--quiet DURATION]]", "replace a token, print the new one, then retire the old", needKey, setupRotate},
 	{"events", "[--type created,updated,deleted] [--from DATE] [--to DATE] [--project ID] [--query TEXT] [--limit N]", "list API-token events, newest first", needKey, setupEvents},
 	{"server", "", "show the server's version, token limit and defaults", needKey, setupServer},
 	// The desired-state commands, in desired.go.
@@ -245,7 +245,7 @@ var commands = []command{
 	{"apply", "-f FILE --deliver-dir DIR|--deliver-exec CMD [--read-exec CMD] [--grace DURATION] [--settle DURATION] [--rotate-undelivered] [--parallel N] [--dry-run]", "match a desired-state file, delivering new secrets first", needKey, setupApply},
 	{"export", "[--name-prefix P] [--project ID] [-o yaml|json]", "print a desired-state file of the live tokens, to adopt them", needKey, setupExport},
 	// The hygiene commands, in hygiene.go.
-	{"audit", "[--unused-for 30d] [--expiring-within 14d] [--fail-on KIND,...]", "report unused, expiring, duplicate and all-projects tokens", needKey, setupAudit},
+	{"audit", "[--unused-for 30d] [--expiring-within 14d] [--stalled-after 1d] [--fail-on KIND,...]", "report unused, expiring, duplicate, all-projects and stalled tokens", needKey, setupAudit},
 	{"prune", "--expired | --unused-for D | --never-seen [--name-prefix P] [--yes] [--parallel N]", "retire expired or unused tokens (a dry run without --yes)", needKey, setupPrune},
 	{"check", "[SECRET...] [-] [--dir DIR]", "tell which secrets are live (needs no API token)", needServer, setupCheck},
 }
@@ -263,7 +263,16 @@ jq -r .token.secret); only then is the old token retired (deleted, or with
 --grace its expiry moved). A stdout that goes nowhere is refused before
 anything is created, a failed write deletes the new token and leaves the old
 (exit 7), a retire that fails leaves both live (exit 6). A signal ends the
-retire, not the delivery.`,
+retire, not the delivery.
+
+--wait-unused watches Unleash's record of each token's use (seenAt) and
+retires the old token only once the new one has been used and the old one
+has gone unused for --quiet (default 10m); when the time given runs out
+first, both stay live, stderr says when the old token was last used, and
+rotate exits 6. Unleash records a use up to 3 minutes late (a job writes
+seenAt every 3 minutes), or at once for tokens in secure token storage: a
+--quiet shorter than that plus 15s is refused before anything is made.
+Without --timeout the command's time limit grows by --wait-unused.`,
 	"delete": `SECRET is the token's secret, or under secure token storage the selector
 that list shows. The token is looked up first: Unleash answers success for a
 secret it does not hold, so an unknown one exits 4 (0 with
@@ -371,6 +380,18 @@ func run(ctx context.Context, work *inFlight, args []string, stdin io.Reader, st
 	}
 	if err == nil && timeout <= 0 {
 		err = usagef("--timeout must be longer than 0")
+	}
+	if f := fs.Lookup("wait-unused"); err == nil && f != nil {
+		// The watch of rotate --wait-unused runs within --timeout: without
+		// one the timeout grows by the watch.
+		if wait := time.Duration(*f.Value.(*durationFlag)); wait > 0 {
+			switch {
+			case !flagSet(fs, "timeout"):
+				timeout += wait
+			case timeout <= wait:
+				err = usagef("--timeout %s must be longer than --wait-unused %s, which it bounds too", durations.Format(timeout), durations.Format(wait))
+			}
+		}
 	}
 	a := &app{in: stdin, out: stdout, errOut: stderr, json: *output == "json", wide: *output == "wide",
 		width: outputWidth(stdout, getenv), progress: isTerminal(stderr), work: work}
@@ -925,11 +946,24 @@ func setupDelete(fs *flag.FlagSet) runFunc {
 	}
 }
 
+// The defaults of rotate --wait-unused.
+const (
+	// defaultQuiet is --quiet: how long the old token must have gone
+	// unused.
+	defaultQuiet = 10 * time.Minute
+	// minPoll is the shortest --poll: each look is one list request.
+	minPoll = time.Second
+)
+
 func setupRotate(fs *flag.FlagSet) runFunc {
-	var grace time.Duration
+	var grace, wait time.Duration
+	quiet, poll := defaultQuiet, unleashadmin.DefaultUnusedPollInterval
 	fs.Var((*durationFlag)(&grace), "grace", "keep the old token working this long, such as 24h or 7d (deleted at once when 0)")
 	expires := fs.String("expires", "", "the new token's expiry: RFC 3339 time, YYYY-MM-DD or +DURATION such as +90d (never when empty)")
 	allowPast := fs.Bool("allow-past", false, "accept an --expires in the past")
+	fs.Var((*durationFlag)(&wait), "wait-unused", "retire the old token only once the new one has been used and the old one has gone unused for --quiet, watching for at most this long, such as 1h (see below)")
+	fs.Var((*durationFlag)(&quiet), "quiet", "with --wait-unused: how long the old token must have gone unused")
+	fs.Var((*durationFlag)(&poll), "poll", "with --wait-unused: how often to read the tokens' seenAt (one request each time; at least 1s)")
 	return func(ctx context.Context, a *app, args []string) error {
 		at, err := parseExpiry(*expires, *allowPast)
 		if err != nil {
@@ -937,6 +971,24 @@ func setupRotate(fs *flag.FlagSet) runFunc {
 		}
 		if grace < 0 {
 			return usagef("--grace must not be negative")
+		}
+		var waitOpts *unleashadmin.UnusedWait
+		switch {
+		case wait < 0:
+			return usagef("--wait-unused must not be negative")
+		case wait == 0 && (flagSet(fs, "quiet") || flagSet(fs, "poll")):
+			return usagef("--quiet and --poll go with --wait-unused")
+		case wait > 0 && poll < minPoll:
+			return usagef("--poll must be at least %s", durations.Format(minPoll))
+		case wait > 0:
+			// The shortest quiet any token allows is refused here, before
+			// anything is sent; the one of the old token's storage once it
+			// is read, before the new token is made.
+			if shortest := unleashadmin.MinQuiet(unleashadmin.ServerInfo{}, unleashadmin.APIToken{Secure: true}); quiet < shortest {
+				return usagef("--quiet %s is shorter than %s: no Unleash records a token's use sooner, plus a margin (%s in default token storage)",
+					durations.Format(quiet), durations.Format(shortest), durations.Format(unleashadmin.MinQuiet(unleashadmin.ServerInfo{}, unleashadmin.APIToken{})))
+			}
+			waitOpts = &unleashadmin.UnusedWait{Policy: unleashadmin.UnusedPolicy{Quiet: quiet}, Timeout: wait, PollInterval: poll}
 		}
 		secret, err := a.secretArg("rotate", args)
 		if err != nil {
@@ -949,14 +1001,24 @@ func setupRotate(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		opts := unleashadmin.RotateOptions{GracePeriod: grace, ExpiresAt: at}
+		opts := unleashadmin.RotateOptions{GracePeriod: grace, ExpiresAt: at, WaitUnused: waitOpts}
+		plan := "deleted next"
+		if grace > 0 {
+			plan = "expires in " + durations.Format(grace)
+		}
+		if waitOpts != nil {
+			plan = strings.TrimSuffix(plan, " next") + " once unused for " + durations.Format(quiet) + " (watched for up to " + durations.Format(wait) + ")"
+			watch := a.watchProgress()
+			opts.WaitUnused.Progress = func(d unleashadmin.RetireDecision) {
+				watch(d)
+				if d.Retire {
+					a.work.start(oldToken, old.TokenName, desired.StepRetire, old)
+				}
+			}
+		}
 		// The new secret is printed before the old token is touched; if it
 		// cannot be, the new token is deleted and the old one kept.
 		opts.Deliver = func(_ context.Context, fresh unleashadmin.APIToken) error {
-			plan := "deleted next"
-			if grace > 0 {
-				plan = "expires in " + durations.Format(grace)
-			}
 			a.work.start(newToken, fresh.TokenName, desired.StepDeliver, &fresh)
 			err := a.writeNew(fresh, rotateJSON{Token: tokenObject(fresh, true), Old: tokenObject(*old, false), Retire: plan})
 			if err != nil {
@@ -965,13 +1027,21 @@ func setupRotate(fs *flag.FlagSet) runFunc {
 				return err
 			}
 			a.work.done(newToken)
-			a.work.start(oldToken, old.TokenName, desired.StepRetire, old)
+			if waitOpts == nil {
+				a.work.start(oldToken, old.TokenName, desired.StepRetire, old)
+			} else if a.progress {
+				fmt.Fprintf(a.errOut, "rotate: watching the use of the old token %s and the new one; quiet needed: %s\n",
+					printable(old.Redacted().Secret), durations.Format(quiet))
+			}
 			return nil
 		}
 		a.work.start(newToken, old.TokenName, desired.StepCreate, nil)
 		r, err := a.client.RotateAPIToken(ctx, *old, opts)
 		a.work.done(newToken)
 		a.work.done(oldToken)
+		if waitOpts != nil && a.progress {
+			fmt.Fprint(a.errOut, "\r\033[K") // the progress line
+		}
 		if r == nil {
 			return err
 		}
@@ -982,14 +1052,51 @@ func setupRotate(fs *flag.FlagSet) runFunc {
 		}
 		// What happened to the old token, on stderr: stdout holds the new
 		// token alone, already written.
+		why := ""
+		if r.Waited != nil && err == nil {
+			why = " (" + printable(strings.TrimPrefix(r.Waited.Reason, "retire: ")) + ")"
+		}
+		shown := printable(old.Redacted().Secret)
 		switch {
 		case err != nil:
+		case r.OldGone:
+			fmt.Fprintf(a.errOut, "old token %s: already gone, nothing to retire\n", shown)
 		case r.OldDeleted:
-			fmt.Fprintf(a.errOut, "old token %s: deleted\n", printable(old.Redacted().Secret))
+			fmt.Fprintf(a.errOut, "old token %s: deleted%s\n", shown, why)
 		case r.OldExpiresAt != nil:
-			fmt.Fprintf(a.errOut, "old token %s: expires %s\n", printable(old.Redacted().Secret), r.OldExpiresAt.UTC().Format(time.RFC3339))
+			fmt.Fprintf(a.errOut, "old token %s: expires %s%s\n", shown, r.OldExpiresAt.UTC().Format(time.RFC3339), why)
 		}
 		return err
+	}
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// watchProgress returns what rotate --wait-unused calls with each
+// decision: on a terminal, one line of stderr rewritten each time with
+// what the watch waits for; elsewhere nothing.
+func (a *app) watchProgress() func(unleashadmin.RetireDecision) {
+	if !a.progress {
+		return func(unleashadmin.RetireDecision) {}
+	}
+	start := time.Now()
+	return func(d unleashadmin.RetireDecision) {
+		newState := "not used yet"
+		if d.ReplacementUsed {
+			newState = "used"
+		}
+		oldState := "never used"
+		if d.LastUsed != nil {
+			oldState = "last used " + d.LastUsed.UTC().Format(time.RFC3339)
+		}
+		// Short enough for one line of 80 columns, which \r rewrites.
+		fmt.Fprintf(a.errOut, "\r\033[Krotate: %s: new token %s, old one %s",
+			durations.Format(time.Since(start).Round(time.Second)), newState, oldState)
 	}
 }
 
