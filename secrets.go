@@ -91,6 +91,11 @@ func Selector(secret string) (selector string, ok bool) {
 // token storage (22 base64url characters).
 func isSelector(s string) bool { return len(s) == v2SelectorLen && base64URL(s) }
 
+// IsSelector reports whether s has the form of a selector of secure token
+// storage as lists show it: 22 characters of the base64url alphabet. One
+// may start with "-", which a command line would take for a flag.
+func IsSelector(s string) bool { return isSelector(s) }
+
 func base64URL(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/seed8b9e94f4/unleashadmin"
+	"github.com/seed8b9e94f4/unleashadmin/unleashtest"
 )
 
 // TestApplyKeepsTheKeyInEverySpelling: with UNLEASH_API_TOKEN set to
@@ -127,4 +128,20 @@ func TestExpireAndDeleteGuardTheKeyInUse(t *testing.T) {
 	}
 	r := inProcess(srv.URL(), srv.AdminKey())
 	mustRun(t, r, srv.AdminKey()+"\n", "expire", "--at", "+1h", "--own-key", "-")
+}
+
+// TestSelectorStartingWithADash: a selector of secure token storage may
+// start with "-" (base64url); given as the SECRET argument it is the
+// argument, not an unknown flag.
+func TestSelectorStartingWithADash(t *testing.T) {
+	sel := "-dashFirst0123456789ab"
+	secret := "default:development.v2_" + sel + "_" + strings.Repeat("s", 43)
+	srv := unleashtest.NewTestServer(t, unleashtest.WithSecureTokens(),
+		unleashtest.WithTokens(unleashtest.Token{Secret: secret, TokenName: "dash", Type: "client"}))
+	for name, r := range runners(t, srv.URL(), srv.AdminKey()) {
+		out, errOut, code := r(t, "", "expire", sel, "--at", "+1h", "-o", "json")
+		if code != exitOK || !strings.Contains(out, `"found": true`) {
+			t.Errorf("%s: expire %s: exit %d, %s%s", name, sel, code, out, errOut)
+		}
+	}
 }

@@ -463,6 +463,13 @@ func readKey(token, file string, getenv env) (string, error) {
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
 	for {
+		// A selector of secure token storage may start with "-": one that
+		// names no flag is an argument, not a flag.
+		for len(args) > 0 && unleashadmin.IsSelector(args[0]) && strings.HasPrefix(args[0], "-") &&
+			fs.Lookup(strings.TrimLeft(args[0], "-")) == nil {
+			positional = append(positional, args[0])
+			args = args[1:]
+		}
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, err
