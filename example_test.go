@@ -1252,3 +1252,76 @@ func ExampleRedactSecretN() {
 	fmt.Println(unleashadmin.RedactSecretN("default:production.5f3a9c0e1d2b4a6f8e7d9c0b1a2f3e4d5c6b7a8f9e0d1c2b3a4f5e6d", 8))
 	// Output: default:production.5f3a9c0e***
 }
+
+func ExampleGraceExpiry() {
+	now := time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC)
+	soon := now.Add(30 * time.Minute)
+	for _, tok := range []unleashadmin.APIToken{{TokenName: "never-expires"}, {TokenName: "expires-soon", ExpiresAt: &soon}} {
+		until, change := unleashadmin.GraceExpiry(tok, now, time.Hour)
+		fmt.Println(tok.TokenName, until.Format(time.Kitchen), change)
+	}
+	// Output:
+	// never-expires 10:00AM true
+	// expires-soon 9:30AM false
+}
+
+func ExampleScopeMismatch() {
+	req := unleashadmin.CreateAPITokenRequest{Type: unleashadmin.TokenTypeBackend, TokenName: "checkout", Environment: "production", Projects: []string{"payments"}}
+	// Unleash 7 and 8 answer a backend token as client: the same kind.
+	made := unleashadmin.APIToken{TokenName: "checkout", Type: unleashadmin.TokenTypeClient, Environment: "production", Project: "payments"}
+	fmt.Printf("%q\n", unleashadmin.ScopeMismatch(req, made))
+	made.TokenName, made.Project = "payments", "*"
+	fmt.Printf("%q\n", unleashadmin.ScopeMismatch(req, made))
+	// Output:
+	// ""
+	// "another name, other projects"
+}
+
+func ExampleRequestFor() {
+	// A token listed with only "project" (as some versions list one of
+	// several projects) is asked for again in each of them.
+	old := unleashadmin.APIToken{TokenName: "checkout", Type: unleashadmin.TokenTypeClient, Environment: "production", Project: "shipping,payments"}
+	req := unleashadmin.RequestFor(old)
+	fmt.Println(req.TokenName, req.Type, req.Environment, req.Projects)
+	// Output: checkout client production [payments shipping]
+}
+
+func ExampleParseTokenType() {
+	for _, s := range []string{"Backend", "admin"} {
+		t, err := unleashadmin.ParseTokenType(s)
+		fmt.Printf("%q %v\n", t, errors.Is(err, unleashadmin.ErrInvalidArgument))
+	}
+	e, _ := unleashadmin.ParseEventType("deleted")
+	fmt.Println(e)
+	// Output:
+	// "backend" false
+	// "" true
+	// api-token-deleted
+}
+
+func ExampleRedactError() {
+	secret := "default:production.5f3a9c0e1d2b4a6f8e7d9c0b1a2f3e4d5c6b7a8f9e0d1c2b3a4f5e6d"
+	err := fmt.Errorf("vault: cannot write %s: %w", secret, os.ErrPermission)
+	err = unleashadmin.RedactError(err, secret)
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, os.ErrPermission))
+	// Output:
+	// vault: cannot write default:production.5f3a***: permission denied
+	// true
+}
+
+func ExampleClient_IsKey() {
+	srv := unleashtest.NewServer()
+	defer srv.Close()
+	// However the key is written, the client knows its own token.
+	c, _ := unleashadmin.NewClient(srv.URL(), " bearer "+srv.AdminKey()+" ")
+	defer c.CloseIdleConnections()
+	toks, err := c.ListAPITokens(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, t := range toks {
+		fmt.Println(t.TokenName, c.IsKey(t))
+	}
+	// Output: admin true
+}
