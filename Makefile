@@ -112,7 +112,7 @@ bench:
 # large capture bodies. A target is NAME (in the root package) or
 # NAME:PACKAGE.
 FUZZTIME ?= 10s
-FUZZ_TARGETS := FuzzDecode FuzzAPIError FuzzPath FuzzParse:./desired FuzzEscape:./cmd/unleash-tokens
+FUZZ_TARGETS := FuzzDecode FuzzAPIError FuzzPath FuzzParse:./desired FuzzReadPlan:./desired FuzzEscape:./cmd/unleash-tokens
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 	  f=$${t%%:*}; pkg=.; case $$t in *:*) pkg=$${t#*:};; esac; \

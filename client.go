@@ -294,6 +294,11 @@ func defaultHTTPClient() *http.Client {
 // leaked goroutines call it when done with a Client.
 func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 
+// BaseURL returns the base URL the Client sends its requests to, as its
+// reports show it: without a trailing slash (NewClient refuses a user name
+// or password in it).
+func (c *Client) BaseURL() string { return c.shownURL }
+
 // Format prints a Client without its API key, for every verb.
 func (c *Client) Format(f fmt.State, verb rune) {
 	fmt.Fprintf(f, "unleashadmin.Client{URL: %s, Auth: %s, Key: [redacted]}", c.shownURL, c.authMode())

@@ -240,6 +240,9 @@ func TestBaseURLWithSubPath(t *testing.T) {
 		if got := m.sent()[0].Path; got != "/unleash/api/admin/projects/default/api-tokens" {
 			t.Errorf("base %q: path %q", base, got)
 		}
+		if got := c.BaseURL(); got != "http://host.test/unleash" {
+			t.Errorf("base %q: BaseURL() = %q", base, got)
+		}
 	}
 }
 

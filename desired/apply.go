@@ -361,51 +361,87 @@ func (p *Plan) Apply(ctx context.Context, ao ApplyOptions) (*Result, error) {
 	if p == nil || p.client == nil {
 		return nil, fmt.Errorf("desired: Apply: %w: a plan made by NewPlan is needed", unleashadmin.ErrInvalidArgument)
 	}
-	if ao.Parallel < 0 {
-		return nil, fmt.Errorf("desired: Apply: %w: Parallel %d is negative", unleashadmin.ErrInvalidArgument, ao.Parallel)
-	}
-	if ao.Parallel == 0 {
-		ao.Parallel = unleashadmin.DefaultParallel
+	ao, err := ao.check()
+	if err != nil {
+		return nil, err
 	}
 	if ao.Sink == nil && p.Delivers() {
 		return nil, fmt.Errorf("desired: Apply: %w", ErrNoSink)
 	}
-	reader := readerOf(p.opts.Reader)
-	if r, ok := ao.Sink.(SinkReader); ok && reader == nil {
-		reader = readerOf(r)
+	reader := sinkReader(p.opts.Reader, ao.Sink)
+	unlock, err := lockSink(ctx, p.client, ao.Sink, reader)
+	if err != nil {
+		return nil, err
 	}
-	locker, ok := ao.Sink.(SinkLocker)
-	if !ok {
-		locker, _ = reader.(SinkLocker)
-	}
-	if locker != nil {
-		unlock, err := locker.Lock(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("desired: Apply: %w", p.client.RedactError(err))
-		}
-		defer unlock()
-	}
+	defer unlock()
 	toks, held, err := readState(ctx, p.client, p.file, p.DefaultEnvironment, reader)
 	if err != nil {
 		return nil, err
 	}
 	fresh := &Plan{file: p.file, client: p.client, opts: p.opts, DefaultEnvironment: p.DefaultEnvironment, Now: p.opts.now()}
 	fresh.Actions = plan(p.file, toks, held, fresh.Now, fresh.DefaultEnvironment, p.opts, p.client)
+	fresh.seen = observe(p.client, p.file, toks, held)
 	if ao.Sink == nil && fresh.Delivers() {
 		return nil, fmt.Errorf("desired: Apply: %w", ErrNoSink)
 	}
-	x := &applier{p: fresh, ao: ao, reader: reader, res: &Result{Plan: fresh, Outcomes: make([]ActionResult, len(fresh.Actions))},
+	return fresh.carryOut(ctx, ao, reader, toks)
+}
+
+// check returns ao with its defaults filled in, or why it cannot be used.
+func (ao ApplyOptions) check() (ApplyOptions, error) {
+	if ao.Parallel < 0 {
+		return ao, fmt.Errorf("desired: Apply: %w: Parallel %d is negative", unleashadmin.ErrInvalidArgument, ao.Parallel)
+	}
+	if ao.Parallel == 0 {
+		ao.Parallel = unleashadmin.DefaultParallel
+	}
+	return ao, nil
+}
+
+// sinkReader is the sink that is read, or nil: r when it can be read,
+// else the Sink when it is a SinkReader that can be read.
+func sinkReader(r SinkReader, sink Sink) SinkReader {
+	reader := readerOf(r)
+	if sr, ok := sink.(SinkReader); ok && reader == nil {
+		reader = readerOf(sr)
+	}
+	return reader
+}
+
+// lockSink takes the lock of the Sink when it is a SinkLocker, else of
+// the reader when that is one, and returns the function that lets it go
+// (which does nothing when there was none).
+func lockSink(ctx context.Context, c *unleashadmin.Client, sink Sink, reader SinkReader) (func(), error) {
+	locker, ok := sink.(SinkLocker)
+	if !ok {
+		locker, _ = reader.(SinkLocker)
+	}
+	if locker == nil {
+		return func() {}, nil
+	}
+	unlock, err := locker.Lock(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("desired: Apply: %w", c.RedactError(err))
+	}
+	return unlock, nil
+}
+
+// carryOut carries out p's actions as they are, with toks the token list
+// they were planned (or checked) against and reader the sink that is read
+// (nil when none), and returns what was done, with its failures joined.
+func (p *Plan) carryOut(ctx context.Context, ao ApplyOptions, reader SinkReader, toks []unleashadmin.APIToken) (*Result, error) {
+	x := &applier{p: p, ao: ao, reader: reader, res: &Result{Plan: p, Outcomes: make([]ActionResult, len(p.Actions))},
 		known: make(map[string]bool, len(toks)), listed: toks}
 	for _, t := range toks {
 		x.known[t.Secret] = true
 	}
-	for i, a := range fresh.Actions {
+	for i, a := range p.Actions {
 		x.res.Outcomes[i].Action = a
 	}
 	// Group the actions by unit, keeping their order.
 	var units [][]int
-	for i, a := range fresh.Actions {
-		if i == 0 || a.unit != fresh.Actions[i-1].unit {
+	for i, a := range p.Actions {
+		if i == 0 || a.unit != p.Actions[i-1].unit {
 			units = append(units, nil)
 		}
 		units[len(units)-1] = append(units[len(units)-1], i)

@@ -41,6 +41,13 @@
 //     retired (unleashadmin.Client.Protection); the plan and the report say
 //     so (Action.Protected, StatusProtected).
 //
+// A plan can be saved (Plan.Saved, then json.Marshal) and carried out
+// later exactly as it was made (ReadPlan or LoadPlan, then
+// SavedPlan.Apply): the file names the instance, records a fingerprint of
+// every token the plan looked at and what the sink held, and holds no
+// secret. Apply reads the list (and the sink) once more and refuses the
+// plan, changing nothing, when any of that changed (ErrStalePlan).
+//
 // The package uses only the exported API of unleashadmin, and its rules
 // of a token's life: CreateAndDeliver makes and delivers each new token,
 // RetireAPIToken and GraceExpiry retire, Client.Protection protects,

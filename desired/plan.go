@@ -208,6 +208,8 @@ type Plan struct {
 	file   *File
 	client *unleashadmin.Client
 	opts   Options
+	// seen is what the plan relied on, for its saved form (Plan.Saved).
+	seen *observed
 }
 
 // Options says how a plan is made, and is kept for its Apply. It marshals
@@ -459,6 +461,7 @@ func NewPlan(ctx context.Context, c *unleashadmin.Client, f *File, opts Options)
 	}
 	p.Now = opts.now()
 	p.Actions = plan(f, toks, held, p.Now, p.DefaultEnvironment, opts, c)
+	p.seen = observe(c, f, toks, held)
 	return p, nil
 }
 

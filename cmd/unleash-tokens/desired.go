@@ -49,6 +49,9 @@ func (d *desiredFlags) plan(ctx context.Context, a *app, cmd string, args []stri
 	if len(args) > 0 {
 		return nil, usagef("%s takes no arguments (the file goes in -f)", cmd)
 	}
+	if *d.file == "" && cmd == "apply" {
+		return nil, usagef("-f FILE or a PLANFILE (from plan -out) is required")
+	}
 	if *d.file == "" {
 		return nil, usagef("-f FILE is required")
 	}
@@ -68,11 +71,16 @@ func (d *desiredFlags) plan(ctx context.Context, a *app, cmd string, args []stri
 	return desired.NewPlan(ctx, a.client, f, desired.Options{GracePeriod: d.grace, Reader: reader, Settle: d.settle, RotateUndelivered: *d.rotateUndelivered})
 }
 
-// printPlan prints the plan as a table with a summary line, or as
-// {"actions":[...]}; with --detailed-exitcode a plan with changes exits 8.
+// printPlan prints the plan as a table with a summary line, or as the
+// plan document (planDocument); with --detailed-exitcode a plan with
+// changes exits 8.
 func (d *desiredFlags) printPlan(a *app, p *desired.Plan) error {
 	if a.json {
-		if err := a.printJSON(planOf(p)); err != nil {
+		doc, err := planDocument(p)
+		if err != nil {
+			return err
+		}
+		if _, err := a.out.Write(doc); err != nil {
 			return err
 		}
 	} else if err := printActions(a, p); err != nil {
@@ -134,6 +142,7 @@ func setupPlan(fs *flag.FlagSet) runFunc {
 	d := addDesiredFlags(fs, "exit 8 when the plan has changes (0 when it has none)",
 		"plan by what `DIR`/<name> holds, as apply --deliver-dir would (read only)",
 		"plan by what sh -c `CMD` prints for UNLEASH_TOKEN_NAME, as apply --read-exec would (read only)")
+	out := addPlanOut(fs)
 	return func(ctx context.Context, a *app, args []string) error {
 		var reader desired.SinkReader
 		switch {
@@ -146,6 +155,9 @@ func setupPlan(fs *flag.FlagSet) runFunc {
 		}
 		p, err := d.plan(ctx, a, "plan", args, reader)
 		if err != nil {
+			return err
+		}
+		if err := writePlanFile(p, *out); err != nil {
 			return err
 		}
 		return d.printPlan(a, p)
@@ -185,6 +197,10 @@ func setupApply(fs *flag.FlagSet) runFunc {
 		if *d.detailed && !*dryRun {
 			return usagef("--detailed-exitcode goes with --dry-run (or use plan)")
 		}
+		ao := desired.ApplyOptions{Sink: sink, Parallel: *parallel}
+		if len(args) > 0 {
+			return applyPlanFile(ctx, a, fs, d, args, ao, reader != nil, *dryRun)
+		}
 		p, err := d.plan(ctx, a, "apply", args, reader)
 		if err != nil {
 			return err
@@ -195,39 +211,45 @@ func setupApply(fs *flag.FlagSet) runFunc {
 		if sink == nil && p.Delivers() {
 			return usagef("the plan makes %d token(s) and no sink was given for their secrets: add --deliver-dir DIR or --deliver-exec CMD (nothing was changed)", countMakes(p))
 		}
-		ao := desired.ApplyOptions{Sink: sink, Parallel: *parallel}
-		var progress func(desired.ActionResult)
-		if a.progress && p.Changes() > progressAbove {
-			progress = progressReporter(a, len(p.Actions))
-		}
-		// What is under way, for a second signal: each action from its
-		// first step until it is settled.
-		ao.Observer = func(_ context.Context, s desired.Step) {
-			a.work.start(flightOf(s.Action), s.Action.Name, s.Kind, s.Token)
-		}
-		ao.Progress = func(o desired.ActionResult) {
-			a.work.done(flightOf(o.Action))
-			if progress != nil {
-				progress(o)
-			}
-		}
-		res, err := p.Apply(ctx, ao)
-		if progress != nil {
-			fmt.Fprint(a.errOut, "\r\033[K")
-		}
-		if res == nil {
-			return err
-		}
-		if perr := printOutcomes(a, res); perr != nil && err == nil {
-			return perr
-		}
-		for _, o := range res.Outcomes {
-			if o.Status() == desired.StatusNotDelivered {
-				fmt.Fprintf(a.errOut, "unleash-tokens apply: %s: not delivered: the sink holds no secret of its token and the list shows none (secure token storage); --rotate-undelivered replaces it\n", printable(o.Action.Name))
-			}
-		}
-		return applyError(a, res)
+		return runApply(a, ao, len(p.Actions), p.Changes(), func(ao desired.ApplyOptions) (*desired.Result, error) { return p.Apply(ctx, ao) })
 	}
+}
+
+// runApply carries out an apply of actions actions, changes of which
+// change something, by apply: it tells app.work what is under way, shows
+// progress on a terminal, prints the outcomes and names the failures.
+func runApply(a *app, ao desired.ApplyOptions, actions, changes int, apply func(desired.ApplyOptions) (*desired.Result, error)) error {
+	var progress func(desired.ActionResult)
+	if a.progress && changes > progressAbove {
+		progress = progressReporter(a, actions)
+	}
+	// What is under way, for a second signal: each action from its
+	// first step until it is settled.
+	ao.Observer = func(_ context.Context, s desired.Step) {
+		a.work.start(flightOf(s.Action), s.Action.Name, s.Kind, s.Token)
+	}
+	ao.Progress = func(o desired.ActionResult) {
+		a.work.done(flightOf(o.Action))
+		if progress != nil {
+			progress(o)
+		}
+	}
+	res, err := apply(ao)
+	if progress != nil {
+		fmt.Fprint(a.errOut, "\r\033[K")
+	}
+	if res == nil {
+		return err
+	}
+	if perr := printOutcomes(a, res); perr != nil && err == nil {
+		return perr
+	}
+	for _, o := range res.Outcomes {
+		if o.Status() == desired.StatusNotDelivered {
+			fmt.Fprintf(a.errOut, "unleash-tokens apply: %s: not delivered: the sink holds no secret of its token and the list shows none (secure token storage); --rotate-undelivered replaces it\n", printable(o.Action.Name))
+		}
+	}
+	return applyError(a, res)
 }
 
 // flightOf is the key of an action's steps in app.work: the actions of a

@@ -116,12 +116,9 @@ func eventsJSON(events []unleashadmin.Event) []eventJSON {
 	return out
 }
 
-// planJSON is what plan prints.
-type planJSON struct {
-	Actions []actionJSON `json:"actions"`
-}
-
-// actionJSON is one action of a plan.
+// actionJSON is an action of a plan in apply's outcomes: the keys of an
+// action of the plan document (planDocument) less its fingerprint and
+// undelivered.
 type actionJSON struct {
 	Action string     `json:"action"`
 	Name   string     `json:"name"`
@@ -134,14 +131,6 @@ type actionJSON struct {
 	// Protection is why token is never retired (the key in use, an admin
 	// token), null when nothing protects it.
 	Protection *string `json:"protection"`
-}
-
-func planOf(p *desired.Plan) planJSON {
-	out := planJSON{Actions: make([]actionJSON, len(p.Actions))}
-	for i, act := range p.Actions {
-		out.Actions[i] = actionOf(act)
-	}
-	return out
 }
 
 func actionOf(act desired.Action) actionJSON {

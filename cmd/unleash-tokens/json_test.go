@@ -240,8 +240,11 @@ func TestJSONShapes(t *testing.T) {
 	r := inProcess(srv.URL(), srv.AdminKey())
 	dir := t.TempDir()
 	file := filepath.Join(dir, "tokens.yaml")
-	writeFile(t, file, "tokens:\n  - {name: shape-a, type: client, environment: development}\n"+
-		"  - {name: shape-new, type: frontend, projects: [default]}\nprune: {namePrefix: shape-}\n")
+	// Every entry has the keys of the example of docs/JSON.md's plan
+	// file, which the file format leaves out when empty.
+	writeFile(t, file, "tokens:\n  - {name: shape-a, type: client, environment: development, projects: [default]}\n"+
+		"  - {name: shape-new, type: frontend, environment: development, projects: [default]}\nprune: {namePrefix: shape-}\n")
+	planFile := filepath.Join(dir, "plan.json")
 	unknown := "*:development." + strings.Repeat("0", 56)
 
 	var created, rotated string
@@ -285,9 +288,10 @@ func TestJSONShapes(t *testing.T) {
 		// one, in its grace) and shape-unused, each of one project.
 		{"export", []string{"export", "--name-prefix", "shape-"}, nil, 0, false, nil},
 		// shape-a is in production, the file wants it in development: a
-		// replace (a token acted on, a new one), a create, and a prune.
-		{"plan", []string{"plan", "-f", file}, nil, 4, false, nil},
-		{"apply", []string{"apply", "-f", file, "--deliver-dir", filepath.Join(dir, "secrets")}, nil, 4, false, nil},
+		// replace (a token acted on, a new one), a create, and a prune;
+		// written to a plan file too, which apply carries out.
+		{"plan", []string{"plan", "-f", file, "--deliver-dir", filepath.Join(dir, "secrets"), "-out", planFile}, nil, 4, false, nil},
+		{"apply", []string{"apply", planFile, "--deliver-dir", filepath.Join(dir, "secrets")}, nil, 4, false, nil},
 	}
 	for _, tt := range tests {
 		stdin := ""
@@ -301,6 +305,12 @@ func TestJSONShapes(t *testing.T) {
 		var got any
 		if err := json.Unmarshal([]byte(out), &got); err != nil {
 			t.Fatalf("%v: %v\n%s", tt.args, err, out)
+		}
+		if tt.name == "plan" {
+			// The plan file is what plan -o json prints.
+			if written, err := os.ReadFile(planFile); err != nil || string(written) != out {
+				t.Errorf("the plan file (%v) is not what plan -o json printed:\n%s\n%s", err, written, out)
+			}
 		}
 		toks := d.match(t, strings.Join(tt.args, " "), d.examples[tt.name], got)
 		if len(toks) < tt.tokens {

@@ -93,6 +93,9 @@ const exitCodes = `exit codes:
   10 apply or prune: some actions failed (named on stderr), the rest done;
      create or rotate: the new secret could not be delivered, nor its token
      deleted: it is live (named on stderr)
+  11 apply PLANFILE: the plan is stale (a token of its names, or what the
+     sink holds, changed since it was made; or another instance's): nothing
+     was changed, make a new plan
   130 a second SIGINT or SIGTERM stopped the command without waiting:
       stderr names each token whose create, delivery, revoke or retire was
       under way`
@@ -241,8 +244,8 @@ var commands = []command{
 	{"events", "[--type created,updated,deleted] [--from DATE] [--to DATE] [--project ID] [--query TEXT] [--limit N]", "list API-token events, newest first", needKey, setupEvents},
 	{"server", "", "show the server's version, token limit and defaults", needKey, setupServer},
 	// The desired-state commands, in desired.go.
-	{"plan", "-f FILE [--deliver-dir DIR|--read-exec CMD] [--grace DURATION] [--settle DURATION] [--detailed-exitcode]", "show what apply would change to match a desired-state file", needKey, setupPlan},
-	{"apply", "-f FILE --deliver-dir DIR|--deliver-exec CMD [--read-exec CMD] [--grace DURATION] [--settle DURATION] [--rotate-undelivered] [--parallel N] [--dry-run]", "match a desired-state file, delivering new secrets first", needKey, setupApply},
+	{"plan", "-f FILE [--deliver-dir DIR|--read-exec CMD] [--grace DURATION] [--settle DURATION] [--detailed-exitcode] [-out PLANFILE]", "show what apply would change to match a desired-state file", needKey, setupPlan},
+	{"apply", "-f FILE|PLANFILE --deliver-dir DIR|--deliver-exec CMD [--read-exec CMD] [--grace DURATION] [--settle DURATION] [--rotate-undelivered] [--parallel N] [--dry-run]", "match a desired-state file or saved plan, delivering first", needKey, setupApply},
 	{"export", "[--name-prefix P] [--project ID] [-o yaml|json]", "print a desired-state file of the live tokens, to adopt them", needKey, setupExport},
 	// The hygiene commands, in hygiene.go.
 	{"audit", "[--unused-for 30d] [--expiring-within 14d] [--stalled-after 1d] [--fail-on KIND,...]", "report unused, expiring, duplicate, all-projects and stalled tokens", needKey, setupAudit},
@@ -281,6 +284,8 @@ secret it does not hold, so an unknown one exits 4 (0 with
 that list shows. The token is looked up first: an unknown one exits 4 (0 with
 --ignore-not-found). SDKs may go on using it for up to about a minute.`,
 	"export": exportNote,
+	"plan":   savedNote,
+	"apply":  savedNote,
 }
 
 // usageError is a mistake in the command line.

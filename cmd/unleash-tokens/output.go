@@ -11,17 +11,26 @@ import (
 	"github.com/seed8b9e94f4/unleashadmin"
 )
 
-// printJSON writes v as indented JSON, in one write, with what
-// encoding/json leaves raw escaped (escapeJSON).
+// printJSON writes v as indented JSON (indentedJSON), in one write.
 func (a *app) printJSON(v any) error {
+	data, err := indentedJSON(v)
+	if err != nil {
+		return err
+	}
+	_, err = a.out.Write(data)
+	return err
+}
+
+// indentedJSON is v as indented JSON and a newline, with what
+// encoding/json leaves raw escaped (escapeJSON).
+func indentedJSON(v any) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
-		return err
+		return nil, err
 	}
-	_, err := a.out.Write(escapeJSON(b.Bytes()))
-	return err
+	return escapeJSON(b.Bytes()), nil
 }
 
 // printTokens prints listed tokens as a table or a JSON array of token
