@@ -41,6 +41,15 @@
 //     retired (unleashadmin.Client.Protection); the plan and the report say
 //     so (Action.Protected, StatusProtected).
 //
+// A fleet is one file applied to several instances (File.Instances, and
+// Entry.Instances for an entry that is for some of them), each through a
+// client of its own: NewFleet makes the clients, reading each key from
+// where the file says (never from the file), NewFleetPlan plans each
+// instance, FleetPlan.Apply and ApplyFleet apply them, ExportFleet writes
+// one file for several. Instances are worked on in parallel, each by the
+// rules above and its own (version, default environment, token storage),
+// and an instance that fails, fails alone (InstanceError).
+//
 // The package uses only the exported API of unleashadmin, and its rules
 // of a token's life: CreateAndDeliver makes and delivers each new token,
 // RetireAPIToken and GraceExpiry retire, Client.Protection protects,
