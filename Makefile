@@ -67,6 +67,9 @@ stop-unleash:
 # UNLEASH_URL, else one started with scripts/unleash.sh and stopped again
 # only when this target started it; skipped when none can be started), then
 # the table of SDK/raw medians and ratios. Raw outputs stay in BENCH_DIR.
+# The desired "Plan" benchmarks include planning one file against a fleet of
+# 8 stand-ins with 50 ms of latency each, beside planning one of them
+# (fleet8/one: at most 1.5; one list request per instance).
 BENCH_ROUNDS ?= 6
 BENCH_TIME ?= 1s
 BENCH_REAL_ROUNDS ?= 5
