@@ -218,6 +218,9 @@ const (
 	needKey needs = iota
 	// needServer: --url, --timeout, -o; no key (check).
 	needServer
+	// needKeyOrFleet: as needKey, but a desired-state file that names its
+	// instances (-f, fleet.go) may take the place of the server and key.
+	needKeyOrFleet
 )
 
 // command is one subcommand: its name, usage line, what it does, which
@@ -241,11 +244,11 @@ var commands = []command{
 	{"events", "[--type created,updated,deleted] [--from DATE] [--to DATE] [--project ID] [--query TEXT] [--limit N]", "list API-token events, newest first", needKey, setupEvents},
 	{"server", "", "show the server's version, token limit and defaults", needKey, setupServer},
 	// The desired-state commands, in desired.go.
-	{"plan", "-f FILE [--deliver-dir DIR|--read-exec CMD] [--grace DURATION] [--settle DURATION] [--detailed-exitcode]", "show what apply would change to match a desired-state file", needKey, setupPlan},
-	{"apply", "-f FILE --deliver-dir DIR|--deliver-exec CMD [--read-exec CMD] [--grace DURATION] [--settle DURATION] [--rotate-undelivered] [--parallel N] [--dry-run]", "match a desired-state file, delivering new secrets first", needKey, setupApply},
-	{"export", "[--name-prefix P] [--project ID] [-o yaml|json]", "print a desired-state file of the live tokens, to adopt them", needKey, setupExport},
+	{"plan", "-f FILE [--instance NAME]... [--deliver-dir DIR|--read-exec CMD] [--grace DURATION] [--settle DURATION] [--detailed-exitcode]", "show what apply would change to match a desired-state file", needKeyOrFleet, setupPlan},
+	{"apply", "-f FILE [--instance NAME]... --deliver-dir DIR|--deliver-exec CMD [--read-exec CMD] [--grace DURATION] [--settle DURATION] [--rotate-undelivered] [--parallel N] [--dry-run]", "match a desired-state file, delivering new secrets first", needKeyOrFleet, setupApply},
+	{"export", "[-f FILE [--instance NAME]...] [--name-prefix P] [--project ID] [-o yaml|json]", "print a desired-state file of the live tokens, to adopt them", needKeyOrFleet, setupExport},
 	// The hygiene commands, in hygiene.go.
-	{"audit", "[--unused-for 30d] [--expiring-within 14d] [--fail-on KIND,...]", "report unused, expiring, duplicate and all-projects tokens", needKey, setupAudit},
+	{"audit", "[-f FILE [--instance NAME]...] [--unused-for 30d] [--expiring-within 14d] [--fail-on KIND,...]", "report unused, expiring, duplicate and all-projects tokens", needKeyOrFleet, setupAudit},
 	{"prune", "--expired | --unused-for D | --never-seen [--name-prefix P] [--yes] [--parallel N]", "retire expired or unused tokens (a dry run without --yes)", needKey, setupPrune},
 	{"check", "[SECRET...] [-] [--dir DIR]", "tell which secrets are live (needs no API token)", needServer, setupCheck},
 }
@@ -310,6 +313,16 @@ type app struct {
 	stdinUsed bool
 	// work is what the command has under way, for a second signal.
 	work *inFlight
+	// getenv reads the environment, for the keys of a fleet.
+	getenv env
+	// clientErr is why there is no client, for a command that may work
+	// on a fleet instead (needKeyOrFleet): client is nil then.
+	clientErr error
+	// serverFlags are the flags given that name the server or the key
+	// (--url, --token, --token-file, --bearer), which a fleet refuses.
+	serverFlags []string
+	// clientOpts are the options of every client the command makes.
+	clientOpts []unleashadmin.Option
 }
 
 // run runs the command of args. work, when not nil, is told what the
@@ -353,7 +366,7 @@ func run(ctx context.Context, work *inFlight, args []string, stdin io.Reader, st
 	output := fs.String("o", formats[0], formatsHelp)
 	url := fs.String("url", "", "Unleash base URL (default $UNLEASH_URL)")
 	fs.Var((*durationFlag)(&timeout), "timeout", "time limit for the whole command, such as 90s or 5m")
-	if cmd.needs == needKey {
+	if cmd.needs == needKey || cmd.needs == needKeyOrFleet {
 		token = fs.String("token", "", "admin API token or personal access token (default $UNLEASH_API_TOKEN, which, like --token-file, keeps it out of ps)")
 		tokenFile = fs.String("token-file", "", "read the API token from this file")
 		bearer = fs.Bool("bearer", false, "send the token as \"Bearer <token>\"")
@@ -373,7 +386,13 @@ func run(ctx context.Context, work *inFlight, args []string, stdin io.Reader, st
 		err = usagef("--timeout must be longer than 0")
 	}
 	a := &app{in: stdin, out: stdout, errOut: stderr, json: *output == "json", wide: *output == "wide",
-		width: outputWidth(stdout, getenv), progress: isTerminal(stderr), work: work}
+		width: outputWidth(stdout, getenv), progress: isTerminal(stderr), work: work, getenv: getenv}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "url", "token", "token-file", "bearer":
+			a.serverFlags = append(a.serverFlags, "--"+f.Name)
+		}
+	})
 	if showSecrets != nil {
 		a.secrets = showSecrets.Value.String() == "true"
 	}
@@ -386,26 +405,40 @@ func run(ctx context.Context, work *inFlight, args []string, stdin io.Reader, st
 			err = usagef("no server: UNLEASH_URL is not set and --url is not given")
 		}
 	}
-	if err == nil && cmd.needs == needKey {
+	if err == nil && (cmd.needs == needKey || cmd.needs == needKeyOrFleet) {
 		a.key, err = readKey(*token, *tokenFile, getenv)
 		if err == nil && *bearer {
 			opts = append(opts, unleashadmin.WithBearerAuth())
 		}
 	}
+	var usage usageError
+	if cmd.needs == needKeyOrFleet && errors.As(err, &usage) {
+		// No server or key in the environment: the command's file may
+		// name its instances; it says this if it does not.
+		a.clientErr, err = err, nil
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "unleash-tokens %s: %s\nusage: unleash-tokens %s %s\n", name, printable(sanitize(err.Error(), append(args, a.key))), name, cmd.args)
 		return exitUsage
 	}
-	opts = append(opts, unleashadmin.WithUserAgent("unleash-tokens/"+unleashadmin.Version))
-	if cmd.needs == needKey {
-		a.client, err = unleashadmin.NewClient(*url, a.key, opts...)
-	} else {
+	a.clientOpts = []unleashadmin.Option{unleashadmin.WithUserAgent("unleash-tokens/" + unleashadmin.Version)}
+	opts = append(opts, a.clientOpts...)
+	switch {
+	case a.clientErr != nil:
+	case cmd.needs == needServer:
 		a.client, err = unleashadmin.NewClientWithoutKey(*url, opts...)
+	default:
+		a.client, err = unleashadmin.NewClient(*url, a.key, opts...)
+	}
+	if err != nil && cmd.needs == needKeyOrFleet {
+		a.clientErr, err = err, nil
 	}
 	if err != nil {
 		return fail(stderr, name, err, args)
 	}
-	defer a.client.CloseIdleConnections()
+	if a.client != nil {
+		defer a.client.CloseIdleConnections()
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	return fail(stderr, name, exec(ctx, a, positional), args)
@@ -463,6 +496,11 @@ func fail(stderr io.Writer, name string, err error, args []string) int {
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "unleash-tokens %s: %s\n", name, printable(sanitize(err.Error(), args)))
+	return exitCodeOf(err)
+}
+
+// exitCodeOf is the exit code for err.
+func exitCodeOf(err error) int {
 	var apiErr *unleashadmin.APIError
 	var usage usageError
 	var coded exitError
