@@ -695,3 +695,45 @@ func TestFleetPrintsNoSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestDocsFleetFile keeps the fleet example of docs/DESIRED.md valid: it
+// parses, applies to three stand-ins as the fleet of its instances, and
+// the second plan is empty.
+func TestDocsFleetFile(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../docs/DESIRED.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(doc), "\n## A fleet: one file, many instances\n")
+	_, block, ok2 := strings.Cut(section, "```yaml\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("no fleet section with a yaml block in docs/DESIRED.md")
+	}
+	f, err := desired.Parse([]byte(block))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(f.InstanceNames(), []string{"eu", "us", "staging"}) || f.Instances[1].TokenFile == "" || !f.Instances[2].Bearer {
+		t.Fatalf("%+v", f.Instances)
+	}
+	fleet := desired.Fleet{}
+	for _, name := range f.InstanceNames() {
+		fleet[name] = newFleetServer(t).c
+	}
+	ctx := context.Background()
+	res, err := desired.ApplyFleet(ctx, fleet, f, desired.FleetOptions{}, desired.FleetApplyOptions{
+		ApplyOptions: func(string) desired.ApplyOptions { return desired.ApplyOptions{Sink: &recorder{}} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ir := range res.Instances {
+		got = append(got, ir.Instance+": "+strings.Join(summary(ir.Result.Plan), ", "))
+	}
+	mustEqual(t, "applied", got, []string{"eu: create checkout, create storefront", "us: create checkout, create storefront", "staging: create storefront"})
+	if fp, err := desired.NewFleetPlan(ctx, fleet, f, desired.FleetOptions{}); err != nil || !fp.Empty() {
+		t.Fatalf("second plan: %v %v", fp, err)
+	}
+}
