@@ -65,7 +65,8 @@ const (
 	// that found a secret that is not live.
 	exitFindings = 9
 	// exitPartial is an apply or prune in which some actions failed (each
-	// is named on stderr) and the others were done; or a create or rotate
+	// is named on stderr) and the others were done, or an apply over a
+	// fleet in which an instance could not be read; or a create or rotate
 	// whose new secret could not be delivered and whose token could not be
 	// deleted either.
 	exitPartial = 10
@@ -91,6 +92,7 @@ const exitCodes = `exit codes:
      plan has changes
   9  audit --fail-on found such findings, or check found a secret not live
   10 apply or prune: some actions failed (named on stderr), the rest done;
+     apply over a fleet: an instance could not be read or applied too;
      create or rotate: the new secret could not be delivered, nor its token
      deleted: it is live (named on stderr)
   130 a second SIGINT or SIGTERM stopped the command without waiting:
