@@ -179,7 +179,7 @@ func (fp FleetPlan) LogValue() slog.Value {
 	attrs := make([]slog.Attr, 0, len(fp.Instances))
 	for _, ip := range fp.Instances {
 		if ip.Plan == nil {
-			attrs = append(attrs, slog.String(ip.Instance, "not planned: "+ip.Err.Error()))
+			attrs = append(attrs, slog.String(ip.Instance, fmt.Sprint("not planned: ", ip.Err)))
 			continue
 		}
 		attrs = append(attrs, slog.Any(ip.Instance, *ip.Plan))
@@ -305,7 +305,7 @@ func (r FleetResult) LogValue() slog.Value {
 	attrs := make([]slog.Attr, 0, len(r.Instances))
 	for _, ir := range r.Instances {
 		if ir.Result == nil {
-			attrs = append(attrs, slog.String(ir.Instance, "nothing changed: "+ir.Err.Error()))
+			attrs = append(attrs, slog.String(ir.Instance, fmt.Sprint("nothing changed: ", ir.Err)))
 			continue
 		}
 		attrs = append(attrs, slog.Any(ir.Instance, *ir.Result))
@@ -367,13 +367,15 @@ func (fp *FleetPlan) Apply(ctx context.Context, ao FleetApplyOptions) (*FleetRes
 	return res, res.Err()
 }
 
-// ApplyFleet plans and applies f on each instance of fleet, each on its
-// own: an instance's apply (Plan.Apply) follows its plan (NewPlan) at
-// once, whatever the others are doing, so that one that is slow to answer
-// holds up no other. Up to FleetApplyOptions.Parallel instances (zero: the
-// Parallel of opts, else DefaultParallelInstances) are worked on at once.
-// It is NewFleetPlan and FleetPlan.Apply without waiting for every plan,
-// and returns as Apply does.
+// ApplyFleet applies f on each instance of fleet, each on its own, so that
+// one that is slow to answer holds up no other: it is NewFleetPlan and
+// FleetPlan.Apply without waiting for every plan, and reading each
+// instance once: Plan.Apply's read of the tokens (and of the sink), under
+// the sink's lock, which the plan it carries out is made from
+// (InstanceResult.Result.Plan); the server's settings are read before it
+// when an entry names no environment. Up to FleetApplyOptions.Parallel
+// instances (zero: the Parallel of opts, else DefaultParallelInstances)
+// are worked on at once. It returns as FleetPlan.Apply does.
 func ApplyFleet(ctx context.Context, fleet Fleet, f *File, opts FleetOptions, ao FleetApplyOptions) (*FleetResult, error) {
 	names, files, err := fleetNames(fleet, f, opts.Instances)
 	if err != nil {
@@ -390,7 +392,7 @@ func ApplyFleet(ctx context.Context, fleet Fleet, f *File, opts FleetOptions, ao
 	each(len(names), limit, func(i int) {
 		name := names[i]
 		res.Instances[i].Instance = name
-		p, err := NewPlan(ctx, fleet[name], files[i], opts.options(name))
+		p, err := unreadPlan(ctx, fleet[name], files[i], opts.options(name))
 		if err != nil {
 			res.Instances[i].Err = instanceErr(name, err)
 			return
@@ -399,6 +401,31 @@ func ApplyFleet(ctx context.Context, fleet Fleet, f *File, opts FleetOptions, ao
 		res.Instances[i].Result, res.Instances[i].Err = r, instanceErr(name, err)
 	})
 	return res, res.Err()
+}
+
+// unreadPlan is the plan ApplyFleet hands Plan.Apply for one instance:
+// checked as NewPlan checks it, with the server's default environment when
+// an entry needs it, and no actions yet: Apply reads the tokens and plans
+// from what it finds.
+func unreadPlan(ctx context.Context, c *unleashadmin.Client, f *File, opts Options) (*Plan, error) {
+	switch {
+	case opts.GracePeriod < 0:
+		return nil, fmt.Errorf("desired: NewPlan: %w: GracePeriod %s is negative", unleashadmin.ErrInvalidArgument, opts.GracePeriod)
+	case opts.Settle < 0:
+		return nil, fmt.Errorf("desired: NewPlan: %w: Settle %s is negative", unleashadmin.ErrInvalidArgument, opts.Settle)
+	}
+	if err := f.Validate(); err != nil {
+		return nil, fmt.Errorf("desired: NewPlan: %w", err)
+	}
+	p := &Plan{file: f, client: c, opts: opts, DefaultEnvironment: opts.DefaultEnvironment}
+	if p.DefaultEnvironment == "" && slices.ContainsFunc(f.Tokens, func(e Entry) bool { return e.Environment == "" }) {
+		env, err := defaultEnvironment(ctx, c, opts.ServerInfo)
+		if err != nil {
+			return nil, err
+		}
+		p.DefaultEnvironment = env
+	}
+	return p, nil
 }
 
 // FleetExportOptions says which tokens ExportFleet writes into a file, and

@@ -406,16 +406,32 @@ tokens:
 			t.Errorf("%s: delivered %v", name, sinks[name].secrets())
 		}
 	}
-	// ApplyFleet again: nothing to change, anywhere.
+	// ApplyFleet again: nothing to change, anywhere; each instance is
+	// read once.
+	for name, s := range servers {
+		before[name] = s.srv.RequestCount()
+	}
 	res, err = desired.ApplyFleet(ctx, fleet, f, desired.FleetOptions{Instances: []string{"v6", "v8", "secure"}}, desired.FleetApplyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, ir := range res.Instances {
-		if want := []string{"v8", "secure", "v6"}[i]; ir.Instance != want || !ir.Result.Plan.Empty() {
+		if want := []string{"v8", "secure", "v6"}[i]; ir.Instance != want || !ir.Result.Plan.Empty() || len(ir.Result.Plan.Actions) != 3 {
 			t.Errorf("%s: %v", ir.Instance, ir.Result)
 		}
+		if n := servers[ir.Instance].lists(t, before[ir.Instance]); n != 1 {
+			t.Errorf("%s: ApplyFleet read the tokens %d times", ir.Instance, n)
+		}
 	}
+	// A second ApplyFleet with a new entry: made and delivered.
+	f.Tokens = append(f.Tokens, desired.Entry{Name: "late", Type: unleashadmin.TokenTypeClient, Environment: "development", Instances: []string{"v6"}})
+	res, err = desired.ApplyFleet(ctx, fleet, f, desired.FleetOptions{}, desired.FleetApplyOptions{ApplyOptions: func(name string) desired.ApplyOptions {
+		return desired.ApplyOptions{Sink: sinks[name]}
+	}})
+	if err != nil || len(v6.named("late")) != 1 || sinks["v6"].secrets()["late"] == "" || len(v8.named("late")) != 0 {
+		t.Fatalf("%v %v", res, err)
+	}
+	f.Tokens = f.Tokens[:len(f.Tokens)-1]
 	// A fleet of clients and a file without instances: every entry for
 	// every client, by name.
 	plain, _ := desired.Parse([]byte("tokens:\n  - {name: everywhere, type: backend, environment: production, projects: [default]}\n"))
