@@ -51,7 +51,9 @@ start-unleash = started=no; \
 # against every real Unleash of the matrix (scripts/unleash.sh: 8.2.0,
 # 8.2.0 with secure token storage, 7.6.5, 6.10.1, 5.12.8), one server at a
 # time, each started and stopped again (unless it was running before); the
-# soak (UNLEASH_SOAK long) against 8.2.0. One line of results per server.
+# soak (UNLEASH_SOAK long) against 8.2.0. One line of results per server;
+# then the fleet test (one file applied to 8.2.0, 8.2.0-secure and 6.10.1
+# running at once; UNLEASH_FLEET= skips it).
 # UNLEASH_SERVERS="7.6.5" make integration-real for one of them.
 UNLEASH_SOAK ?= 60s
 integration-real:
@@ -67,6 +69,9 @@ stop-unleash:
 # UNLEASH_URL, else one started with scripts/unleash.sh and stopped again
 # only when this target started it; skipped when none can be started), then
 # the table of SDK/raw medians and ratios. Raw outputs stay in BENCH_DIR.
+# The desired "Plan" benchmarks include planning one file against a fleet of
+# 8 stand-ins with 50 ms of latency each, beside planning one of them
+# (fleet8/one: at most 1.5; one list request per instance).
 BENCH_ROUNDS ?= 6
 BENCH_TIME ?= 1s
 BENCH_REAL_ROUNDS ?= 5

@@ -48,6 +48,15 @@
 // secret. Apply reads the list (and the sink) once more and refuses the
 // plan, changing nothing, when any of that changed (ErrStalePlan).
 //
+// A fleet is one file applied to several instances (File.Instances, and
+// Entry.Instances for an entry that is for some of them), each through a
+// client of its own: NewFleet makes the clients, reading each key from
+// where the file says (never from the file), NewFleetPlan plans each
+// instance, FleetPlan.Apply and ApplyFleet apply them, ExportFleet writes
+// one file for several. Instances are worked on in parallel, each by the
+// rules above and its own (version, default environment, token storage),
+// and an instance that fails, fails alone (InstanceError).
+//
 // The package uses only the exported API of unleashadmin, and its rules
 // of a token's life: CreateAndDeliver makes and delivers each new token,
 // RetireAPIToken and GraceExpiry retire, Client.Protection protects,

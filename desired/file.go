@@ -66,11 +66,18 @@ func marks(data []byte) int {
 // tokens may be retired. Read one with ReadFile or Parse, or build one in
 // code and check it with Validate.
 type File struct {
+	// Instances are the Unleash instances the file is for, in the order of
+	// the file: a fleet (see NewFleet). None for a file applied to one
+	// instance, the client given to NewPlan.
+	Instances []Instance `json:"instances,omitempty"`
 	// Tokens are the entries, in the order of the file. Their names are
-	// unique: a file owns the names it lists.
+	// unique (on each instance): a file owns the names it lists.
 	Tokens []Entry `json:"tokens"`
 	// Prune says which tokens that no entry lists are retired.
 	Prune PruneRule `json:"prune"`
+
+	// path is the file's name, when it was read with ReadFile.
+	path string
 }
 
 // Entry is one token the file asks for.
@@ -95,6 +102,10 @@ type Entry struct {
 	RenewBefore time.Duration `json:"renewBefore,omitempty"`
 	// MaxAge rotates the token when it is older than this; zero for never.
 	MaxAge time.Duration `json:"maxAge,omitempty"`
+	// Instances are the names of the file's instances the entry is for,
+	// in the order of the file's instances section and without repeats;
+	// empty for all of them. A file without instances has none.
+	Instances []string `json:"instances,omitempty"`
 	// Line is the line of the entry in the file it was read from; zero for
 	// an entry built in code. It is not marshalled: it says where the
 	// entry was read, and the file format has no such key.
@@ -110,6 +121,7 @@ type entryJSON struct {
 	ExpiresIn   string                 `json:"expiresIn,omitempty"`
 	RenewBefore string                 `json:"renewBefore,omitempty"`
 	MaxAge      string                 `json:"maxAge,omitempty"`
+	Instances   []string               `json:"instances,omitempty"`
 }
 
 // durationText writes d as a file does ("90d", "36h"), and zero as "".
@@ -132,9 +144,10 @@ func (f File) MarshalJSON() ([]byte, error) {
 		prune = &f.Prune
 	}
 	return json.Marshal(struct {
-		Tokens []Entry `json:"tokens"`
-		Prune  *Prune  `json:"prune,omitempty"`
-	}{tokens, prune})
+		Instances instancesJSON `json:"instances,omitempty"`
+		Tokens    []Entry       `json:"tokens"`
+		Prune     *Prune        `json:"prune,omitempty"`
+	}{f.Instances, tokens, prune})
 }
 
 // UnmarshalJSON reads f as Parse does, as strictly and within the same
@@ -158,6 +171,7 @@ func (e Entry) MarshalJSON() ([]byte, error) {
 	return json.Marshal(entryJSON{
 		Name: e.Name, Type: e.Type, Environment: e.Environment, Projects: e.Projects,
 		ExpiresIn: durationText(e.ExpiresIn), RenewBefore: durationText(e.RenewBefore), MaxAge: durationText(e.MaxAge),
+		Instances: e.Instances,
 	})
 }
 
@@ -246,6 +260,9 @@ func ReadFile(path string) (*File, error) {
 	if errors.As(err, &fe) {
 		fe.Path = path
 	}
+	if f != nil {
+		f.path = path
+	}
 	return f, err
 }
 
@@ -266,6 +283,17 @@ func ReadFile(path string) (*File, error) {
 //	    maxAge: 60d               # optional: rotate when older than this
 //	prune:
 //	  namePrefix: svc-            # optional
+//
+// A file may name the instances it is for (a fleet, see NewFleet), and an
+// entry those of them it is for (all by default):
+//
+//	instances:
+//	  eu: {url: https://unleash.eu.example.com, tokenEnv: UNLEASH_TOKEN_EU}
+//	  us: {url: https://unleash.us.example.com, tokenFile: /run/secrets/unleash-us, bearer: true}
+//	tokens:
+//	  - name: checkout
+//	    type: backend
+//	    instances: [eu]
 //
 // Durations are Go's (36h, 90m) with "d" for days besides. A file is at
 // most MaxFileBytes, and of bounded structure (see MaxFileBytes).
@@ -478,8 +506,8 @@ func duration(n *yaml.Node, key string) (time.Duration, error) {
 }
 
 var (
-	fileKeys  = []string{"tokens", "prune"}
-	entryKeys = []string{"name", "type", "environment", "projects", "expiresIn", "renewBefore", "maxAge"}
+	fileKeys  = []string{"tokens", "prune", "instances"}
+	entryKeys = []string{"name", "type", "environment", "projects", "expiresIn", "renewBefore", "maxAge", "instances"}
 	pruneKeys = []string{"namePrefix"}
 )
 
@@ -509,6 +537,10 @@ func decodeFile(doc *yaml.Node) (*File, error) {
 				}
 				f.Tokens = append(f.Tokens, e) // Validate refuses repeated names
 			}
+		case "instances":
+			var err error
+			f.Instances, err = decodeInstances(v)
+			return err
 		case "prune":
 			return fields(v, "prune", pruneKeys, func(_ string, _, v *yaml.Node) error {
 				p, err := str(v, "namePrefix")
@@ -567,6 +599,8 @@ func decodeEntry(n *yaml.Node) (Entry, error) {
 			e.RenewBefore, err = duration(v, key)
 		case "maxAge":
 			e.MaxAge, err = duration(v, key)
+		case "instances":
+			e.Instances, err = instanceNames(v)
 		}
 		return err
 	})
@@ -588,16 +622,25 @@ func decodeEntry(n *yaml.Node) (Entry, error) {
 //
 // Names are unique up to what does not show: two names that differ only
 // by case or by Unicode form (NFC or NFD, compatibility forms such as
-// fullwidth letters or ligatures) are refused, and so is a name, an
+// fullwidth letters or ligatures) are refused (in a file with instances,
+// where both entries are for one instance: one name may have an entry per
+// instance), and so is a name, an
 // environment, a project ID or a prune prefix that holds a control
 // character, an invisible or format character (zero-width space, byte
 // order mark, bidi controls, ...), a space other than U+0020, or a
-// private-use or unassigned code point.
+// private-use or unassigned code point. The instances section is checked
+// too: names as for tokens, unique up to case and Unicode form; a URL
+// unleashadmin.NewClient takes; one of tokenEnv (a variable's name) and
+// tokenFile; and each entry's instances must be the file's, and are put in
+// the file's order.
 func (f *File) Validate() error {
 	if f == nil {
 		return &FileError{Msg: "no file"}
 	}
-	names := make(map[string]int, len(f.Tokens)) // nameKey to index
+	if err := f.validateInstances(); err != nil {
+		return err
+	}
+	names := make(map[string][]int, len(f.Tokens)) // nameKey to indexes
 	for i := range f.Tokens {
 		e := &f.Tokens[i]
 		fail := func(format string, args ...any) error {
@@ -610,20 +653,28 @@ func (f *File) Validate() error {
 		if err := checkName(e.Name); err != nil {
 			return fail("name %v", err)
 		}
+		if err := f.entryInstances(e); err != nil {
+			return fail("%v", err)
+		}
 		key := nameKey(e.Name)
-		if j, dup := names[key]; dup {
+		if k := slices.IndexFunc(names[key], func(j int) bool { return sharesInstance(&f.Tokens[j], e) }); k >= 0 {
+			j := names[key][k]
 			first := f.Tokens[j]
 			on, of := fmt.Sprintf("as token %d", j+1), fmt.Sprintf("of token %d", j+1)
 			if first.Line > 0 {
 				on, of = fmt.Sprintf("on line %d", first.Line), fmt.Sprintf("on line %d", first.Line)
 			}
-			if first.Name == e.Name {
-				return fail("name repeated (first %s): a file lists each name once", on)
+			once, both := "once", ""
+			if len(f.Instances) > 0 {
+				once, both = "once per instance", ", for an instance both are for"
 			}
-			return fail("name is the name %s but for case or Unicode form: the two print alike, "+
-				"and a sink on a case-insensitive file system takes them for one", of)
+			if first.Name == e.Name {
+				return fail("name repeated (first %s%s): a file lists each name %s", on, both, once)
+			}
+			return fail("name is the name %s but for case or Unicode form%s: the two print alike, "+
+				"and a sink on a case-insensitive file system takes them for one", of, both)
 		}
-		names[key] = i
+		names[key] = append(names[key], i)
 		e.Type = unleashadmin.TokenType(strings.ToLower(string(e.Type)))
 		switch e.Type {
 		case unleashadmin.TokenTypeClient, unleashadmin.TokenTypeBackend, unleashadmin.TokenTypeFrontend:

@@ -3,6 +3,8 @@ package desired
 // The file format as YAML, for writing a file: Export's, or one built in
 // code.
 
+import "go.yaml.in/yaml/v3"
+
 // entryYAML is an Entry in the file format, as YAML: projects on one line
 // ("projects: [default, payments]"), as the format's example writes them.
 type entryYAML struct {
@@ -13,6 +15,7 @@ type entryYAML struct {
 	ExpiresIn   string   `yaml:"expiresIn,omitempty"`
 	RenewBefore string   `yaml:"renewBefore,omitempty"`
 	MaxAge      string   `yaml:"maxAge,omitempty"`
+	Instances   []string `yaml:"instances,omitempty,flow"`
 }
 
 type pruneYAML struct {
@@ -20,17 +23,25 @@ type pruneYAML struct {
 }
 
 type fileYAML struct {
-	Tokens []entryYAML `yaml:"tokens"`
-	Prune  *pruneYAML  `yaml:"prune,omitempty"`
+	Instances *yaml.Node  `yaml:"instances,omitempty"`
+	Tokens    []entryYAML `yaml:"tokens"`
+	Prune     *pruneYAML  `yaml:"prune,omitempty"`
 }
 
 // MarshalYAML makes yaml.Marshal (go.yaml.in/yaml/v3) write the file
 // format, which Parse reads: the keys of the format, durations as text
-// ("90d"), zero ones, an empty prune rule and Line left out, and a value
+// ("90d"), zero ones, an empty prune rule and Line left out, the
+// instances in their order, each on one line, and a value
 // that YAML would read as another type (a name "true" or "0x1f") quoted.
 // An empty file is "tokens: []".
 func (f File) MarshalYAML() (any, error) {
 	y := fileYAML{Tokens: make([]entryYAML, len(f.Tokens))}
+	if len(f.Instances) > 0 {
+		var err error
+		if y.Instances, err = instancesYAML(f.Instances); err != nil {
+			return nil, err
+		}
+	}
 	for i, e := range f.Tokens {
 		y.Tokens[i] = e.yaml()
 	}
@@ -46,5 +57,6 @@ func (e Entry) MarshalYAML() (any, error) { return e.yaml(), nil }
 
 func (e Entry) yaml() entryYAML {
 	return entryYAML{Name: e.Name, Type: string(e.Type), Environment: e.Environment, Projects: e.Projects,
-		ExpiresIn: durationText(e.ExpiresIn), RenewBefore: durationText(e.RenewBefore), MaxAge: durationText(e.MaxAge)}
+		ExpiresIn: durationText(e.ExpiresIn), RenewBefore: durationText(e.RenewBefore), MaxAge: durationText(e.MaxAge),
+		Instances: e.Instances}
 }

@@ -273,6 +273,11 @@ type ExecSink struct {
 	// of the secret taken out (unleashadmin.RedactText); nil discards it.
 	// Nothing of it goes into an error.
 	Stdout, Stderr io.Writer
+	// Env, when not nil, is the environment the commands start from
+	// instead of this process's (UNLEASH_API_TOKEN is left out of it all
+	// the same, and the UNLEASH_TOKEN_ variables set): for an instance of
+	// a fleet, File.SinkEnv, which holds no key of the fleet.
+	Env []string
 }
 
 // execWaitDelay bounds how long the command's output is waited for after
@@ -289,8 +294,12 @@ func (s ExecSink) Readable() bool { return strings.TrimSpace(s.ReadCommand) != "
 // environment, its output kept in stdout and stderr.
 func (s ExecSink) command(ctx context.Context, line string, tok unleashadmin.APIToken, stdout, stderr io.Writer) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, "sh", "-c", line)
-	env := make([]string, 0, len(os.Environ())+4)
-	for _, kv := range os.Environ() {
+	base := s.Env
+	if base == nil {
+		base = os.Environ()
+	}
+	env := make([]string, 0, len(base)+4)
+	for _, kv := range base {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
 		case "UNLEASH_API_TOKEN", "UNLEASH_TOKEN_NAME", "UNLEASH_TOKEN_TYPE", "UNLEASH_TOKEN_ENVIRONMENT", "UNLEASH_TOKEN_PROJECTS":

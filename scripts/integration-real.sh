@@ -12,6 +12,9 @@
 #   REAL_PACKAGES     the Go packages to test (default below)
 #   UNLEASH_SOAK      how long the soak runs, against 8.2.0 only (default 60s;
 #                     empty for none)
+#   UNLEASH_FLEET     "yes" (the default) to run, after the per-server loop, the
+#                     fleet test (TestFleetRealServers) against 8.2.0,
+#                     8.2.0-secure and 6.10.1 running at once; empty for none
 #   GO                the go command (default go)
 #   LOG_DIR           where each server's full test output goes (default: a
 #                     folder under the system temp directory)
@@ -23,6 +26,7 @@ cd "$(dirname "$0")/.."
 SERVERS=${UNLEASH_SERVERS:-"8.2.0 8.2.0-secure 7.6.5 6.10.1 5.12.8"}
 PACKAGES=${REAL_PACKAGES:-"./integration/ ./cmd/unleash-tokens/ ./hygiene/"}
 SOAK=${UNLEASH_SOAK-60s}
+FLEET=${UNLEASH_FLEET-yes}
 GO=${GO:-go}
 LOG_DIR=${LOG_DIR:-${TMPDIR:-/tmp}/unleashadmin-integration}
 mkdir -p "$LOG_DIR"
@@ -36,8 +40,17 @@ stop_current() {
   fi
   started=no
 }
-trap stop_current EXIT
-trap 'stop_current; exit 130' INT TERM
+# The fleet's servers this script started, to stop again.
+fleet_started=()
+stop_fleet() {
+  local s
+  for s in "${fleet_started[@]}"; do
+    UNLEASH_SERVER=$s scripts/unleash.sh stop
+  done
+  fleet_started=()
+}
+trap 'stop_current; stop_fleet' EXIT
+trap 'stop_current; stop_fleet; exit 130' INT TERM
 
 summary=() status=0 begin=$SECONDS
 for server in $SERVERS; do
@@ -86,6 +99,59 @@ for server in $SERVERS; do
   summary+=("$line")
   stop_current
 done
+
+# The fleet: one file applied to three real servers running at once. Each
+# is started unless it runs (each has its own port); the test gets their
+# URLs and keys in UNLEASH_FLEET_{V8,V8SECURE,V6}_{URL,TOKEN}; those started
+# here are stopped again.
+if [ "$FLEET" = yes ]; then
+  at=$SECONDS fleet_ok=yes
+  unset UNLEASH_URL UNLEASH_API_TOKEN UNLEASH_SERVER UNLEASH_SOAK UNLEASH_STANDIN_SECURE
+  for server in 8.2.0 8.2.0-secure 6.10.1; do
+    running=yes
+    UNLEASH_SERVER=$server scripts/unleash.sh status >/dev/null 2>&1 || running=no
+    if ! exports=$(UNLEASH_SERVER=$server scripts/unleash.sh start); then
+      summary+=("integration-real fleet: could not start $server")
+      fleet_ok=no
+      break
+    fi
+    if [ "$running" = no ]; then fleet_started+=("$server"); fi
+    if grep -qv '^export UNLEASH_[A-Z_]*=' <<<"$exports"; then
+      summary+=("integration-real fleet: scripts/unleash.sh start printed more than its export lines for $server")
+      fleet_ok=no
+      break
+    fi
+    case $server in
+      8.2.0) var=V8 ;;
+      8.2.0-secure) var=V8SECURE ;;
+      6.10.1) var=V6 ;;
+    esac
+    url=$(eval "$exports"; printf %s "$UNLEASH_URL")
+    key=$(eval "$exports"; printf %s "$UNLEASH_API_TOKEN")
+    export "UNLEASH_FLEET_${var}_URL=$url" "UNLEASH_FLEET_${var}_TOKEN=$key"
+  done
+  if [ "$fleet_ok" = yes ]; then
+    log="$LOG_DIR/fleet.log"
+    say "fleet: testing ./cmd/unleash-tokens/ against 8.2.0, 8.2.0-secure and 6.10.1 at once"
+    $GO test -race -count=1 -v -run '^TestFleetRealServers$' ./cmd/unleash-tokens/ >"$log" 2>&1
+    rc=$?
+    passed=$(grep -c -- '--- PASS' "$log")
+    failed=$(grep -c -- '--- FAIL' "$log")
+    skipped=$(grep -c -- '--- SKIP' "$log")
+    line="integration-real fleet: $passed passed, $failed failed, $skipped skipped ($((SECONDS - at)) s)"
+    if [ "$rc" != 0 ] || [ "$passed" = 0 ]; then
+      status=1
+      line="$line: FAILED, exit $rc"
+      tail -n 60 "$log"
+    fi
+    say "$line"
+    summary+=("$line")
+  else
+    status=1
+  fi
+  unset UNLEASH_FLEET_V8_URL UNLEASH_FLEET_V8_TOKEN UNLEASH_FLEET_V8SECURE_URL UNLEASH_FLEET_V8SECURE_TOKEN UNLEASH_FLEET_V6_URL UNLEASH_FLEET_V6_TOKEN
+  stop_fleet
+fi
 
 echo
 for line in "${summary[@]}"; do echo "$line"; done

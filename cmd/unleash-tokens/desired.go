@@ -29,6 +29,8 @@ type desiredFlags struct {
 	dir, readExec     *string
 	settle            time.Duration
 	rotateUndelivered *bool
+	// fleet are the flags of a file that names its instances.
+	fleet *fleetFlags
 }
 
 func addDesiredFlags(fs *flag.FlagSet, detailedHelp, dirHelp, readHelp string) *desiredFlags {
@@ -39,13 +41,12 @@ func addDesiredFlags(fs *flag.FlagSet, detailedHelp, dirHelp, readHelp string) *
 	d.readExec = fs.String("read-exec", "", readHelp)
 	fs.Var((*durationFlag)(&d.settle), "settle", "with a sink that can be read: retire a token it does not hold, newer than the one it holds, once older than this")
 	d.rotateUndelivered = fs.Bool("rotate-undelivered", false, "with a sink that can be read: rotate an entry's token that the sink does not hold and whose secret the list does not show (secure token storage), instead of reporting it not delivered")
+	d.fleet = addFleetFlags(fs)
 	return d
 }
 
-// plan reads the file and makes the plan: one list request, one read of
-// the server's settings when an entry names no environment, and with a
-// sink that can be read (reader), what it holds for each entry.
-func (d *desiredFlags) plan(ctx context.Context, a *app, cmd string, args []string, reader desired.SinkReader) (*desired.Plan, error) {
+// read checks the flags and reads the file.
+func (d *desiredFlags) read(cmd string, args []string) (*desired.File, error) {
 	if len(args) > 0 {
 		return nil, usagef("%s takes no arguments (the file goes in -f)", cmd)
 	}
@@ -65,10 +66,46 @@ func (d *desiredFlags) plan(ctx context.Context, a *app, cmd string, args []stri
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
 		return nil, usagef("-f: %v", err)
 	}
-	if err != nil {
-		return nil, err
+	return f, err
+}
+
+// options are the plan's options with a sink that can be read (reader).
+func (d *desiredFlags) options(reader desired.SinkReader) desired.Options {
+	return desired.Options{GracePeriod: d.grace, Reader: reader, Settle: d.settle, RotateUndelivered: *d.rotateUndelivered}
+}
+
+// plan makes the plan of f: one list request, one read of the server's
+// settings when an entry names no environment, and with a sink that can
+// be read (reader), what it holds for each entry.
+func (d *desiredFlags) plan(ctx context.Context, a *app, f *desired.File, reader desired.SinkReader) (*desired.Plan, error) {
+	if a.client == nil {
+		return nil, a.clientErr
 	}
-	return desired.NewPlan(ctx, a.client, f, desired.Options{GracePeriod: d.grace, Reader: reader, Settle: d.settle, RotateUndelivered: *d.rotateUndelivered})
+	return desired.NewPlan(ctx, a.client, f, d.options(reader))
+}
+
+// sinkOf is the sink of --deliver-dir dir, or of --deliver-exec execCmd
+// and --read-exec readExec (an exec sink whose commands get env, nil for
+// this process's), and the reader of what it holds (nil when it cannot be
+// read).
+func sinkOf(a *app, dir, execCmd, readExec string, env []string) (desired.Sink, desired.SinkReader) {
+	switch {
+	case dir != "":
+		s := desired.DirSink{Dir: dir}
+		return s, s
+	case execCmd != "" || readExec != "":
+		// The commands' output goes to stderr: stdout is the report.
+		s := desired.ExecSink{Command: execCmd, ReadCommand: readExec, Stdout: a.errOut, Stderr: a.errOut, Env: env}
+		var r desired.SinkReader
+		if s.Readable() {
+			r = s
+		}
+		if execCmd == "" {
+			return nil, r
+		}
+		return s, r
+	}
+	return nil, nil
 }
 
 // printPlan prints the plan as a table with a summary line, or as the
@@ -144,16 +181,22 @@ func setupPlan(fs *flag.FlagSet) runFunc {
 		"plan by what sh -c `CMD` prints for UNLEASH_TOKEN_NAME, as apply --read-exec would (read only)")
 	out := addPlanOut(fs)
 	return func(ctx context.Context, a *app, args []string) error {
-		var reader desired.SinkReader
-		switch {
-		case *d.dir != "" && *d.readExec != "":
+		if *d.dir != "" && *d.readExec != "" {
 			return usagef("give --deliver-dir or --read-exec, not both")
-		case *d.dir != "":
-			reader = desired.DirSink{Dir: *d.dir}
-		case *d.readExec != "":
-			reader = desired.ExecSink{ReadCommand: *d.readExec, Stderr: a.errOut}
 		}
-		p, err := d.plan(ctx, a, "plan", args, reader)
+		f, err := d.read("plan", args)
+		if err != nil {
+			return err
+		}
+		if fr, err := a.openFleet(f, d.fleet); fr != nil || err != nil {
+			if err != nil {
+				return err
+			}
+			defer fr.fleet.CloseIdleConnections()
+			return d.planFleet(ctx, a, fr)
+		}
+		_, reader := sinkOf(a, *d.dir, "", *d.readExec, nil)
+		p, err := d.plan(ctx, a, f, reader)
 		if err != nil {
 			return err
 		}
@@ -173,23 +216,11 @@ func setupApply(fs *flag.FlagSet) runFunc {
 	parallel := fs.Int("parallel", unleashadmin.DefaultParallel, "how many entries to work on at once")
 	dryRun := fs.Bool("dry-run", false, "print the plan and change nothing (as plan does)")
 	return func(ctx context.Context, a *app, args []string) error {
-		var sink desired.Sink
-		var reader desired.SinkReader
 		switch {
 		case *dir != "" && *execCmd != "":
 			return usagef("give --deliver-dir or --deliver-exec, not both")
 		case *d.readExec != "" && *execCmd == "":
 			return usagef("--read-exec goes with --deliver-exec")
-		case *dir != "":
-			s := desired.DirSink{Dir: *dir}
-			sink, reader = s, s
-		case *execCmd != "":
-			// The commands' output goes to stderr: stdout is the report.
-			s := desired.ExecSink{Command: *execCmd, ReadCommand: *d.readExec, Stdout: a.errOut, Stderr: a.errOut}
-			sink = s
-			if s.Readable() {
-				reader = s
-			}
 		}
 		if *parallel < 1 {
 			return usagef("--parallel must be at least 1")
@@ -197,11 +228,30 @@ func setupApply(fs *flag.FlagSet) runFunc {
 		if *d.detailed && !*dryRun {
 			return usagef("--detailed-exitcode goes with --dry-run (or use plan)")
 		}
-		ao := desired.ApplyOptions{Sink: sink, Parallel: *parallel}
 		if len(args) > 0 {
-			return applyPlanFile(ctx, a, fs, d, args, ao, reader != nil, *dryRun)
+			if a.client == nil {
+				return a.clientErr
+			}
+			sink, reader := sinkOf(a, *dir, *execCmd, *d.readExec, nil)
+			return applyPlanFile(ctx, a, fs, d, args, desired.ApplyOptions{Sink: sink, Parallel: *parallel}, reader != nil, *dryRun)
 		}
-		p, err := d.plan(ctx, a, "apply", args, reader)
+		f, err := d.read("apply", args)
+		if err != nil {
+			return err
+		}
+		if fr, err := a.openFleet(f, d.fleet); fr != nil || err != nil {
+			if err != nil {
+				return err
+			}
+			defer fr.fleet.CloseIdleConnections()
+			if *dryRun {
+				return d.planFleet(ctx, a, fr)
+			}
+			return d.applyFleet(ctx, a, fr, *execCmd, *parallel)
+		}
+		sink, reader := sinkOf(a, *dir, *execCmd, *d.readExec, nil)
+		ao := desired.ApplyOptions{Sink: sink, Parallel: *parallel}
+		p, err := d.plan(ctx, a, f, reader)
 		if err != nil {
 			return err
 		}

@@ -36,14 +36,28 @@ and as a comment at the top of the YAML, with the surplus duplicates and
 expired tokens of exported names that the first apply will retire. plan -f
 of the file, against the same instance, then shows nothing to create, rotate
 or replace. The file has no prune rule; with --name-prefix, add
-"prune: {namePrefix: P}" to own every name of the prefix.`
+"prune: {namePrefix: P}" to own every name of the prefix.
+
+With -f FILE, a file that names its instances, every instance it names (or
+those given with --instance) is exported into one file: its instances
+section, and an entry per name and scope, with the instances that have it
+where not all do. When an instance cannot be read, nothing is printed.`
 
 func setupExport(fs *flag.FlagSet) runFunc {
 	prefix := fs.String("name-prefix", "", "export only the names that start with `P`")
 	project := fs.String("project", "", "export only the names whose tokens are in project `ID` (alone or among others; an all-projects token is in none)")
+	file := fs.String("f", "", "export every instance the desired-state `FILE` names (its instances section) into one file")
+	ff := addFleetFlags(fs)
 	return func(ctx context.Context, a *app, args []string) error {
 		if len(args) > 0 {
 			return usagef("export takes no arguments")
+		}
+		if fr, err := a.fleetOf(*file, ff); fr != nil || err != nil {
+			if err != nil {
+				return err
+			}
+			defer fr.fleet.CloseIdleConnections()
+			return a.exportFleet(ctx, fr, desired.ExportOptions{NamePrefix: *prefix, Project: *project})
 		}
 		res, err := desired.Export(ctx, a.client, desired.ExportOptions{NamePrefix: *prefix, Project: *project})
 		if err != nil {

@@ -424,7 +424,7 @@ func TestExportUsage(t *testing.T) {
 		t.Errorf("%d requests sent", n-before)
 	}
 	help, _, code := r(t, "", "export", "--help")
-	for _, want := range []string{"usage: unleash-tokens export [--name-prefix P] [--project ID] [-o yaml|json]", "-name-prefix P", "-project ID",
+	for _, want := range []string{"usage: unleash-tokens export [-f FILE [--instance NAME]...] [--name-prefix P]\n    [--project ID] [-o yaml|json]", "-name-prefix P", "-project ID",
 		"output: yaml", "(default yaml)", "plan -f", "stderr"} {
 		if code != exitOK || !strings.Contains(help, want) {
 			t.Errorf("export --help lacks %q:\n%s", want, help)

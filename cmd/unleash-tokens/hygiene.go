@@ -92,6 +92,8 @@ func setupAudit(fs *flag.FlagSet) runFunc {
 	fs.Var((*durationFlag)(&stalledAfter), "stalled-after", "report tokens still used this long after a newer one of their name and scope was made")
 	var failOn kindFlag
 	fs.Var(&failOn, "fail-on", "exit 9 when there are findings of these kinds (comma-separated; see below)")
+	file := fs.String("f", "", "audit every instance the desired-state `FILE` names (its instances section)")
+	ff := addFleetFlags(fs)
 	return func(ctx context.Context, a *app, args []string) error {
 		if len(args) > 0 {
 			return usagef("audit takes no arguments")
@@ -99,14 +101,22 @@ func setupAudit(fs *flag.FlagSet) runFunc {
 		if unused <= 0 || expiring <= 0 || stalledAfter <= 0 {
 			return usagef("--unused-for, --expiring-within and --stalled-after must be positive")
 		}
-		r, err := hygiene.Audit(ctx, a.client, hygiene.AuditOptions{UnusedFor: unused, ExpiringWithin: expiring, StalledAfter: stalledAfter})
+		opts := hygiene.AuditOptions{UnusedFor: unused, ExpiringWithin: expiring, StalledAfter: stalledAfter}
+		if fr, err := a.fleetOf(*file, ff); fr != nil || err != nil {
+			if err != nil {
+				return err
+			}
+			defer fr.fleet.CloseIdleConnections()
+			return a.auditFleet(ctx, fr, opts, failOn)
+		}
+		r, err := hygiene.Audit(ctx, a.client, opts)
 		if err != nil {
 			return err
 		}
 		if a.json {
 			err = a.printJSON(auditOf(r))
 		} else {
-			err = a.printAudit(r, unused, expiring, stalledAfter)
+			err = a.printAudit(r, opts)
 		}
 		if err != nil {
 			return err
@@ -135,7 +145,9 @@ var auditTitles = map[hygiene.FindingKind]struct{ title, date string }{
 	hygiene.FindingStalledRotation: {"still used over %s after a newer one of their scope", "LAST SEEN"},
 }
 
-func (a *app) printAudit(r *hygiene.Report, unused, expiring, stalledAfter time.Duration) error {
+// auditHead is the lines an audit starts with: how many tokens, and the
+// warning near the limit.
+func auditHead(r *hygiene.Report) string {
 	var b strings.Builder
 	switch {
 	case r.Limit == 0:
@@ -148,6 +160,46 @@ func (a *app) printAudit(r *hygiene.Report, unused, expiring, stalledAfter time.
 	if r.NearLimit() {
 		fmt.Fprintf(&b, "warning: %d %% or more of the token limit is used; Unleash refuses new tokens at the limit\n", hygiene.LimitWarningPercent)
 	}
+	return b.String()
+}
+
+// auditTitle is the line above the table of a kind's n findings.
+func auditTitle(k hygiene.FindingKind, n int, opts hygiene.AuditOptions) string {
+	title := auditTitles[k].title
+	switch k {
+	case hygiene.FindingUnused:
+		title = fmt.Sprintf(title, durations.Format(opts.UnusedFor))
+	case hygiene.FindingExpiring:
+		title = fmt.Sprintf(title, durations.Format(opts.ExpiringWithin))
+	case hygiene.FindingStalledRotation:
+		title = fmt.Sprintf(title, durations.Format(opts.StalledAfter))
+	}
+	return fmt.Sprintf("\n%s (%d): %s\n", k, n, title)
+}
+
+// auditRow is a finding's row of its kind's table, its secret shown as id.
+func auditRow(k hygiene.FindingKind, f hygiene.Finding, id string) []string {
+	tok := f.Token
+	date := tok.CreatedAt
+	switch k {
+	case hygiene.FindingUnused, hygiene.FindingStalledRotation:
+		date = *tok.SeenAt
+	case hygiene.FindingExpired, hygiene.FindingExpiring:
+		date = *tok.ExpiresAt
+	}
+	// The day is enough for thresholds of days; -o json has the exact
+	// times.
+	return []string{tok.TokenName, string(tok.Type), tok.Environment, strings.Join(tok.ProjectIDs(), ","), id, date.UTC().Format(time.DateOnly)}
+}
+
+// auditColumns are the columns of a kind's table.
+func auditColumns(k hygiene.FindingKind) []column {
+	return []column{ident("NAME"), ident("TYPE"), desc("ENV", 2), desc("PROJECTS", 1), ident("SECRET"), ident(auditTitles[k].date)}
+}
+
+func (a *app) printAudit(r *hygiene.Report, opts hygiene.AuditOptions) error {
+	var b strings.Builder
+	b.WriteString(auditHead(r))
 	if len(r.Findings) == 0 {
 		b.WriteString("no findings\n")
 	}
@@ -169,36 +221,14 @@ func (a *app) printAudit(r *hygiene.Report, unused, expiring, stalledAfter time.
 		if len(fs) == 0 {
 			continue
 		}
-		t := auditTitles[k]
-		title := t.title
-		switch k {
-		case hygiene.FindingUnused:
-			title = fmt.Sprintf(title, durations.Format(unused))
-		case hygiene.FindingExpiring:
-			title = fmt.Sprintf(title, durations.Format(expiring))
-		case hygiene.FindingStalledRotation:
-			title = fmt.Sprintf(title, durations.Format(stalledAfter))
-		}
-		if _, err := fmt.Fprintf(a.out, "\n%s (%d): %s\n", k, len(fs), title); err != nil {
+		if _, err := fmt.Fprint(a.out, auditTitle(k, len(fs), opts)); err != nil {
 			return err
 		}
 		rows := make([][]string, len(fs))
 		for i, f := range fs {
-			tok := f.Token
-			date := tok.CreatedAt
-			switch k {
-			case hygiene.FindingUnused, hygiene.FindingStalledRotation:
-				date = *tok.SeenAt
-			case hygiene.FindingExpired, hygiene.FindingExpiring:
-				date = *tok.ExpiresAt
-			}
-			// The day is enough for thresholds of days; -o json has the
-			// exact times.
-			rows[i] = []string{tok.TokenName, string(tok.Type), tok.Environment, strings.Join(tok.ProjectIDs(), ","),
-				ids[tok.Secret], date.UTC().Format(time.DateOnly)}
+			rows[i] = auditRow(k, f, ids[f.Token.Secret])
 		}
-		cols := []column{ident("NAME"), ident("TYPE"), desc("ENV", 2), desc("PROJECTS", 1), ident("SECRET"), ident(t.date)}
-		if err := a.printTable(cols, rows); err != nil {
+		if err := a.printTable(auditColumns(k), rows); err != nil {
 			return err
 		}
 	}

@@ -120,10 +120,13 @@ func eventsJSON(events []unleashadmin.Event) []eventJSON {
 // action of the plan document (planDocument) less its fingerprint and
 // undelivered.
 type actionJSON struct {
-	Action string     `json:"action"`
-	Name   string     `json:"name"`
-	Reason string     `json:"reason"`
-	Token  *tokenJSON `json:"token"`
+	// Instance is the instance of a fleet the action is on (fleet.go);
+	// null for a file without instances.
+	Instance *string    `json:"instance"`
+	Action   string     `json:"action"`
+	Name     string     `json:"name"`
+	Reason   string     `json:"reason"`
+	Token    *tokenJSON `json:"token"`
 	// New is the token a create, rotate or replace makes, with what is
 	// known of it before it exists; for an outcome, the token made.
 	New             *tokenJSON `json:"new"`
@@ -189,9 +192,12 @@ type auditJSON struct {
 }
 
 type findingJSON struct {
-	Kind   string     `json:"kind"`
-	Reason string     `json:"reason"`
-	Token  *tokenJSON `json:"token"`
+	// Instance is the instance of a fleet the finding is on (fleet.go);
+	// null outside a fleet.
+	Instance *string    `json:"instance"`
+	Kind     string     `json:"kind"`
+	Reason   string     `json:"reason"`
+	Token    *tokenJSON `json:"token"`
 }
 
 func auditOf(r *hygiene.Report) auditJSON {

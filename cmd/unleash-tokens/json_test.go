@@ -24,6 +24,7 @@ type jsonDoc struct {
 	keys     map[string]string // key -> type, as the table gives it
 	token    map[string]any    // the example token object
 	examples map[string]any    // command -> example output, <token> filled in
+	fleet    map[string]any    // command -> example output over a fleet
 }
 
 // readJSONDoc reads docs/JSON.md.
@@ -40,7 +41,7 @@ func readJSONDoc(t *testing.T) jsonDoc {
 		t.Fatal(`docs/JSON.md has no section "## The token object"`)
 	}
 	tokenText := jsonBlock(t, tokenPart, "the token object")
-	d := jsonDoc{keys: map[string]string{}, examples: map[string]any{}}
+	d := jsonDoc{keys: map[string]string{}, examples: map[string]any{}, fleet: map[string]any{}}
 	if err := json.Unmarshal([]byte(tokenText), &d.token); err != nil {
 		t.Fatalf("docs/JSON.md, the token object: %v", err)
 	}
@@ -65,6 +66,21 @@ func readJSONDoc(t *testing.T) jsonDoc {
 			continue
 		}
 		d.examples[c.name] = v
+	}
+	for _, name := range []string{"plan", "apply", "audit", "export"} {
+		_, section, ok := strings.Cut(doc, "\n#### Fleet `"+name+"`\n")
+		if !ok {
+			t.Errorf("docs/JSON.md has no section for %s over a fleet", name)
+			continue
+		}
+		section, _, _ = strings.Cut(section, "\n#### ")
+		text := strings.ReplaceAll(jsonBlock(t, section, name+" over a fleet"), "<token>", tokenText)
+		var v any
+		if err := json.Unmarshal([]byte(text), &v); err != nil {
+			t.Errorf("docs/JSON.md, %s over a fleet: %v", name, err)
+			continue
+		}
+		d.fleet[name] = v
 	}
 	return d
 }
@@ -313,6 +329,12 @@ func TestJSONShapes(t *testing.T) {
 			}
 		}
 		toks := d.match(t, strings.Join(tt.args, " "), d.examples[tt.name], got)
+		// Outside a fleet, every action, outcome and finding says so.
+		for _, in := range instancesIn(got) {
+			if in != nil {
+				t.Errorf("%v: instance %v outside a fleet", tt.args, in)
+			}
+		}
 		if len(toks) < tt.tokens {
 			t.Errorf("%v: %d token objects, want %d or more:\n%s", tt.args, len(toks), tt.tokens, out)
 		}
@@ -331,4 +353,5 @@ func TestJSONShapes(t *testing.T) {
 			t.Errorf("%s was not run", c.name)
 		}
 	}
+	testFleetJSONShapes(t, d)
 }

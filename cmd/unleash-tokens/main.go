@@ -65,7 +65,8 @@ const (
 	// that found a secret that is not live.
 	exitFindings = 9
 	// exitPartial is an apply or prune in which some actions failed (each
-	// is named on stderr) and the others were done; or a create or rotate
+	// is named on stderr) and the others were done, or an apply over a
+	// fleet in which an instance could not be read; or a create or rotate
 	// whose new secret could not be delivered and whose token could not be
 	// deleted either.
 	exitPartial = 10
@@ -91,6 +92,7 @@ const exitCodes = `exit codes:
      plan has changes
   9  audit --fail-on found such findings, or check found a secret not live
   10 apply or prune: some actions failed (named on stderr), the rest done;
+     apply over a fleet: an instance could not be read or applied too;
      create or rotate: the new secret could not be delivered, nor its token
      deleted: it is live (named on stderr)
   11 apply PLANFILE: the plan is stale (a token of its names, or what the
@@ -221,6 +223,9 @@ const (
 	needKey needs = iota
 	// needServer: --url, --timeout, -o; no key (check).
 	needServer
+	// needKeyOrFleet: as needKey, but a desired-state file that names its
+	// instances (-f, fleet.go) may take the place of the server and key.
+	needKeyOrFleet
 )
 
 // command is one subcommand: its name, usage line, what it does, which
@@ -244,11 +249,11 @@ var commands = []command{
 	{"events", "[--type created,updated,deleted] [--from DATE] [--to DATE] [--project ID] [--query TEXT] [--limit N]", "list API-token events, newest first", needKey, setupEvents},
 	{"server", "", "show the server's version, token limit and defaults", needKey, setupServer},
 	// The desired-state commands, in desired.go.
-	{"plan", "-f FILE [--deliver-dir DIR|--read-exec CMD] [--grace DURATION] [--settle DURATION] [--detailed-exitcode] [-out PLANFILE]", "show what apply would change to match a desired-state file", needKey, setupPlan},
-	{"apply", "-f FILE|PLANFILE --deliver-dir DIR|--deliver-exec CMD [--read-exec CMD] [--grace DURATION] [--settle DURATION] [--rotate-undelivered] [--parallel N] [--dry-run]", "match a desired-state file or saved plan, delivering first", needKey, setupApply},
-	{"export", "[--name-prefix P] [--project ID] [-o yaml|json]", "print a desired-state file of the live tokens, to adopt them", needKey, setupExport},
+	{"plan", "-f FILE [--instance NAME]... [--deliver-dir DIR|--read-exec CMD] [--grace DURATION] [--settle DURATION] [--detailed-exitcode] [-out PLANFILE]", "show what apply would change to match a desired-state file", needKeyOrFleet, setupPlan},
+	{"apply", "-f FILE [--instance NAME]...|PLANFILE --deliver-dir DIR|--deliver-exec CMD [--read-exec CMD] [--grace DURATION] [--settle DURATION] [--rotate-undelivered] [--parallel N] [--dry-run]", "match a desired-state file or saved plan, delivering first", needKeyOrFleet, setupApply},
+	{"export", "[-f FILE [--instance NAME]...] [--name-prefix P] [--project ID] [-o yaml|json]", "print a desired-state file of the live tokens, to adopt them", needKeyOrFleet, setupExport},
 	// The hygiene commands, in hygiene.go.
-	{"audit", "[--unused-for 30d] [--expiring-within 14d] [--stalled-after 1d] [--fail-on KIND,...]", "report unused, expiring, duplicate, all-projects and stalled tokens", needKey, setupAudit},
+	{"audit", "[-f FILE [--instance NAME]...] [--unused-for 30d] [--expiring-within 14d] [--stalled-after 1d] [--fail-on KIND,...]", "report unused, expiring, duplicate, all-projects and stalled tokens", needKeyOrFleet, setupAudit},
 	{"prune", "--expired | --unused-for D | --never-seen [--name-prefix P] [--yes] [--parallel N]", "retire expired or unused tokens (a dry run without --yes)", needKey, setupPrune},
 	{"check", "[SECRET...] [-] [--dir DIR]", "tell which secrets are live (needs no API token)", needServer, setupCheck},
 }
@@ -324,6 +329,16 @@ type app struct {
 	stdinUsed bool
 	// work is what the command has under way, for a second signal.
 	work *inFlight
+	// getenv reads the environment, for the keys of a fleet.
+	getenv env
+	// clientErr is why there is no client, for a command that may work
+	// on a fleet instead (needKeyOrFleet): client is nil then.
+	clientErr error
+	// serverFlags are the flags given that name the server or the key
+	// (--url, --token, --token-file, --bearer), which a fleet refuses.
+	serverFlags []string
+	// clientOpts are the options of every client the command makes.
+	clientOpts []unleashadmin.Option
 }
 
 // run runs the command of args. work, when not nil, is told what the
@@ -367,7 +382,7 @@ func run(ctx context.Context, work *inFlight, args []string, stdin io.Reader, st
 	output := fs.String("o", formats[0], formatsHelp)
 	url := fs.String("url", "", "Unleash base URL (default $UNLEASH_URL)")
 	fs.Var((*durationFlag)(&timeout), "timeout", "time limit for the whole command, such as 90s or 5m")
-	if cmd.needs == needKey {
+	if cmd.needs == needKey || cmd.needs == needKeyOrFleet {
 		token = fs.String("token", "", "admin API token or personal access token (default $UNLEASH_API_TOKEN, which, like --token-file, keeps it out of ps)")
 		tokenFile = fs.String("token-file", "", "read the API token from this file")
 		bearer = fs.Bool("bearer", false, "send the token as \"Bearer <token>\"")
@@ -399,7 +414,13 @@ func run(ctx context.Context, work *inFlight, args []string, stdin io.Reader, st
 		}
 	}
 	a := &app{in: stdin, out: stdout, errOut: stderr, json: *output == "json", wide: *output == "wide",
-		width: outputWidth(stdout, getenv), progress: isTerminal(stderr), work: work}
+		width: outputWidth(stdout, getenv), progress: isTerminal(stderr), work: work, getenv: getenv}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "url", "token", "token-file", "bearer":
+			a.serverFlags = append(a.serverFlags, "--"+f.Name)
+		}
+	})
 	if showSecrets != nil {
 		a.secrets = showSecrets.Value.String() == "true"
 	}
@@ -412,26 +433,40 @@ func run(ctx context.Context, work *inFlight, args []string, stdin io.Reader, st
 			err = usagef("no server: UNLEASH_URL is not set and --url is not given")
 		}
 	}
-	if err == nil && cmd.needs == needKey {
+	if err == nil && (cmd.needs == needKey || cmd.needs == needKeyOrFleet) {
 		a.key, err = readKey(*token, *tokenFile, getenv)
 		if err == nil && *bearer {
 			opts = append(opts, unleashadmin.WithBearerAuth())
 		}
 	}
+	var usage usageError
+	if cmd.needs == needKeyOrFleet && errors.As(err, &usage) {
+		// No server or key in the environment: the command's file may
+		// name its instances; it says this if it does not.
+		a.clientErr, err = err, nil
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "unleash-tokens %s: %s\nusage: unleash-tokens %s %s\n", name, printable(sanitize(err.Error(), append(args, a.key))), name, cmd.args)
 		return exitUsage
 	}
-	opts = append(opts, unleashadmin.WithUserAgent("unleash-tokens/"+unleashadmin.Version))
-	if cmd.needs == needKey {
-		a.client, err = unleashadmin.NewClient(*url, a.key, opts...)
-	} else {
+	a.clientOpts = []unleashadmin.Option{unleashadmin.WithUserAgent("unleash-tokens/" + unleashadmin.Version)}
+	opts = append(opts, a.clientOpts...)
+	switch {
+	case a.clientErr != nil:
+	case cmd.needs == needServer:
 		a.client, err = unleashadmin.NewClientWithoutKey(*url, opts...)
+	default:
+		a.client, err = unleashadmin.NewClient(*url, a.key, opts...)
+	}
+	if err != nil && cmd.needs == needKeyOrFleet {
+		a.clientErr, err = err, nil
 	}
 	if err != nil {
 		return fail(stderr, name, err, args)
 	}
-	defer a.client.CloseIdleConnections()
+	if a.client != nil {
+		defer a.client.CloseIdleConnections()
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	return fail(stderr, name, exec(ctx, a, positional), args)
@@ -496,6 +531,11 @@ func fail(stderr io.Writer, name string, err error, args []string) int {
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "unleash-tokens %s: %s\n", name, printable(sanitize(err.Error(), args)))
+	return exitCodeOf(err)
+}
+
+// exitCodeOf is the exit code for err.
+func exitCodeOf(err error) int {
 	var apiErr *unleashadmin.APIError
 	var usage usageError
 	var coded exitError
