@@ -71,6 +71,9 @@ type File struct {
 	Tokens []Entry `json:"tokens"`
 	// Prune says which tokens that no entry lists are retired.
 	Prune PruneRule `json:"prune"`
+	// Retire is the retire policy of the entries that have none of their
+	// own (Entry.Retire); the zero policy retires at once.
+	Retire RetirePolicy `json:"retire"`
 }
 
 // Entry is one token the file asks for.
@@ -95,6 +98,9 @@ type Entry struct {
 	RenewBefore time.Duration `json:"renewBefore,omitempty"`
 	// MaxAge rotates the token when it is older than this; zero for never.
 	MaxAge time.Duration `json:"maxAge,omitempty"`
+	// Retire, when set, is the entry's retire policy, in place of the
+	// file's (File.Retire).
+	Retire *RetirePolicy `json:"retire,omitempty"`
 	// Line is the line of the entry in the file it was read from; zero for
 	// an entry built in code. It is not marshalled: it says where the
 	// entry was read, and the file format has no such key.
@@ -110,6 +116,7 @@ type entryJSON struct {
 	ExpiresIn   string                 `json:"expiresIn,omitempty"`
 	RenewBefore string                 `json:"renewBefore,omitempty"`
 	MaxAge      string                 `json:"maxAge,omitempty"`
+	Retire      *RetirePolicy          `json:"retire,omitempty"`
 }
 
 // durationText writes d as a file does ("90d", "36h"), and zero as "".
@@ -131,10 +138,15 @@ func (f File) MarshalJSON() ([]byte, error) {
 	if f.Prune != (Prune{}) {
 		prune = &f.Prune
 	}
+	var retire *RetirePolicy
+	if f.Retire.When != "" {
+		retire = &f.Retire
+	}
 	return json.Marshal(struct {
-		Tokens []Entry `json:"tokens"`
-		Prune  *Prune  `json:"prune,omitempty"`
-	}{tokens, prune})
+		Tokens []Entry       `json:"tokens"`
+		Prune  *Prune        `json:"prune,omitempty"`
+		Retire *RetirePolicy `json:"retire,omitempty"`
+	}{tokens, prune, retire})
 }
 
 // UnmarshalJSON reads f as Parse does, as strictly and within the same
@@ -158,6 +170,7 @@ func (e Entry) MarshalJSON() ([]byte, error) {
 	return json.Marshal(entryJSON{
 		Name: e.Name, Type: e.Type, Environment: e.Environment, Projects: e.Projects,
 		ExpiresIn: durationText(e.ExpiresIn), RenewBefore: durationText(e.RenewBefore), MaxAge: durationText(e.MaxAge),
+		Retire: e.Retire,
 	})
 }
 
@@ -264,8 +277,17 @@ func ReadFile(path string) (*File, error) {
 //	    expiresIn: 90d            # optional: lifetime of a token made for it
 //	    renewBefore: 14d          # optional: rotate when it expires within this
 //	    maxAge: 60d               # optional: rotate when older than this
+//	    retire: {when: unused}    # optional: this entry's retire policy
 //	prune:
 //	  namePrefix: svc-            # optional
+//	retire:                       # optional: the entries' retire policy
+//	  when: unused                # now (the default) or unused
+//	  quiet: 10m                  # with unused: how long the old token must have gone unused
+//	  within: 7d                  # optional: retire it anyway once its replacement is this old
+//
+// A retire policy (RetirePolicy) says when a rotated, replaced or
+// duplicate token goes: at once, or only once nobody uses it; an entry's
+// replaces the file's as a whole, and says "when".
 //
 // Durations are Go's (36h, 90m) with "d" for days besides. A file is at
 // most MaxFileBytes, and of bounded structure (see MaxFileBytes).
@@ -478,8 +500,8 @@ func duration(n *yaml.Node, key string) (time.Duration, error) {
 }
 
 var (
-	fileKeys  = []string{"tokens", "prune"}
-	entryKeys = []string{"name", "type", "environment", "projects", "expiresIn", "renewBefore", "maxAge"}
+	fileKeys  = []string{"tokens", "prune", "retire"}
+	entryKeys = []string{"name", "type", "environment", "projects", "expiresIn", "renewBefore", "maxAge", "retire"}
 	pruneKeys = []string{"namePrefix"}
 )
 
@@ -520,6 +542,10 @@ func decodeFile(doc *yaml.Node) (*File, error) {
 				f.Prune.NamePrefix = p
 				return err
 			})
+		case "retire":
+			p, err := decodeRetire(v)
+			f.Retire = p
+			return err
 		}
 		return nil
 	})
@@ -567,6 +593,10 @@ func decodeEntry(n *yaml.Node) (Entry, error) {
 			e.RenewBefore, err = duration(v, key)
 		case "maxAge":
 			e.MaxAge, err = duration(v, key)
+		case "retire":
+			var p RetirePolicy
+			p, err = decodeRetire(v)
+			e.Retire = &p
 		}
 		return err
 	})
@@ -674,6 +704,17 @@ func (f *File) Validate() error {
 			return fail("renewBefore %s is not shorter than expiresIn %s: every new token would be due at once",
 				durations.Format(e.RenewBefore), durations.Format(e.ExpiresIn))
 		}
+		if e.Retire != nil {
+			if err := e.Retire.check(); err != nil {
+				if e.Retire.Line > 0 {
+					return &FileError{Line: e.Retire.Line, Msg: err.Error()}
+				}
+				return fail("%v", err)
+			}
+		}
+	}
+	if err := f.Retire.check(); err != nil {
+		return &FileError{Line: f.Retire.Line, Msg: err.Error()}
 	}
 	if p := f.Prune.NamePrefix; p != "" && strings.TrimSpace(p) == "" {
 		return &FileError{Msg: "prune.namePrefix is only spaces"}

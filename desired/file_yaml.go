@@ -6,13 +6,14 @@ package desired
 // entryYAML is an Entry in the file format, as YAML: projects on one line
 // ("projects: [default, payments]"), as the format's example writes them.
 type entryYAML struct {
-	Name        string   `yaml:"name"`
-	Type        string   `yaml:"type"`
-	Environment string   `yaml:"environment,omitempty"`
-	Projects    []string `yaml:"projects,omitempty,flow"`
-	ExpiresIn   string   `yaml:"expiresIn,omitempty"`
-	RenewBefore string   `yaml:"renewBefore,omitempty"`
-	MaxAge      string   `yaml:"maxAge,omitempty"`
+	Name        string        `yaml:"name"`
+	Type        string        `yaml:"type"`
+	Environment string        `yaml:"environment,omitempty"`
+	Projects    []string      `yaml:"projects,omitempty,flow"`
+	ExpiresIn   string        `yaml:"expiresIn,omitempty"`
+	RenewBefore string        `yaml:"renewBefore,omitempty"`
+	MaxAge      string        `yaml:"maxAge,omitempty"`
+	Retire      *RetirePolicy `yaml:"retire,omitempty"`
 }
 
 type pruneYAML struct {
@@ -20,8 +21,9 @@ type pruneYAML struct {
 }
 
 type fileYAML struct {
-	Tokens []entryYAML `yaml:"tokens"`
-	Prune  *pruneYAML  `yaml:"prune,omitempty"`
+	Tokens []entryYAML   `yaml:"tokens"`
+	Prune  *pruneYAML    `yaml:"prune,omitempty"`
+	Retire *RetirePolicy `yaml:"retire,omitempty"`
 }
 
 // MarshalYAML makes yaml.Marshal (go.yaml.in/yaml/v3) write the file
@@ -37,6 +39,9 @@ func (f File) MarshalYAML() (any, error) {
 	if f.Prune != (PruneRule{}) {
 		y.Prune = &pruneYAML{NamePrefix: f.Prune.NamePrefix}
 	}
+	if f.Retire.When != "" {
+		y.Retire = &f.Retire
+	}
 	return y, nil
 }
 
@@ -46,5 +51,5 @@ func (e Entry) MarshalYAML() (any, error) { return e.yaml(), nil }
 
 func (e Entry) yaml() entryYAML {
 	return entryYAML{Name: e.Name, Type: string(e.Type), Environment: e.Environment, Projects: e.Projects,
-		ExpiresIn: durationText(e.ExpiresIn), RenewBefore: durationText(e.RenewBefore), MaxAge: durationText(e.MaxAge)}
+		ExpiresIn: durationText(e.ExpiresIn), RenewBefore: durationText(e.RenewBefore), MaxAge: durationText(e.MaxAge), Retire: e.Retire}
 }
