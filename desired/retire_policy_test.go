@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -622,4 +623,46 @@ func TestRetireWhenUnusedChecksQuiet(t *testing.T) {
 	if strings.Contains(err.Error(), strings.Repeat("ab", 8)) {
 		t.Errorf("the error holds the secret: %v", err)
 	}
+}
+
+// TestDocsRetireSection keeps the files of docs/DESIRED.md's section on
+// retire: {when: unused} valid: the policy example reads as it says, and
+// the scheduled rotation's file rotates a token older than 30 days and
+// leaves the old one waiting.
+func TestDocsRetireSection(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../docs/DESIRED.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(doc), "\n## Retiring what nobody uses")
+	section, _, ok2 := strings.Cut(section, "\n## ")
+	if !ok || !ok2 {
+		t.Fatal("no section on retire: {when: unused} in docs/DESIRED.md")
+	}
+	var blocks []string
+	for rest := section; ; {
+		var block string
+		if _, rest, ok = strings.Cut(rest, "```yaml\n"); !ok {
+			break
+		}
+		block, rest, _ = strings.Cut(rest, "```")
+		blocks = append(blocks, block)
+	}
+	if len(blocks) != 2 {
+		t.Fatalf("%d yaml blocks", len(blocks))
+	}
+	f := newFixture(t, unleashtest.WithSeenAtInterval(0), unleashtest.WithEnvironments("development", "production"))
+	example := f.parse(blocks[0])
+	if example.Retire != (desired.RetirePolicy{When: desired.RetireUnused, Quiet: 10 * time.Minute, Within: 7 * day, Line: 2}) ||
+		*example.Tokens[0].Retire != (desired.RetirePolicy{When: desired.RetireUnused, Quiet: 30 * time.Minute, Within: 3 * day, Line: 9}) ||
+		example.Tokens[1].Retire.When != desired.RetireNow {
+		t.Fatalf("%+v", example)
+	}
+	recipe := f.parse(blocks[1])
+	old := f.seed("checkout", unleashadmin.TokenTypeBackend, "production", nil, 0).Secret
+	f.clk.Advance(31 * day)
+	f.use(old, false)
+	p := f.plan(recipe, f.opts())
+	mustEqual(t, "the night's plan", summary(p), []string{"rotate checkout", "wait checkout", "create storefront"})
 }
