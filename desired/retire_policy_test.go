@@ -666,3 +666,40 @@ func TestDocsRetireSection(t *testing.T) {
 	p := f.plan(recipe, f.opts())
 	mustEqual(t, "the night's plan", summary(p), []string{"rotate checkout", "wait checkout", "create storefront"})
 }
+
+// TestRetireWhenUnusedLeftoverAndProtected: a leftover of a failed run (a
+// token newer than the one the sink holds, which it never held) is
+// retired by the settle rule, as without a policy, even in use; a
+// protected token is kept, never waits.
+func TestRetireWhenUnusedLeftoverAndProtected(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, unleashtest.WithSeenAtInterval(0))
+	df := f.parse("retire: {when: unused}\ntokens:\n  - {name: svc, type: client, environment: development}\n")
+	sink := desired.DirSink{Dir: t.TempDir()}
+	held := f.seed("svc", unleashadmin.TokenTypeClient, "development", nil, 0).Secret
+	if err := sink.Deliver(context.Background(), unleashadmin.APIToken{TokenName: "svc", Secret: held}); err != nil {
+		t.Fatal(err)
+	}
+	f.clk.Advance(time.Minute)
+	leftover := f.seed("svc", unleashadmin.TokenTypeClient, "development", nil, 0).Secret
+	f.clk.Advance(desired.DefaultSettle)
+	f.use(leftover, false)
+	opts := f.opts()
+	opts.Reader = sink
+	if a := actionOn(t, f.plan(df, opts), leftover); a.Kind != desired.ActionRetire || a.Decision != nil ||
+		!strings.HasPrefix(a.Reason, "a leftover of a failed or concurrent run") {
+		t.Fatalf("the leftover: %v", a)
+	}
+
+	// Without the sink the newer token is kept, and the older one, in use,
+	// waits, but for its protection.
+	f.use(held, false)
+	opts = f.opts()
+	opts.OwnKey = held
+	if a := actionOn(t, f.plan(df, opts), held); a.Kind != desired.ActionKeep || a.Protected == "" || a.Decision != nil {
+		t.Fatalf("the protected token: %v", a)
+	}
+	if a := actionOn(t, f.plan(df, f.opts()), held); a.Kind != desired.ActionWait {
+		t.Fatalf("the older token: %v", a)
+	}
+}
