@@ -156,6 +156,9 @@ const (
 	// sink does not hold, younger than the settle time, or one of an
 	// entry that is not delivered.
 	StatusLeft Status = "left"
+	// StatusWaiting: an ActionWait, which changes nothing: a token the
+	// plan would retire, left live until it goes unused (RetireUnused).
+	StatusWaiting Status = "waiting"
 	// StatusNotDelivered: the ActionKeep of an entry whose token the sink
 	// does not hold and that could not be delivered as it is
 	// (Action.Undelivered): nothing was changed.
@@ -220,6 +223,8 @@ func (o ActionResult) Status() Status {
 		return StatusProtected
 	case o.Done && o.Action.Kind == ActionLeave:
 		return StatusLeft
+	case o.Done && o.Action.Kind == ActionWait:
+		return StatusWaiting
 	case o.Done && o.Action.Undelivered:
 		return StatusNotDelivered
 	case o.Done:
@@ -353,8 +358,12 @@ func (r Result) MarshalJSON() ([]byte, error) {
 //
 // The error is nil when every action was done. Otherwise it is the
 // failures joined (Result.Err), and Result says what was done and what was
-// not; an error before any change (a bad option, ErrNoSink, a failed read)
-// comes with a nil Result. When ctx ends, the steps under way end with it,
+// not; an error before any change (a bad option, ErrNoSink, a failed read,
+// a quiet period that a token now listed does not allow: see NewPlan)
+// comes with a nil Result. The decisions of a retire policy of
+// RetireUnused are made again from the fresh read: a token the plan showed
+// waiting is retired when, by then, the rule says so, and one it would
+// have retired waits when it was used since. When ctx ends, the steps under way end with it,
 // actions not begun fail with ErrNotStarted, and an undelivered token is
 // still deleted.
 func (p *Plan) Apply(ctx context.Context, ao ApplyOptions) (*Result, error) {
@@ -378,7 +387,10 @@ func (p *Plan) Apply(ctx context.Context, ao ApplyOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	fresh := &Plan{file: p.file, client: p.client, opts: p.opts, DefaultEnvironment: p.DefaultEnvironment, Now: p.opts.now()}
+	if err := checkQuiet(p.file, toks, p.info, false); err != nil {
+		return nil, fmt.Errorf("desired: Apply: %w", err)
+	}
+	fresh := &Plan{file: p.file, client: p.client, opts: p.opts, info: p.info, DefaultEnvironment: p.DefaultEnvironment, Now: p.opts.now()}
 	fresh.Actions = plan(p.file, toks, held, fresh.Now, fresh.DefaultEnvironment, p.opts, p.client)
 	fresh.seen = observe(p.client, p.file, toks, held)
 	if ao.Sink == nil && fresh.Delivers() {
@@ -513,7 +525,7 @@ func (x *applier) observe(ctx context.Context, kind StepKind, a Action, t *unlea
 }
 
 func (x *applier) notStarted(ctx context.Context, o *ActionResult) error {
-	if o.Action.Kind == ActionKeep {
+	if o.Action.Kind == ActionKeep || o.Action.Kind == ActionWait {
 		return nil
 	}
 	return fmt.Errorf("%w: %w", ErrNotStarted, context.Cause(ctx))

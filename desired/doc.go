@@ -22,6 +22,14 @@
 //     retired, when the sink cannot be read.
 //   - Retire is a delete, or with Options.GracePeriod a move of the expiry
 //     to now + grace (never later than the expiry the token has).
+//   - With a retire policy of RetireUnused (File.Retire, Entry.Retire), a
+//     rotated, replaced or duplicate token is retired only once the token
+//     that takes over from it has been used and it has gone unused for
+//     the quiet period, or anyway once the replacement is Within old
+//     (unleashadmin.DecideRetire, from the tokens' createdAt and seenAt
+//     and the time); until then it is left live (ActionWait). A rotation
+//     makes and delivers the new token and leaves the old one waiting.
+//     Expired tokens, pruned ones and leftovers go as without a policy.
 //   - If a new token cannot be delivered, it is deleted again and the old
 //     ones are left as they were. Entries are independent.
 //   - With a sink that can be read (Options.Reader, or a Sink that is a
@@ -60,5 +68,6 @@
 // The package uses only the exported API of unleashadmin, and its rules
 // of a token's life: CreateAndDeliver makes and delivers each new token,
 // RetireAPIToken and GraceExpiry retire, Client.Protection protects,
-// ScopeMismatch compares scopes.
+// ScopeMismatch compares scopes, DecideRetire and UnusedPolicy.Check decide
+// when a token is unused.
 package desired

@@ -88,7 +88,7 @@ func ExampleParse() {
 	// 3 checkout backend production [default] 2160h0m0s 336h0m0s
 	// 9 web frontend  [] 0s 0s
 	// prune svc-
-	// 4: unknown key in a token (want name, type, environment, projects, expiresIn, renewBefore, maxAge, instances; did you mean "environment"?)
+	// 4: unknown key in a token (want name, type, environment, projects, expiresIn, renewBefore, maxAge, instances, retire; did you mean "environment"?)
 }
 
 func ExampleReadFile() {

@@ -78,6 +78,9 @@ type File struct {
 
 	// path is the file's name, when it was read with ReadFile.
 	path string
+	// Retire is the retire policy of the entries that have none of their
+	// own (Entry.Retire); the zero policy retires at once.
+	Retire RetirePolicy `json:"retire"`
 }
 
 // Entry is one token the file asks for.
@@ -106,6 +109,9 @@ type Entry struct {
 	// in the order of the file's instances section and without repeats;
 	// empty for all of them. A file without instances has none.
 	Instances []string `json:"instances,omitempty"`
+	// Retire, when set, is the entry's retire policy, in place of the
+	// file's (File.Retire).
+	Retire *RetirePolicy `json:"retire,omitempty"`
 	// Line is the line of the entry in the file it was read from; zero for
 	// an entry built in code. It is not marshalled: it says where the
 	// entry was read, and the file format has no such key.
@@ -122,6 +128,7 @@ type entryJSON struct {
 	RenewBefore string                 `json:"renewBefore,omitempty"`
 	MaxAge      string                 `json:"maxAge,omitempty"`
 	Instances   []string               `json:"instances,omitempty"`
+	Retire      *RetirePolicy          `json:"retire,omitempty"`
 }
 
 // durationText writes d as a file does ("90d", "36h"), and zero as "".
@@ -143,11 +150,16 @@ func (f File) MarshalJSON() ([]byte, error) {
 	if f.Prune != (Prune{}) {
 		prune = &f.Prune
 	}
+	var retire *RetirePolicy
+	if f.Retire.When != "" {
+		retire = &f.Retire
+	}
 	return json.Marshal(struct {
 		Instances instancesJSON `json:"instances,omitempty"`
 		Tokens    []Entry       `json:"tokens"`
 		Prune     *Prune        `json:"prune,omitempty"`
-	}{f.Instances, tokens, prune})
+		Retire    *RetirePolicy `json:"retire,omitempty"`
+	}{f.Instances, tokens, prune, retire})
 }
 
 // UnmarshalJSON reads f as Parse does, as strictly and within the same
@@ -172,6 +184,7 @@ func (e Entry) MarshalJSON() ([]byte, error) {
 		Name: e.Name, Type: e.Type, Environment: e.Environment, Projects: e.Projects,
 		ExpiresIn: durationText(e.ExpiresIn), RenewBefore: durationText(e.RenewBefore), MaxAge: durationText(e.MaxAge),
 		Instances: e.Instances,
+		Retire:    e.Retire,
 	})
 }
 
@@ -281,8 +294,17 @@ func ReadFile(path string) (*File, error) {
 //	    expiresIn: 90d            # optional: lifetime of a token made for it
 //	    renewBefore: 14d          # optional: rotate when it expires within this
 //	    maxAge: 60d               # optional: rotate when older than this
+//	    retire: {when: unused}    # optional: this entry's retire policy
 //	prune:
 //	  namePrefix: svc-            # optional
+//	retire:                       # optional: the entries' retire policy
+//	  when: unused                # now (the default) or unused
+//	  quiet: 10m                  # with unused: how long the old token must have gone unused
+//	  within: 7d                  # optional: retire it anyway once its replacement is this old
+//
+// A retire policy (RetirePolicy) says when a rotated, replaced or
+// duplicate token goes: at once, or only once nobody uses it; an entry's
+// replaces the file's as a whole, and says "when".
 //
 // A file may name the instances it is for (a fleet, see NewFleet), and an
 // entry those of them it is for (all by default):
@@ -506,8 +528,8 @@ func duration(n *yaml.Node, key string) (time.Duration, error) {
 }
 
 var (
-	fileKeys  = []string{"tokens", "prune", "instances"}
-	entryKeys = []string{"name", "type", "environment", "projects", "expiresIn", "renewBefore", "maxAge", "instances"}
+	fileKeys  = []string{"tokens", "prune", "instances", "retire"}
+	entryKeys = []string{"name", "type", "environment", "projects", "expiresIn", "renewBefore", "maxAge", "instances", "retire"}
 	pruneKeys = []string{"namePrefix"}
 )
 
@@ -552,6 +574,10 @@ func decodeFile(doc *yaml.Node) (*File, error) {
 				f.Prune.NamePrefix = p
 				return err
 			})
+		case "retire":
+			p, err := decodeRetire(v)
+			f.Retire = p
+			return err
 		}
 		return nil
 	})
@@ -601,6 +627,10 @@ func decodeEntry(n *yaml.Node) (Entry, error) {
 			e.MaxAge, err = duration(v, key)
 		case "instances":
 			e.Instances, err = instanceNames(v)
+		case "retire":
+			var p RetirePolicy
+			p, err = decodeRetire(v)
+			e.Retire = &p
 		}
 		return err
 	})
@@ -725,6 +755,17 @@ func (f *File) Validate() error {
 			return fail("renewBefore %s is not shorter than expiresIn %s: every new token would be due at once",
 				durations.Format(e.RenewBefore), durations.Format(e.ExpiresIn))
 		}
+		if e.Retire != nil {
+			if err := e.Retire.check(); err != nil {
+				if e.Retire.Line > 0 {
+					return &FileError{Line: e.Retire.Line, Msg: err.Error()}
+				}
+				return fail("%v", err)
+			}
+		}
+	}
+	if err := f.Retire.check(); err != nil {
+		return &FileError{Line: f.Retire.Line, Msg: err.Error()}
 	}
 	if p := f.Prune.NamePrefix; p != "" && strings.TrimSpace(p) == "" {
 		return &FileError{Msg: "prune.namePrefix is only spaces"}

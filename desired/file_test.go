@@ -82,8 +82,8 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		line       int
 		msg        string
 	}{
-		{"unknown top key", "tokens: []\nprnue:\n  namePrefix: x\n", 2, `unknown key in the file (want tokens, prune, instances; did you mean "prune"?)`},
-		{"unknown entry key", entry + "    enviroment: production\n", 4, `unknown key in a token (want name, type, environment, projects, expiresIn, renewBefore, maxAge, instances; did you mean "environment"?)`},
+		{"unknown top key", "tokens: []\nprnue:\n  namePrefix: x\n", 2, `unknown key in the file (want tokens, prune, instances, retire; did you mean "prune"?)`},
+		{"unknown entry key", entry + "    enviroment: production\n", 4, `unknown key in a token (want name, type, environment, projects, expiresIn, renewBefore, maxAge, instances, retire; did you mean "environment"?)`},
 		{"key in another case", entry + "    ExpiresIn: 90d\n", 4, `; did you mean "expiresIn"?)`},
 		{"unknown prune key", "tokens: []\nprune:\n  prefix: x\n", 3, "unknown key in prune (want namePrefix)"},
 		{"duplicate name", entry + "  - name: b\n    type: client\n  - name: a\n    type: frontend\n", 6, "name repeated (first on line 2)"},
@@ -117,7 +117,7 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		{"unclosed flow", "tokens:\n  - name: a\n    type: client\n    projects: [a, b\n", 3, "YAML syntax"},
 		{"tab", "tokens:\n\t- name: a\n", 2, "tab"},
 		{"second document", "tokens: []\n---\ntokens: []\n", 2, "a second YAML document"},
-		{"JSON unknown key", "{\"tokens\": [\n {\"name\": \"a\", \"type\": \"client\",\n  \"project\": [\"default\"]}]}", 3, `unknown key in a token (want name, type, environment, projects, expiresIn, renewBefore, maxAge, instances; did you mean "projects"?)`},
+		{"JSON unknown key", "{\"tokens\": [\n {\"name\": \"a\", \"type\": \"client\",\n  \"project\": [\"default\"]}]}", 3, `unknown key in a token (want name, type, environment, projects, expiresIn, renewBefore, maxAge, instances, retire; did you mean "projects"?)`},
 		{"alias value", "tokens:\n  - name: &n a\n    type: client\n  - name: *n\n    type: frontend\n", 4, "name is an alias: aliases are not supported"},
 		{"alias entry", "tokens:\n  - &e {name: a, type: client}\n  - *e\n", 3, "a token is an alias"},
 		{"alias in a list", "tokens:\n  - name: a\n    type: client\n    projects: [&p x, *p]\n", 4, "a project ID must be a string, not an alias"},

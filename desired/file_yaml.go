@@ -8,14 +8,15 @@ import "go.yaml.in/yaml/v3"
 // entryYAML is an Entry in the file format, as YAML: projects on one line
 // ("projects: [default, payments]"), as the format's example writes them.
 type entryYAML struct {
-	Name        string   `yaml:"name"`
-	Type        string   `yaml:"type"`
-	Environment string   `yaml:"environment,omitempty"`
-	Projects    []string `yaml:"projects,omitempty,flow"`
-	ExpiresIn   string   `yaml:"expiresIn,omitempty"`
-	RenewBefore string   `yaml:"renewBefore,omitempty"`
-	MaxAge      string   `yaml:"maxAge,omitempty"`
-	Instances   []string `yaml:"instances,omitempty,flow"`
+	Name        string        `yaml:"name"`
+	Type        string        `yaml:"type"`
+	Environment string        `yaml:"environment,omitempty"`
+	Projects    []string      `yaml:"projects,omitempty,flow"`
+	ExpiresIn   string        `yaml:"expiresIn,omitempty"`
+	RenewBefore string        `yaml:"renewBefore,omitempty"`
+	MaxAge      string        `yaml:"maxAge,omitempty"`
+	Instances   []string      `yaml:"instances,omitempty,flow"`
+	Retire      *RetirePolicy `yaml:"retire,omitempty"`
 }
 
 type pruneYAML struct {
@@ -23,9 +24,10 @@ type pruneYAML struct {
 }
 
 type fileYAML struct {
-	Instances *yaml.Node  `yaml:"instances,omitempty"`
-	Tokens    []entryYAML `yaml:"tokens"`
-	Prune     *pruneYAML  `yaml:"prune,omitempty"`
+	Instances *yaml.Node    `yaml:"instances,omitempty"`
+	Tokens    []entryYAML   `yaml:"tokens"`
+	Prune     *pruneYAML    `yaml:"prune,omitempty"`
+	Retire    *RetirePolicy `yaml:"retire,omitempty"`
 }
 
 // MarshalYAML makes yaml.Marshal (go.yaml.in/yaml/v3) write the file
@@ -48,6 +50,9 @@ func (f File) MarshalYAML() (any, error) {
 	if f.Prune != (PruneRule{}) {
 		y.Prune = &pruneYAML{NamePrefix: f.Prune.NamePrefix}
 	}
+	if f.Retire.When != "" {
+		y.Retire = &f.Retire
+	}
 	return y, nil
 }
 
@@ -58,5 +63,5 @@ func (e Entry) MarshalYAML() (any, error) { return e.yaml(), nil }
 func (e Entry) yaml() entryYAML {
 	return entryYAML{Name: e.Name, Type: string(e.Type), Environment: e.Environment, Projects: e.Projects,
 		ExpiresIn: durationText(e.ExpiresIn), RenewBefore: durationText(e.RenewBefore), MaxAge: durationText(e.MaxAge),
-		Instances: e.Instances}
+		Instances: e.Instances, Retire: e.Retire}
 }

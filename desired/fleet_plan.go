@@ -418,12 +418,8 @@ func unreadPlan(ctx context.Context, c *unleashadmin.Client, f *File, opts Optio
 		return nil, fmt.Errorf("desired: NewPlan: %w", err)
 	}
 	p := &Plan{file: f, client: c, opts: opts, DefaultEnvironment: opts.DefaultEnvironment}
-	if p.DefaultEnvironment == "" && slices.ContainsFunc(f.Tokens, func(e Entry) bool { return e.Environment == "" }) {
-		env, err := defaultEnvironment(ctx, c, opts.ServerInfo)
-		if err != nil {
-			return nil, err
-		}
-		p.DefaultEnvironment = env
+	if err := p.readSettings(ctx); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

@@ -51,6 +51,15 @@ const (
 	// a token of an entry that is not delivered (Action.Undelivered). It
 	// changes nothing; a later plan decides again.
 	ActionLeave ActionKind = "leave"
+	// ActionWait leaves a token that the plan would retire (the old token
+	// of a rotate or replace, a duplicate, one of another scope) live for
+	// now, because the entry's retire policy is RetireUnused and
+	// unleashadmin.DecideRetire says to wait: its replacement has not
+	// been used yet, or it was used within the quiet period. Action.Reason
+	// says when it was last used and why it waits; Action.Decision holds
+	// the decision. It changes nothing; a later plan decides again, from
+	// the tokens' createdAt and seenAt and the time.
+	ActionWait ActionKind = "wait"
 )
 
 // DefaultSettle is how old a token that the sink does not hold, newer than
@@ -92,6 +101,12 @@ type Action struct {
 	// reported as not delivered and left as it is, its other tokens too,
 	// unless Options.RotateUndelivered rotates such tokens.
 	Undelivered bool
+	// Decision is, under a retire policy of RetireUnused
+	// (RetirePolicy), the decision on Token: set on an ActionWait, and on
+	// an ActionRetire that the policy allowed (Decision.StillInUse when it
+	// retires a token still in use because Within has passed). Nil
+	// otherwise.
+	Decision *unleashadmin.RetireDecision
 
 	// unit groups the actions of one entry (or one pruned token).
 	unit int
@@ -111,8 +126,10 @@ func (a Action) Makes() bool {
 func (a Action) Delivers() bool { return a.Makes() || a.Kind == ActionDeliver }
 
 // Changes reports whether the action changes anything: every kind but
-// ActionKeep and ActionLeave.
-func (a Action) Changes() bool { return a.Kind != ActionKeep && a.Kind != ActionLeave }
+// ActionKeep, ActionLeave and ActionWait.
+func (a Action) Changes() bool {
+	return a.Kind != ActionKeep && a.Kind != ActionLeave && a.Kind != ActionWait
+}
 
 // Format prints the action on one line with the token's secret redacted:
 // "rotate checkout default:production.d17f***: expires within 14d".
@@ -138,6 +155,9 @@ func (a Action) LogValue() slog.Value {
 	if a.Protected != "" {
 		attrs = append(attrs, slog.String("protected", string(a.Protected)))
 	}
+	if a.Decision != nil {
+		attrs = append(attrs, slog.Bool("stillInUse", a.Decision.StillInUse))
+	}
 	return slog.GroupValue(attrs...)
 }
 
@@ -152,6 +172,9 @@ type actionJSON struct {
 	Projects    []string     `json:"projects,omitempty"`
 	ExpiresAt   *time.Time   `json:"expiresAt,omitempty"`
 	Protected   string       `json:"protected,omitempty"`
+	// Decision is Action.Decision: the core's RetireDecision, which holds
+	// no secret.
+	Decision *unleashadmin.RetireDecision `json:"retireDecision,omitempty"`
 }
 
 // redactedTok is a token in JSON with its secret redacted.
@@ -181,7 +204,7 @@ func shownSecret(t unleashadmin.APIToken) string { return t.Redacted().Secret }
 func (a Action) MarshalJSON() ([]byte, error) { return json.Marshal(a.jsonValue()) }
 
 func (a Action) jsonValue() actionJSON {
-	j := actionJSON{Action: a.Kind, Name: a.Name, Reason: a.Reason, Token: redacted(a.Token), ExpiresAt: a.ExpiresAt, Protected: string(a.Protected)}
+	j := actionJSON{Action: a.Kind, Name: a.Name, Reason: a.Reason, Token: redacted(a.Token), ExpiresAt: a.ExpiresAt, Protected: string(a.Protected), Decision: a.Decision}
 	if a.Makes() && a.Entry != nil {
 		j.Type, j.Environment, j.Projects = string(a.Entry.Type), a.Environment, a.Entry.projectIDs()
 	}
@@ -193,7 +216,8 @@ func (a Action) jsonValue() actionJSON {
 // token to be made. It is computed from one read of the token list and is
 // deterministic: the same file and tokens give the same actions in the same
 // order (the file's order; in an entry, the new token first, then the kept
-// one, then the retired ones oldest first; pruned tokens last, by name).
+// one, then the retired and waiting ones oldest first; pruned tokens
+// last, by name).
 //
 // Its printed form (every fmt verb, slog and json.Marshal) redacts every
 // secret.
@@ -210,6 +234,9 @@ type Plan struct {
 	opts   Options
 	// seen is what the plan relied on, for its saved form (Plan.Saved).
 	seen *observed
+	// info is the server's settings as NewPlan read them (zero when it did
+	// not need them), for Apply's check of the quiet periods.
+	info unleashadmin.ServerInfo
 }
 
 // Options says how a plan is made, and is kept for its Apply. It marshals
@@ -368,7 +395,8 @@ func (o *Options) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// Changes returns how many actions change something (all but ActionKeep).
+// Changes returns how many actions change something (all but ActionKeep,
+// ActionLeave and ActionWait).
 func (p *Plan) Changes() int {
 	n := 0
 	for _, a := range p.Actions {
@@ -379,8 +407,9 @@ func (p *Plan) Changes() int {
 	return n
 }
 
-// Empty reports whether the plan changes nothing: it holds ActionKeep
-// actions only, or none.
+// Empty reports whether the plan changes nothing: it holds ActionKeep,
+// ActionLeave and ActionWait actions only, or none. A plan whose tokens
+// wait to go unused (a switch under way) is empty.
 func (p *Plan) Empty() bool { return p.Changes() == 0 }
 
 // Makes reports whether the plan makes any token.
@@ -434,6 +463,14 @@ func (p Plan) MarshalJSON() ([]byte, error) {
 // retired: its action says why (Action.Protected). f is checked first
 // (File.Validate): a mistake is an error matching
 // unleashadmin.ErrInvalidArgument, and nothing is sent.
+//
+// An entry whose retire policy is RetireUnused has its quiet period
+// checked against each of its tokens, and against the tokens the server
+// makes (unleashadmin.UnusedPolicy.Check): one shorter than the delay with
+// which the server records a use, plus a margin, is an error matching
+// unleashadmin.ErrInvalidArgument that names the entry. The server's
+// settings are read for it only when the answer depends on its token
+// storage mode (a quiet period under 3m15s).
 func NewPlan(ctx context.Context, c *unleashadmin.Client, f *File, opts Options) (*Plan, error) {
 	if c == nil {
 		return nil, fmt.Errorf("desired: NewPlan: %w: no client", unleashadmin.ErrInvalidArgument)
@@ -448,16 +485,15 @@ func NewPlan(ctx context.Context, c *unleashadmin.Client, f *File, opts Options)
 		return nil, fmt.Errorf("desired: NewPlan: %w: Settle %s is negative", unleashadmin.ErrInvalidArgument, opts.Settle)
 	}
 	p := &Plan{file: f, client: c, opts: opts, DefaultEnvironment: opts.DefaultEnvironment}
-	if p.DefaultEnvironment == "" && slices.ContainsFunc(f.Tokens, func(e Entry) bool { return e.Environment == "" }) {
-		env, err := defaultEnvironment(ctx, c, opts.ServerInfo)
-		if err != nil {
-			return nil, err
-		}
-		p.DefaultEnvironment = env
+	if err := p.readSettings(ctx); err != nil {
+		return nil, err
 	}
 	toks, held, err := readState(ctx, c, f, p.DefaultEnvironment, readerOf(opts.Reader))
 	if err != nil {
 		return nil, err
+	}
+	if err := checkQuiet(f, toks, p.info, true); err != nil {
+		return nil, fmt.Errorf("desired: NewPlan: %w", err)
 	}
 	p.Now = opts.now()
 	p.Actions = plan(f, toks, held, p.Now, p.DefaultEnvironment, opts, c)
@@ -540,8 +576,35 @@ func (e *Entry) handed(env string, tok unleashadmin.APIToken) unleashadmin.APITo
 		Project: strings.Join(ids, ","), Projects: ids, CreatedAt: tok.CreatedAt, ExpiresAt: tok.ExpiresAt, Secure: tok.Secure}
 }
 
-// defaultEnvironment asks the server for its default environment.
-func defaultEnvironment(ctx context.Context, c *unleashadmin.Client, info func(context.Context) (*unleashadmin.ServerInfo, error)) (string, error) {
+// readSettings reads what p needs of the server's settings, once: its
+// default environment when an entry names none, and its token storage when
+// a retire policy's quiet period depends on it.
+func (p *Plan) readSettings(ctx context.Context) error {
+	needEnv := p.DefaultEnvironment == "" && slices.ContainsFunc(p.file.Tokens, func(e Entry) bool { return e.Environment == "" })
+	if !needEnv && !p.file.needsServerMode() {
+		return nil
+	}
+	si, err := readServerInfo(ctx, p.client, p.opts.ServerInfo)
+	if err != nil {
+		return err
+	}
+	if si != nil {
+		p.info = *si
+	}
+	if needEnv {
+		p.DefaultEnvironment = "development"
+		if si != nil {
+			p.DefaultEnvironment = si.DefaultEnvironment()
+		}
+	}
+	return nil
+}
+
+// readServerInfo asks the server for its settings: its default
+// environment, its token storage mode. It returns nil, and no error, for a
+// server that does not serve them (a 404), which is taken for today's
+// releases: default environment "development", default token storage.
+func readServerInfo(ctx context.Context, c *unleashadmin.Client, info func(context.Context) (*unleashadmin.ServerInfo, error)) (*unleashadmin.ServerInfo, error) {
 	if info == nil {
 		info = c.ServerInfo
 	}
@@ -549,15 +612,12 @@ func defaultEnvironment(ctx context.Context, c *unleashadmin.Client, info func(c
 	switch {
 	case errors.Is(err, unleashadmin.ErrNotFound):
 		// No ui-config: not an Unleash release (every one since 4.x
-		// serves it) but something in its place; take the default of
-		// today's releases.
-		return "development", nil
+		// serves it) but something in its place.
+		return nil, nil
 	case err != nil:
-		return "", fmt.Errorf("desired: reading the server's default environment: %w", err)
-	case si == nil:
-		return "development", nil
+		return nil, fmt.Errorf("desired: reading the server's settings (default environment, token storage): %w", err)
 	}
-	return si.DefaultEnvironment(), nil
+	return si, nil
 }
 
 // plan computes the actions for f against toks at time now, and held (one
@@ -583,7 +643,7 @@ func plan(f *File, toks []unleashadmin.APIToken, held []heldSecret, now time.Tim
 		}
 	}
 	// At most one action per token, and one more per entry.
-	pl := planner{now: now, opts: opts, client: c, actions: make([]Action, 0, len(f.Tokens)+owned+len(pruned))}
+	pl := planner{now: now, opts: opts, client: c, file: f, actions: make([]Action, 0, len(f.Tokens)+owned+len(pruned))}
 	for i := range f.Tokens {
 		e := &f.Tokens[i]
 		env := cmp.Or(e.Environment, defEnv)
@@ -606,6 +666,7 @@ type planner struct {
 	now     time.Time
 	opts    Options
 	client  *unleashadmin.Client // nil in tests of plan alone
+	file    *File                // for the entries' retire policies
 	actions []Action
 }
 
@@ -633,23 +694,25 @@ func (pl *planner) protected(t *unleashadmin.APIToken) unleashadmin.Protection {
 
 // retire adds an ActionRetire of t, or nothing when retiring it would
 // change nothing (a grace period and an expiry already within it), or an
-// ActionKeep when t is protected.
-func (pl *planner) retire(unit int, name string, e *Entry, t *unleashadmin.APIToken, reason string) {
+// ActionKeep when t is protected. It returns the ActionRetire it added,
+// nil for none.
+func (pl *planner) retire(unit int, name string, e *Entry, t *unleashadmin.APIToken, reason string) *Action {
 	if why := pl.protected(t); why != unleashadmin.Unprotected {
 		pl.actions = append(pl.actions, Action{Kind: ActionKeep, Name: name, Token: t, Entry: e,
 			Reason: string(why) + ": never retired", Protected: why, unit: unit})
-		return
+		return nil
 	}
 	a := Action{Kind: ActionRetire, Name: name, Token: t, Entry: e, Reason: reason, unit: unit}
 	if g := pl.opts.GracePeriod; g > 0 {
 		until, change := unleashadmin.GraceExpiry(*t, pl.now, g)
 		if !change {
-			return
+			return nil
 		}
 		a.ExpiresAt = &until
 		a.Reason += "; expires in " + durations.Format(g)
 	}
 	pl.actions = append(pl.actions, a)
+	return &pl.actions[len(pl.actions)-1]
 }
 
 // request is the create request of a token for e in environment env.
@@ -800,11 +863,17 @@ func (pl *planner) entry(unit int, e *Entry, env string, toks []*unleashadmin.AP
 	default:
 		pl.actions = append(pl.actions, mk(ActionCreate, nil, "no token named "+quote(e.Name)))
 	}
-	if last := &pl.actions[len(pl.actions)-1]; last.Protected != unleashadmin.Unprotected {
+	first := len(pl.actions) - 1
+	if last := &pl.actions[first]; last.Protected != unleashadmin.Unprotected {
 		// A protected token cannot be replaced: it stays, and the new one
 		// is made beside it.
 		last.Reason += "; the old token stays: " + string(last.Protected)
 	}
+	// Under a retire policy of RetireUnused, the old token of a rotate or
+	// replace waits, and the others wait for the token the entry keeps
+	// (or makes) to take over.
+	repl := pl.replacement(e, pl.actions[first])
+	pl.waitForOld(first, e)
 	// The rest, oldest first.
 	settle := pl.opts.settle()
 	for _, t := range toks {
@@ -826,11 +895,11 @@ func (pl *planner) entry(unit int, e *Entry, env string, toks []*unleashadmin.AP
 		case t.ExpiredAt(pl.now):
 			pl.retire(unit, e.Name, e, t, "expired at "+t.ExpiresAt.UTC().Format(time.RFC3339))
 		case !matches(e, env, t):
-			pl.retire(unit, e.Name, e, t, "is "+scopeOf(t)+"; the file asks for "+e.scope(env))
+			pl.retireUnused(unit, e, t, repl, "is "+scopeOf(t)+"; the file asks for "+e.scope(env))
 		case holder != nil:
-			pl.retire(unit, e.Name, e, t, "an older token of the same scope: the sink holds a newer one")
+			pl.retireUnused(unit, e, t, repl, "an older token of the same scope: the sink holds a newer one")
 		default:
-			pl.retire(unit, e.Name, e, t, "a duplicate: a newer token of the same scope is kept")
+			pl.retireUnused(unit, e, t, repl, "a duplicate: a newer token of the same scope is kept")
 		}
 	}
 }

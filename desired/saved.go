@@ -235,6 +235,9 @@ type actionDoc struct {
 	Protection      *string    `json:"protection"`
 	Fingerprint     *string    `json:"fingerprint"`
 	Undelivered     bool       `json:"undelivered"`
+	// StillInUse is, under a retire policy of when: unused, that the token
+	// was used within its quiet period (a wait, or a retire past within).
+	StillInUse bool `json:"stillInUse"`
 }
 
 // tokenDoc is the token object of docs/JSON.md, which every command of
@@ -281,7 +284,7 @@ func tokenDocOf(t *unleashadmin.APIToken) *tokenDoc {
 
 func actionDocOf(a Action) actionDoc {
 	d := actionDoc{Action: a.Kind, Name: a.Name, Reason: a.Reason, Token: tokenDocOf(a.Token), RetireExpiresAt: a.ExpiresAt,
-		Protection: textOrNull(string(a.Protected)), Undelivered: a.Undelivered}
+		Protection: textOrNull(string(a.Protected)), Undelivered: a.Undelivered, StillInUse: a.Decision != nil && a.Decision.StillInUse}
 	if a.Token != nil {
 		d.Fingerprint = unleashadmin.Ptr(fingerprint(a.Token))
 	}
@@ -644,7 +647,7 @@ func (s *SavedPlan) load() error {
 
 // checkAction checks one action of a plan file on its own.
 func checkAction(a actionDoc) error {
-	kinds := append(slices.Clone(anchorKinds), ActionRetire, ActionLeave)
+	kinds := append(slices.Clone(anchorKinds), ActionRetire, ActionLeave, ActionWait)
 	switch {
 	case !slices.Contains(kinds, a.Action):
 		return errors.New("action is not one this version knows")
@@ -656,6 +659,8 @@ func checkAction(a actionDoc) error {
 		return errors.New("fingerprint is not one")
 	case a.Undelivered && a.Action != ActionKeep:
 		return errors.New("undelivered on an action other than keep")
+	case a.StillInUse && a.Action != ActionWait && a.Action != ActionRetire:
+		return errors.New("stillInUse on an action that retires nothing")
 	}
 	if a.Protection != nil {
 		switch unleashadmin.Protection(*a.Protection) {
@@ -878,6 +883,9 @@ func (s *SavedPlan) bound(c *unleashadmin.Client, toks []unleashadmin.APIToken, 
 	pruned, lastEntry := 0, -1
 	for i, d := range s.doc.Actions {
 		a := Action{Kind: d.Action, Name: d.Name, Reason: d.Reason, ExpiresAt: d.RetireExpiresAt, Undelivered: d.Undelivered}
+		if d.StillInUse {
+			a.Decision = &unleashadmin.RetireDecision{Retire: d.Action == ActionRetire, StillInUse: true, Reason: d.Reason}
+		}
 		if d.Protection != nil {
 			a.Protected = unleashadmin.Protection(*d.Protection)
 		}

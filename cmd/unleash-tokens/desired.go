@@ -163,6 +163,9 @@ func summarize(p *desired.Plan) string {
 	if n := counts[desired.ActionLeave]; n > 0 {
 		left = fmt.Sprintf(", %d left for now", n)
 	}
+	if n := counts[desired.ActionWait]; n > 0 {
+		left += fmt.Sprintf(", %d waiting to go unused", n)
+	}
 	if p.Empty() {
 		return fmt.Sprintf("No changes: %d kept%s.", counts[desired.ActionKeep], left)
 	}
@@ -176,7 +179,7 @@ func summarize(p *desired.Plan) string {
 }
 
 func setupPlan(fs *flag.FlagSet) runFunc {
-	d := addDesiredFlags(fs, "exit 8 when the plan has changes (0 when it has none)",
+	d := addDesiredFlags(fs, "exit 8 when the plan has changes (0 when it has none; a token waiting to go unused is no change)",
 		"plan by what `DIR`/<name> holds, as apply --deliver-dir would (read only)",
 		"plan by what sh -c `CMD` prints for UNLEASH_TOKEN_NAME, as apply --read-exec would (read only)")
 	out := addPlanOut(fs)
@@ -297,6 +300,10 @@ func runApply(a *app, ao desired.ApplyOptions, actions, changes int, apply func(
 	for _, o := range res.Outcomes {
 		if o.Status() == desired.StatusNotDelivered {
 			fmt.Fprintf(a.errOut, "unleash-tokens apply: %s: not delivered: the sink holds no secret of its token and the list shows none (secure token storage); --rotate-undelivered replaces it\n", printable(o.Action.Name))
+		}
+		if d := o.Action.Decision; d != nil && d.StillInUse && o.Retired && o.Action.Token != nil {
+			fmt.Fprintf(a.errOut, "unleash-tokens apply: %s: %s was retired although still in use: its replacement is older than retire.within\n",
+				printable(o.Action.Name), printable(o.Action.Token.Redacted().Secret))
 		}
 	}
 	return applyError(a, res)

@@ -134,12 +134,19 @@ type actionJSON struct {
 	// Protection is why token is never retired (the key in use, an admin
 	// token), null when nothing protects it.
 	Protection *string `json:"protection"`
+	// StillInUse is true when a retire policy of when: unused found token
+	// used within its quiet period: on a wait, the reason it waits; on a
+	// retire, that it is retired anyway because within has passed.
+	StillInUse bool `json:"stillInUse"`
 }
 
 func actionOf(act desired.Action) actionJSON {
 	j := actionJSON{Action: string(act.Kind), Name: act.Name, Reason: act.Reason, Token: tokenObjectOf(act.Token), RetireExpiresAt: act.ExpiresAt}
 	if act.Protected != unleashadmin.Unprotected {
 		j.Protection = text(string(act.Protected))
+	}
+	if act.Decision != nil {
+		j.StillInUse = act.Decision.StillInUse
 	}
 	if act.Makes() && act.Entry != nil {
 		// An entry without projects is for all projects.
