@@ -96,6 +96,7 @@ type FleetPlan struct {
 	Instances []InstancePlan
 
 	fleet Fleet
+	file  *File // the fleet's file, for Saved
 }
 
 // NewFleetPlan plans f for each instance of fleet (FleetOptions.Instances),
@@ -118,7 +119,7 @@ func NewFleetPlan(ctx context.Context, fleet Fleet, f *File, opts FleetOptions) 
 	if err != nil {
 		return nil, fmt.Errorf("desired: NewFleetPlan: %w", err)
 	}
-	fp := &FleetPlan{Instances: make([]InstancePlan, len(names)), fleet: fleet}
+	fp := &FleetPlan{Instances: make([]InstancePlan, len(names)), fleet: fleet, file: cloneFile(f)}
 	each(len(names), limit, func(i int) {
 		p, err := NewPlan(ctx, fleet[names[i]], files[i], opts.options(names[i]))
 		fp.Instances[i] = InstancePlan{Instance: names[i], Plan: p, Err: instanceErr(names[i], err)}

@@ -480,6 +480,27 @@ func LoadPlan(path string) (*SavedPlan, error) {
 // do not fit together (an action of no entry, a token it never saw). Its
 // messages name the field, never a value of the file.
 func ReadPlan(data []byte) (*SavedPlan, error) {
+	v, err := readPlanHead(data)
+	if err != nil {
+		return nil, err
+	}
+	if _, fleet := v["instances"]; fleet {
+		return nil, badPlan("a fleet's plan (it has instances): read it with ReadFleetPlan")
+	}
+	var doc savedDoc
+	if err := decodeJSON(data, &doc, true); err != nil {
+		return nil, badPlan("not a plan file of format %d: %s", PlanFormatVersion, jsonProblem(err))
+	}
+	s := &SavedPlan{doc: doc}
+	if err := s.load(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// readPlanHead reads what every plan file starts with: one JSON object,
+// of formatVersion PlanFormatVersion, whose checksum matches.
+func readPlanHead(data []byte) (map[string]any, error) {
 	if len(data) > MaxPlanBytes {
 		return nil, badPlan("larger than %d bytes", MaxPlanBytes)
 	}
@@ -506,15 +527,7 @@ func ReadPlan(data []byte) (*SavedPlan, error) {
 	if got, _ := v["checksum"].(string); got != sum {
 		return nil, badPlan("the checksum does not match the content: the file was changed after it was written (or is not whole)")
 	}
-	var doc savedDoc
-	if err := decodeJSON(data, &doc, true); err != nil {
-		return nil, badPlan("not a plan file of format %d: %s", PlanFormatVersion, jsonProblem(err))
-	}
-	s := &SavedPlan{doc: doc}
-	if err := s.load(); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return v, nil
 }
 
 // jsonProblem says what encoding/json found wrong, without a value of the
