@@ -93,8 +93,12 @@ func (fp *FleetPlan) Saved() (*SavedFleetPlan, error) {
 		sec := fleetSectionDoc{Instance: ip.Instance}
 		if ip.Plan == nil {
 			msg := "not planned"
-			if ip.Err != nil {
-				msg = strings.TrimPrefix(ip.Err.Error(), "desired: ")
+			if err := ip.Err; err != nil {
+				var ie *InstanceError
+				if errors.As(err, &ie) && ie.Instance == ip.Instance {
+					err = ie.Err
+				}
+				msg = strings.TrimPrefix(err.Error(), "desired: ")
 			}
 			sec.Error = &msg
 			if c := fp.fleet[ip.Instance]; c != nil {

@@ -196,7 +196,7 @@ func setupPlan(fs *flag.FlagSet) runFunc {
 				return err
 			}
 			defer fr.fleet.CloseIdleConnections()
-			return d.planFleet(ctx, a, fr)
+			return d.planFleet(ctx, a, fr, *out)
 		}
 		_, reader := sinkOf(a, *d.dir, "", *d.readExec, nil)
 		p, err := d.plan(ctx, a, f, reader)
@@ -232,11 +232,7 @@ func setupApply(fs *flag.FlagSet) runFunc {
 			return usagef("--detailed-exitcode goes with --dry-run (or use plan)")
 		}
 		if len(args) > 0 {
-			if a.client == nil {
-				return a.clientErr
-			}
-			sink, reader := sinkOf(a, *dir, *execCmd, *d.readExec, nil)
-			return applyPlanFile(ctx, a, fs, d, args, desired.ApplyOptions{Sink: sink, Parallel: *parallel}, reader != nil, *dryRun)
+			return applyPlanFile(ctx, a, fs, d, args, *execCmd, *parallel, *dryRun)
 		}
 		f, err := d.read("apply", args)
 		if err != nil {
@@ -248,7 +244,7 @@ func setupApply(fs *flag.FlagSet) runFunc {
 			}
 			defer fr.fleet.CloseIdleConnections()
 			if *dryRun {
-				return d.planFleet(ctx, a, fr)
+				return d.planFleet(ctx, a, fr, "")
 			}
 			return d.applyFleet(ctx, a, fr, *execCmd, *parallel)
 		}

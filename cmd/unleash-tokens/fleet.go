@@ -257,7 +257,9 @@ type fleetAuditInstanceJSON struct {
 // be read (DIR/<instance>, or --read-exec with the instance's
 // environment), and prints one table; with --detailed-exitcode a plan
 // with changes, and no instance that failed, exits 8.
-func (d *desiredFlags) planFleet(ctx context.Context, a *app, fr *fleetRun) error {
+// With out (plan -out), it also writes the fleet's plan file, every
+// instance in it, those that could not be planned marked with their error.
+func (d *desiredFlags) planFleet(ctx context.Context, a *app, fr *fleetRun, out string) error {
 	_, readers, err := fr.sinks(a, *d.dir, "", *d.readExec)
 	if err != nil {
 		return err
@@ -267,22 +269,20 @@ func (d *desiredFlags) planFleet(ctx context.Context, a *app, fr *fleetRun) erro
 	if fp == nil {
 		return err
 	}
-	if a.json {
-		out := fleetPlanJSON{Actions: []actionJSON{}}
-		for _, ip := range fp.Instances {
-			out.Instances = append(out.Instances, instanceOf(fr, ip.Instance, ip.Err))
-			if ip.Plan != nil {
-				for _, a := range ip.Plan.Actions {
-					act := actionOf(a)
-					act.Instance = text(ip.Instance)
-					out.Actions = append(out.Actions, act)
-				}
-			}
-		}
-		if err := a.printJSON(out); err != nil {
+	if out != "" {
+		saved, err := fp.Saved()
+		if err != nil {
 			return err
 		}
-	} else if err := printFleetActions(a, fp); err != nil {
+		doc, err := indentedJSON(saved)
+		if err != nil {
+			return err
+		}
+		if err := writePlanBytes(doc, out); err != nil {
+			return err
+		}
+	}
+	if err := printFleetPlan(a, fr, fp); err != nil {
 		return err
 	}
 	errs := make([]error, len(fp.Instances))
@@ -296,6 +296,25 @@ func (d *desiredFlags) planFleet(ctx context.Context, a *app, fr *fleetRun) erro
 		return exitError{exitChanges, fmt.Errorf("the plans have %d changes", fp.Changes())}
 	}
 	return nil
+}
+
+// printFleetPlan prints the plans of a fleet: one table, or JSON.
+func printFleetPlan(a *app, fr *fleetRun, fp *desired.FleetPlan) error {
+	if a.json {
+		out := fleetPlanJSON{Actions: []actionJSON{}}
+		for _, ip := range fp.Instances {
+			out.Instances = append(out.Instances, instanceOf(fr, ip.Instance, ip.Err))
+			if ip.Plan != nil {
+				for _, a := range ip.Plan.Actions {
+					act := actionOf(a)
+					act.Instance = text(ip.Instance)
+					out.Actions = append(out.Actions, act)
+				}
+			}
+		}
+		return a.printJSON(out)
+	}
+	return printFleetActions(a, fp)
 }
 
 // printFleetActions prints the plans of a fleet as one table with an
@@ -358,28 +377,7 @@ func (d *desiredFlags) applyFleet(ctx context.Context, a *app, fr *fleetRun, exe
 	}
 	opts := desired.FleetOptions{Instances: fr.names, Parallel: fr.parallel,
 		Options: func(name string) desired.Options { return d.options(readers[name]) }}
-	var mu sync.Mutex
-	settled, failed := 0, 0
-	ao := desired.FleetApplyOptions{Parallel: fr.parallel, ApplyOptions: func(name string) desired.ApplyOptions {
-		return desired.ApplyOptions{Sink: sinks[name], Parallel: parallel,
-			Observer: func(_ context.Context, s desired.Step) {
-				a.work.start(fleetFlight(name, s.Action), "instance "+name+": "+s.Action.Name, s.Kind, s.Token)
-			},
-			Progress: func(o desired.ActionResult) {
-				a.work.done(fleetFlight(name, o.Action))
-				if !a.progress {
-					return
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				settled++
-				if o.Err != nil {
-					failed++
-				}
-				fmt.Fprintf(a.errOut, "\rapply: %d actions settled, %d failed", settled, failed)
-			},
-		}
-	}}
+	ao, settled := fleetApplyOptions(a, fr, sinks, parallel)
 	var res *desired.FleetResult
 	if *d.dir == "" && execCmd == "" {
 		// No sink: every instance is planned first, so that a plan that
@@ -404,6 +402,45 @@ func (d *desiredFlags) applyFleet(ctx context.Context, a *app, fr *fleetRun, exe
 	} else if res, err = desired.ApplyFleet(ctx, fr.fleet, fr.file, opts, ao); res == nil {
 		return err
 	}
+	return reportFleetApply(a, fr, res, settled())
+}
+
+// fleetApplyOptions are the options of an apply of fr: each instance's
+// sink, what is under way (app.work) and, on a terminal, progress; and
+// how many actions have settled.
+func fleetApplyOptions(a *app, fr *fleetRun, sinks map[string]desired.Sink, parallel int) (desired.FleetApplyOptions, func() int) {
+	var mu sync.Mutex
+	settled, failed := 0, 0
+	ao := desired.FleetApplyOptions{Parallel: fr.parallel, ApplyOptions: func(name string) desired.ApplyOptions {
+		return desired.ApplyOptions{Sink: sinks[name], Parallel: parallel,
+			Observer: func(_ context.Context, s desired.Step) {
+				a.work.start(fleetFlight(name, s.Action), "instance "+name+": "+s.Action.Name, s.Kind, s.Token)
+			},
+			Progress: func(o desired.ActionResult) {
+				a.work.done(fleetFlight(name, o.Action))
+				if !a.progress {
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				settled++
+				if o.Err != nil {
+					failed++
+				}
+				fmt.Fprintf(a.errOut, "\rapply: %d actions settled, %d failed", settled, failed)
+			},
+		}
+	}}
+	return ao, func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return settled
+	}
+}
+
+// reportFleetApply prints what an apply of fr did and returns its error
+// (applyFleetError); settled actions were shown as progress.
+func reportFleetApply(a *app, fr *fleetRun, res *desired.FleetResult, settled int) error {
 	if a.progress && settled > 0 {
 		fmt.Fprint(a.errOut, "\r\033[K")
 	}
@@ -485,29 +522,41 @@ func printFleetOutcomes(a *app, fr *fleetRun, res *desired.FleetResult) error {
 }
 
 // applyFleetError names on stderr each instance that failed and each
-// failed action, with its instance, and returns the exit code: 7 when
-// every failure is a new secret that could not be delivered (its token
-// deleted again), 10 otherwise: an instance that could not be read,
-// refused the key or failed mid-apply.
+// failed action, with its instance, and returns the exit code: 10 when an
+// instance could not be read, refused the key, failed mid-apply or (apply
+// PLANFILE) was not planned when the plan was made; else 7 when a new
+// secret could not be delivered (its token deleted again); else 11 when
+// the only failures are instances whose saved plan is stale (nothing
+// changed there).
 func applyFleetError(a *app, res *desired.FleetResult) error {
 	failed := res.Failed()
 	if len(failed) == 0 {
 		return nil
 	}
-	code := exitNotDelivered
-	actions, whole := 0, 0
+	code := 0
+	actions, whole, stale := 0, 0, 0
 	for _, ir := range failed {
 		if ir.Result == nil {
-			whole++
 			fmt.Fprintf(a.errOut, "unleash-tokens apply: %s; nothing was changed there\n", printable(strings.TrimPrefix(ir.Err.Error(), "desired: ")))
+			if errors.Is(ir.Err, desired.ErrStalePlan) {
+				stale++
+				continue
+			}
+			whole++
 			code = exitPartial
 			continue
+		}
+		if len(ir.Result.Failed()) == 0 {
+			fmt.Fprintf(a.errOut, "unleash-tokens apply: %s\n", printable(strings.TrimPrefix(ir.Err.Error(), "desired: ")))
+			code = exitPartial
 		}
 		for _, o := range ir.Result.Failed() {
 			actions++
 			fmt.Fprintf(a.errOut, "unleash-tokens apply: instance %s: %s\n", printable(ir.Instance), printable(strings.TrimPrefix(o.Err.Error(), "desired: ")))
 			if !errors.Is(o.Err, unleashadmin.ErrNotDelivered) || errors.Is(o.Err, desired.ErrUndeliveredLive) {
 				code = exitPartial
+			} else if code == 0 {
+				code = exitNotDelivered
 			}
 		}
 	}
@@ -515,8 +564,14 @@ func applyFleetError(a *app, res *desired.FleetResult) error {
 	if whole > 0 {
 		what = append(what, fmt.Sprintf("%d not applied", whole))
 	}
+	if stale > 0 {
+		what = append(what, fmt.Sprintf("%d refused: the saved plan is stale there, make a new plan", stale))
+	}
 	if actions > 0 {
 		what = append(what, fmt.Sprintf("%d actions failed", actions))
+	}
+	if code == 0 {
+		code = exitStale
 	}
 	if code == exitNotDelivered {
 		what = append(what, "secrets could not be delivered; new tokens were deleted again and the old ones left alone")

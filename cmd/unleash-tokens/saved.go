@@ -62,6 +62,11 @@ func writePlanFile(p *desired.Plan, path string) error {
 	if err != nil {
 		return err
 	}
+	return writePlanBytes(doc, path)
+}
+
+// writePlanBytes writes a plan document to path, as writePlanFile does.
+func writePlanBytes(doc []byte, path string) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".unleash-tokens-plan-*.tmp")
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
 		return usagef("-out: %v", err)
@@ -111,9 +116,10 @@ func readPlanFile(path string) ([]byte, error) {
 }
 
 // applyPlanFile is apply PLANFILE: the saved plan's actions carried out
-// through ao, or with dryRun checked and printed.
-// readable says whether ao's sink can be read.
-func applyPlanFile(ctx context.Context, a *app, flags *flag.FlagSet, d *desiredFlags, args []string, ao desired.ApplyOptions, readable, dryRun bool) error {
+// with the sink of --deliver-dir, or --deliver-exec execCmd and
+// --read-exec, or with dryRun checked and printed. A fleet's PLANFILE is
+// applyFleetPlanFile's.
+func applyPlanFile(ctx context.Context, a *app, flags *flag.FlagSet, d *desiredFlags, args []string, execCmd string, parallel int, dryRun bool) error {
 	if len(args) != 1 {
 		return usagef("apply takes one PLANFILE (from plan -out), or -f FILE")
 	}
@@ -132,6 +138,17 @@ func applyPlanFile(ctx context.Context, a *app, flags *flag.FlagSet, d *desiredF
 	if err != nil {
 		return err
 	}
+	if desired.IsFleetPlan(data) {
+		return applyFleetPlanFile(ctx, a, d, path, data, execCmd, parallel, dryRun)
+	}
+	if len(d.fleet.instances) > 0 {
+		return usagef("--instance goes with a fleet's PLANFILE (made from a file that names its instances)")
+	}
+	if a.client == nil {
+		return a.clientErr
+	}
+	sink, reader := sinkOf(a, *d.dir, execCmd, *d.readExec, nil)
+	ao, readable := desired.ApplyOptions{Sink: sink, Parallel: parallel}, reader != nil
 	saved, err := desired.ReadPlan(data)
 	if err != nil {
 		return fmt.Errorf("PLANFILE %s: %w", path, err)
