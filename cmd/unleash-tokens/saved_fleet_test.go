@@ -72,7 +72,10 @@ func TestFleetSavedPlan(t *testing.T) {
 	newToken("us", "checkout", "production")
 	before := sf.srv["us"].RequestCount()
 	out, errOut, code = r(t, "", "apply", plan1, "--deliver-dir", secrets)
-	if code != exitStale || !strings.Contains(errOut, "instance us: the saved plan is stale") || strings.Contains(errOut, "instance eu") ||
+	// Under secure token storage eu's checkout, made before, cannot be
+	// delivered: a note, not a failure.
+	secure := os.Getenv("UNLEASH_STANDIN_SECURE") == "1"
+	if code != exitStale || !strings.Contains(errOut, "instance us: the saved plan is stale") || !secure && strings.Contains(errOut, "instance eu") ||
 		!strings.Contains(out, "eu: applied: 2 of 2 actions done.") || !strings.Contains(out, "staging: applied: 1 of 1 actions done.") ||
 		!strings.Contains(out, "us: not applied, nothing was changed") {
 		t.Fatalf("apply: exit %d\n%s\n%s", code, out, errOut)
@@ -89,7 +92,7 @@ func TestFleetSavedPlan(t *testing.T) {
 		t.Error("a secret delivered for us")
 	}
 	for _, p := range []string{"eu/checkout", "eu/storefront", "staging/checkout"} {
-		if _, err := os.Stat(filepath.Join(secrets, p)); err != nil {
+		if _, err := os.Stat(filepath.Join(secrets, p)); err != nil && !(secure && p == "eu/checkout") {
 			t.Errorf("%s: %v", p, err)
 		}
 	}
