@@ -29,7 +29,9 @@ func init() {
 --deliver-dir DIR writes DIR/<instance>/<name>; the --deliver-exec and
 --read-exec commands get UNLEASH_INSTANCE and the instance's UNLEASH_URL, and
 no key. Exit 10 when an instance or an action failed (each is named on
-stderr), the rest applied.`
+stderr), the rest applied. A fleet's PLANFILE (plan -f FILE -out) is checked
+and applied instance by instance, --instance narrowing it: a stale instance
+is refused alone (exit 11 when no instance failed).`
 }
 
 // fleetNote is what plan's and apply's help say of a fleet.

@@ -138,6 +138,27 @@ func testFleetJSONShapes(t *testing.T, d jsonDoc) {
 	file := filepath.Join(dir, "fleet.yaml")
 	writeFile(t, file, sf.instances()+"tokens:\n  - {name: shape-a, type: client, environment: development}\n"+
 		"  - {name: shape-eu, type: frontend, projects: [default], instances: [eu]}\n")
+	// The fleet's plan file, of a file whose entries have the keys of the
+	// documented one: made before the apply below, so that it has actions
+	// on tokens.
+	planned := filepath.Join(dir, "planned.yaml")
+	writeFile(t, planned, sf.instances()+"tokens:\n  - {name: shape-a, type: client, environment: development, projects: [default], instances: [eu, us]}\n")
+	for _, step := range [][]string{
+		{"apply", "-f", planned, "--deliver-dir", filepath.Join(dir, "planned")},
+		{"plan", "-f", planned, "--deliver-dir", filepath.Join(dir, "planned"), "--grace", "1d", "-out", filepath.Join(dir, "plan.json")},
+	} {
+		if _, errOut, code := r(t, "", step...); code != exitOK {
+			t.Fatalf("%v: exit %d: %s", step, code, errOut)
+		}
+	}
+	planFile := mustRead(t, filepath.Join(dir, "plan.json"))
+	var got any
+	if err := json.Unmarshal([]byte(planFile), &got); err != nil {
+		t.Fatal(err)
+	}
+	if toks := d.match(t, "fleet plan -out", d.fleet["plan -out"], got); len(toks) != 2 || fullSecret.MatchString(planFile) {
+		t.Errorf("fleet plan -out: %d token objects, or a secret:\n%s", len(toks), planFile)
+	}
 	for _, tt := range []struct {
 		name   string
 		args   []string

@@ -67,7 +67,7 @@ func readJSONDoc(t *testing.T) jsonDoc {
 		}
 		d.examples[c.name] = v
 	}
-	for _, name := range []string{"plan", "apply", "audit", "export"} {
+	for _, name := range []string{"plan", "apply", "audit", "export", "plan -out"} {
 		_, section, ok := strings.Cut(doc, "\n#### Fleet `"+name+"`\n")
 		if !ok {
 			t.Errorf("docs/JSON.md has no section for %s over a fleet", name)
