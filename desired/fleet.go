@@ -299,7 +299,7 @@ func (f *File) ForInstance(name string) (*File, error) {
 	if len(f.Instances) > 0 && f.instance(name) < 0 {
 		return nil, fmt.Errorf("desired: %w: the file has no instance %s (it has %s)", unleashadmin.ErrInvalidArgument, quote(name), strings.Join(f.InstanceNames(), ", "))
 	}
-	out := &File{Prune: f.Prune, Tokens: []Entry{}, path: f.path}
+	out := &File{Prune: f.Prune, Retire: f.Retire, Tokens: []Entry{}, path: f.path}
 	for _, e := range f.Tokens {
 		if len(e.Instances) == 0 || slices.Contains(e.Instances, name) {
 			e.Instances = nil

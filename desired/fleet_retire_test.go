@@ -1,0 +1,31 @@
+package desired_test
+
+import (
+	"testing"
+
+	"github.com/seed8b9e94f4/unleashadmin/desired"
+)
+
+// TestForInstanceKeepsTheRetirePolicy: each instance's file carries the
+// file's own retire policy, so that a fleet waits as one instance would.
+func TestForInstanceKeepsTheRetirePolicy(t *testing.T) {
+	t.Parallel()
+	f, err := desired.Parse([]byte(`instances:
+  eu: {url: "https://unleash.eu.example.com", tokenEnv: UNLEASH_TOKEN_EU}
+retire: {when: unused, quiet: 30m, within: 3d}
+tokens:
+  - name: checkout
+    type: client
+    environment: production
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eu, err := f.ForInstance("eu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eu.Retire != f.Retire || eu.Retire.When == "" {
+		t.Errorf("the instance's policy is %+v, the file's %+v", eu.Retire, f.Retire)
+	}
+}
