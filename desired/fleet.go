@@ -186,6 +186,11 @@ func (f *File) validateInstances() error {
 		if err := checkName(in.Name); err != nil {
 			return fail("an instance's name %v", err)
 		}
+		if strings.HasPrefix(in.Name, dirOwnPrefix) {
+			// D/<instance> would be the lock or a temporary file of a
+			// directory sink in D.
+			return fail("an instance's name must not start with %q, which the directory sink keeps for its own files", dirOwnPrefix)
+		}
 		if j, dup := seen[nameKey(in.Name)]; dup {
 			first := f.Instances[j]
 			on := fmt.Sprintf("instance %d", j+1)

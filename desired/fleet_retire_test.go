@@ -1,6 +1,7 @@
 package desired_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/seed8b9e94f4/unleashadmin/desired"
@@ -27,5 +28,18 @@ tokens:
 	}
 	if eu.Retire != f.Retire || eu.Retire.When == "" {
 		t.Errorf("the instance's policy is %+v, the file's %+v", eu.Retire, f.Retire)
+	}
+}
+
+// TestInstanceNamesOfTheSinksOwnFiles: D/<instance> must not be the lock
+// or a temporary file of a directory sink in D.
+func TestInstanceNamesOfTheSinksOwnFiles(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{".unleash-tokens.lock", ".unleash-tokens-x.tmp"} {
+		_, err := desired.Parse([]byte("instances:\n  \"" + name + "\": {url: \"https://u.example.com\", tokenEnv: K}\ntokens: []\n"))
+		var fe *desired.FileError
+		if !errors.As(err, &fe) || fe.Line != 2 {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }

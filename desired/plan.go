@@ -775,7 +775,7 @@ func (pl *planner) entry(unit int, e *Entry, env string, toks []*unleashadmin.AP
 	var holder *unleashadmin.APIToken // the token whose secret the sink holds
 	if held != nil && held.ok {
 		for _, t := range toks {
-			if t.Matches(held.secret) {
+			if sinkHolds(t, held.secret) {
 				holder = t
 				break
 			}

@@ -134,7 +134,7 @@ func observe(c *unleashadmin.Client, f *File, toks []unleashadmin.APIToken, held
 		}
 		o.held[i].Holds = holdsOther
 		for _, t := range byName[name] {
-			if t.Matches(held[i].secret) {
+			if sinkHolds(t, held[i].secret) {
 				o.held[i].Holds, o.held[i].Fingerprint, o.holders[i] = holdsToken, unleashadmin.Ptr(fingerprint(t)), t
 				break
 			}
@@ -930,6 +930,9 @@ func (s *SavedPlan) bound(c *unleashadmin.Client, toks []unleashadmin.APIToken, 
 			}
 			a.Token = pool[k]
 			pools[*d.Fingerprint] = slices.Delete(pool, k, k+1)
+			if why := usedSincePlan(s.file, a, d); why != "" {
+				reasons = append(reasons, why)
+			}
 		}
 		a.retireOld = a.Makes() && a.Token != nil && a.Protected == unleashadmin.Unprotected && (s.opts.GracePeriod == 0 || a.ExpiresAt != nil)
 		if a.Kind == ActionRetire || a.retireOld {
@@ -946,6 +949,24 @@ func (s *SavedPlan) bound(c *unleashadmin.Client, toks []unleashadmin.APIToken, 
 		return nil, reasons
 	}
 	return p, nil
+}
+
+// usedSincePlan says why the retire a of a saved plan no longer holds, or
+// "": under a retire policy of when: unused, the plan retired a token that
+// nobody had used for the quiet period, and the token has been used since
+// the plan (its seenAt moved), so the decision that it is unused is old.
+func usedSincePlan(f *File, a Action, d actionDoc) string {
+	if a.Kind != ActionRetire || a.Entry == nil || a.Token == nil || a.Token.SeenAt == nil {
+		return ""
+	}
+	if _, waits := f.retireOf(a.Entry).unused(); !waits {
+		return ""
+	}
+	if d.Token != nil && d.Token.SeenAt != nil && !a.Token.SeenAt.After(*d.Token.SeenAt) {
+		return ""
+	}
+	return fmt.Sprintf("%s was used since the plan (last at %s), and %s retires only what nobody uses: decide again",
+		shownSecret(*a.Token), a.Token.SeenAt.UTC().Format(time.RFC3339), quote(a.Entry.Name))
 }
 
 // shown joins at most maxShown items, saying how many more there are.

@@ -119,7 +119,12 @@ func (fp *FleetPlan) Saved() (*SavedFleetPlan, error) {
 }
 
 // File returns a copy of the fleet's desired-state file, with its
-// instances section.
+// instances section, to compare with your own copy of that file. Do not
+// make the Fleet that applies the plan from it: a plan file's checksum is
+// integrity, not authenticity, and whoever can write the file could point
+// an instance's key at another URL. Make the Fleet from the desired-state
+// file you trust (NewFleet), after checking that it is the plan's, as
+// `unleash-tokens apply -f FILE PLANFILE` does.
 func (s *SavedFleetPlan) File() *File {
 	if s == nil {
 		return nil
@@ -253,7 +258,8 @@ func IsFleetPlan(data []byte) bool {
 // file: an instance the file does not name, or named twice, or out of the
 // file's order, a base URL that is not the instance's URL, a section with
 // both actions and an error. A plan of one instance is refused: read it
-// with ReadPlan.
+// with ReadPlan. The instances to apply it to come from the caller's own
+// desired-state file, never from the plan file (see File).
 func ReadFleetPlan(data []byte) (*SavedFleetPlan, error) {
 	v, err := readPlanHead(data)
 	if err != nil {

@@ -429,3 +429,19 @@ func (c *capped) show(w io.Writer, secrets ...string) {
 	defer outputMu.Unlock()
 	_, _ = io.WriteString(w, text)
 }
+
+// sinkHolds reports whether held, what a sink holds for an entry, is the
+// secret of t: a secret Unleash could have made (unleashadmin.UsableSecret),
+// and t's own, or under secure token storage a whole v2 secret of t's
+// selector. A bare selector, which lists and tables print and which does
+// not authenticate, is no delivered secret, nor is anything else that only
+// looks like one.
+func sinkHolds(t *unleashadmin.APIToken, held string) bool {
+	if !unleashadmin.UsableSecret(held) {
+		return false
+	}
+	if _, whole := unleashadmin.Selector(held); whole {
+		return t.Matches(held)
+	}
+	return t.Secret == held && !unleashadmin.IsSelector(held)
+}

@@ -27,7 +27,14 @@ func applyFleetPlanFile(ctx context.Context, a *app, d *desiredFlags, path strin
 	if err != nil {
 		return fmt.Errorf("PLANFILE %s: %w", path, err)
 	}
-	if *d.file != "" {
+	// Where each key goes is never taken from a plan file, which anyone who
+	// can write it can change (its checksum is integrity, not
+	// authenticity): the instances (URLs, and where their keys are read
+	// from) come from the desired-state file, which must match the plan's.
+	if *d.file == "" {
+		return usagef("a fleet's PLANFILE is applied with -f FILE, the desired-state file it was made from: the instances and where their keys are read from are taken from that file, never from the plan file")
+	}
+	{
 		f, err := desired.ReadFile(*d.file)
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
 			return usagef("-f: %v", err)

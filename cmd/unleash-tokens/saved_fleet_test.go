@@ -68,10 +68,15 @@ func TestFleetSavedPlan(t *testing.T) {
 			t.Errorf("the plan file lacks %s:\n%s", want, data)
 		}
 	}
+	// Without the desired-state file nothing is applied: where the keys
+	// go never comes from a plan file.
+	if _, errOut, code := r(t, "", "apply", plan1, "--deliver-dir", secrets); code != exitUsage || !strings.Contains(errOut, "never from the plan file") {
+		t.Errorf("apply PLANFILE without -f: exit %d, %q", code, errOut)
+	}
 	// A token of checkout made on us after the plan: us is stale.
 	newToken("us", "checkout", "production")
 	before := sf.srv["us"].RequestCount()
-	out, errOut, code = r(t, "", "apply", plan1, "--deliver-dir", secrets)
+	out, errOut, code = r(t, "", "apply", "-f", file, plan1, "--deliver-dir", secrets)
 	// Under secure token storage eu's checkout, made before, cannot be
 	// delivered: a note, not a failure.
 	secure := os.Getenv("UNLEASH_STANDIN_SECURE") == "1"
@@ -108,13 +113,13 @@ func TestFleetSavedPlan(t *testing.T) {
 		t.Fatalf("plan with staging down: exit %d: %s", code, errOut)
 	}
 	// --dry-run: us would be applied, staging was not planned.
-	out, errOut, code = r(t, "", "apply", "--dry-run", plan2, "--deliver-dir", secrets)
+	out, errOut, code = r(t, "", "apply", "-f", file, "--dry-run", plan2, "--deliver-dir", secrets)
 	if code != exitPartial || !strings.Contains(out, "us        replace  checkout") || !strings.Contains(errOut, "instance staging") {
 		t.Fatalf("apply --dry-run: exit %d\n%s\n%s", code, out, errOut)
 	}
 	// --instance narrows: staging alone, not planned, is sent nothing.
 	n := sf.requests()
-	_, errOut, code = r(t, "", "apply", plan2, "--deliver-dir", secrets, "--instance", "staging")
+	_, errOut, code = r(t, "", "apply", "-f", file, plan2, "--deliver-dir", secrets, "--instance", "staging")
 	if code != exitPartial || !strings.Contains(errOut, "could not be planned") || sf.requests() != n {
 		t.Fatalf("apply --instance staging: exit %d: %s", code, errOut)
 	}
@@ -125,13 +130,13 @@ func TestFleetSavedPlan(t *testing.T) {
 		t.Fatal("no replace to edit")
 	}
 	writeFile(t, edited, text)
-	_, errOut, code = r(t, "", "apply", edited, "--deliver-dir", secrets)
+	_, errOut, code = r(t, "", "apply", "-f", file, edited, "--deliver-dir", secrets)
 	if code != exitUsage || !strings.Contains(errOut, "checksum does not match") || sf.requests() != n {
 		t.Fatalf("edited: exit %d: %s", code, errOut)
 	}
 	// Applied: us as planned (its production token replaced), staging
 	// skipped: exit 10.
-	out, errOut, code = r(t, "", "apply", plan2, "--deliver-dir", secrets, "--instance", "us", "--instance", "staging")
+	out, errOut, code = r(t, "", "apply", "-f", file, plan2, "--deliver-dir", secrets, "--instance", "us", "--instance", "staging")
 	if code != exitPartial || !strings.Contains(out, "us: applied:") || !strings.Contains(errOut, "instance staging") {
 		t.Fatalf("apply plan2: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -142,8 +147,8 @@ func TestFleetSavedPlan(t *testing.T) {
 	// server flag, a missing key.
 	n = sf.requests()
 	for _, args := range [][]string{
-		{"apply", plan2, "--deliver-dir", secrets, "--instance", "mars"},
-		{"apply", plan2, "--deliver-dir", secrets, "--url", sf.srv["eu"].URL()},
+		{"apply", "-f", file, plan2, "--deliver-dir", secrets, "--instance", "mars"},
+		{"apply", "-f", file, plan2, "--deliver-dir", secrets, "--url", sf.srv["eu"].URL()},
 		{"apply", plan2},
 	} {
 		if _, errOut, code := r(t, "", args...); code != exitUsage {
@@ -151,7 +156,7 @@ func TestFleetSavedPlan(t *testing.T) {
 		}
 	}
 	noKey := binaryWith(t, map[string]string{"KEY_EU": sf.vars["KEY_EU"]})
-	if _, errOut, code := noKey(t, "", "apply", plan2, "--deliver-dir", secrets); code != exitUsage || !strings.Contains(errOut, "instance us: its key is missing") {
+	if _, errOut, code := noKey(t, "", "apply", "-f", file, plan2, "--deliver-dir", secrets); code != exitUsage || !strings.Contains(errOut, "instance us: its key is missing") {
 		t.Errorf("no key: exit %d: %s", code, errOut)
 	}
 	if sf.requests() != n {
