@@ -86,7 +86,7 @@ func (sf *savedFleet) secretsAndKeys() []string {
 	for _, s := range sf.servers {
 		out = append(out, s.srv.AdminKey())
 		for _, tok := range s.srv.Tokens() {
-			out = append(out, tok.Secret[strings.LastIndexAny(tok.Secret, "._")+1:])
+			out = append(out, randomOfSecret(tok.Secret))
 		}
 	}
 	return out
@@ -327,4 +327,14 @@ func TestSavedFleetPlanEditedRefused(t *testing.T) {
 	if n != 0 {
 		t.Errorf("reading sent %d requests", -n)
 	}
+}
+
+// randomOfSecret is what of a secret must never be shown: the part after
+// a v2 secret's selector (which base64url may fill with '_' and '-'), or
+// after a legacy secret's last '.'.
+func randomOfSecret(secret string) string {
+	if _, ok := unleashadmin.Selector(secret); ok {
+		return secret[len(secret)-43:]
+	}
+	return secret[strings.LastIndexByte(secret, '.')+1:]
 }
