@@ -195,8 +195,9 @@ func FuzzPath(f *testing.F) {
 	})
 }
 
-// v2Secret is the shape of a secret of Unleash's secure token storage.
-var v2Secret = regexp.MustCompile(`^(.*[.:]v2_[A-Za-z0-9_-]{22}_)([A-Za-z0-9_-]{43})$`)
+// v2Secret is the shape of a secret of Unleash's secure token storage
+// ((?s): the prefix before it may hold a line break, as a fuzzed one does).
+var v2Secret = regexp.MustCompile(`(?s)^(.*[.:]v2_[A-Za-z0-9_-]{22}_)([A-Za-z0-9_-]{43})$`)
 
 // secretModel splits a secret as the documentation of RedactSecret says:
 // a v2 secret after its selector, else after the last dot, else after the
