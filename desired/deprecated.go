@@ -40,10 +40,14 @@ type Prune = PruneRule
 // Deprecated: use unleashadmin.DefaultParallel.
 const DefaultParallel = unleashadmin.DefaultParallel
 
-// ErrUndeliveredLive is matched, together with
-// unleashadmin.ErrNotDelivered, by the error of an action whose new token
-// could not be delivered and then could not be deleted either: it is live,
-// and only ActionResult.New holds its secret. It is the core's sentinel.
-//
-// Deprecated: use unleashadmin.ErrUndeliveredLive.
-var ErrUndeliveredLive = unleashadmin.ErrUndeliveredLive
+// The errors that moved into the core, kept here under their old names.
+var (
+	// ErrUndeliveredLive is matched, together with
+	// unleashadmin.ErrNotDelivered, by the error of an action whose new
+	// token could not be delivered and then could not be deleted either:
+	// it is live, and only ActionResult.New holds its secret. It is the
+	// core's sentinel, the same value: errors.Is matches either name.
+	//
+	// Deprecated: use unleashadmin.ErrUndeliveredLive.
+	ErrUndeliveredLive = unleashadmin.ErrUndeliveredLive
+)

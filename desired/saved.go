@@ -452,17 +452,23 @@ func decodeJSON(data []byte, v any, strict bool) error {
 
 // LoadPlan reads the plan file at path (ReadPlan). An error names the
 // file; one about its content matches ErrInvalidPlanFile.
-func LoadPlan(path string) (*SavedPlan, error) {
+func LoadPlan(path string) (*SavedPlan, error) { return loadPlanFile(path, ReadPlan) }
+
+// loadPlanFile reads the plan file at path, at most MaxPlanBytes and one
+// byte more (so that read can refuse a larger one), with read; an error
+// about its content names the file.
+func loadPlanFile[T any](path string, read func([]byte) (T, error)) (T, error) {
+	var none T
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, MaxPlanBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("desired: reading the plan file %s: %w", path, err)
+		return none, fmt.Errorf("desired: reading the plan file %s: %w", path, err)
 	}
-	s, err := ReadPlan(data)
+	s, err := read(data)
 	var pe *planFileError
 	if errors.As(err, &pe) {
 		pe.path = path

@@ -10,8 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -221,23 +219,7 @@ func (s *SavedFleetPlan) UnmarshalJSON(data []byte) error {
 
 // LoadFleetPlan reads the fleet's plan file at path (ReadFleetPlan). An
 // error names the file; one about its content matches ErrInvalidPlanFile.
-func LoadFleetPlan(path string) (*SavedFleetPlan, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxPlanBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("desired: reading the plan file %s: %w", path, err)
-	}
-	s, err := ReadFleetPlan(data)
-	var pe *planFileError
-	if errors.As(err, &pe) {
-		pe.path = path
-	}
-	return s, err
-}
+func LoadFleetPlan(path string) (*SavedFleetPlan, error) { return loadPlanFile(path, ReadFleetPlan) }
 
 // IsFleetPlan reports whether data is a fleet's plan file, by its shape
 // alone (an object with instances): ReadFleetPlan is for those, ReadPlan
