@@ -645,6 +645,21 @@ func decodeEntry(n *yaml.Node) (Entry, error) {
 	return e, nil
 }
 
+// Equal reports whether f and g say the same: the same instances (URLs and
+// where their keys are read from), entries, prune rule and retire policy,
+// compared in their JSON form (so durations by value, and not the lines
+// they stand on). A saved plan is applied only with the file it was made
+// from (SavedPlan.File, SavedFleetPlan.File): where keys go is taken from
+// the caller's file, never from a plan file.
+func (f *File) Equal(g *File) bool {
+	if f == nil || g == nil {
+		return f == g
+	}
+	jf, errf := json.Marshal(f)
+	jg, errg := json.Marshal(g)
+	return errf == nil && errg == nil && bytes.Equal(jf, jg)
+}
+
 // Validate checks a File built in code the way Parse checks a file, and
 // puts each entry's projects in the form a plan compares (sorted, without
 // repeats, nil for all projects). An error names the entry's line when it

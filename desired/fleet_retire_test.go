@@ -2,6 +2,7 @@ package desired_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/seed8b9e94f4/unleashadmin/desired"
@@ -41,5 +42,23 @@ func TestInstanceNamesOfTheSinksOwnFiles(t *testing.T) {
 		if !errors.As(err, &fe) || fe.Line != 2 {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// TestFileEqual: a file and the same file read again are equal; a file
+// whose instance points elsewhere is not (a fleet's plan is applied only
+// with the file it was made from).
+func TestFileEqual(t *testing.T) {
+	t.Parallel()
+	const text = "instances:\n  eu: {url: \"https://unleash.eu.example.com\", tokenEnv: K}\ntokens:\n  - name: checkout\n    type: client\n"
+	a, err := desired.Parse([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := desired.Parse([]byte("\n" + text)) // other lines, same content
+	c, _ := desired.Parse([]byte(strings.Replace(text, "unleash.eu.example.com", "evil.example.com", 1)))
+	d, _ := desired.Parse([]byte(strings.Replace(text, "tokenEnv: K", "tokenEnv: OTHER", 1)))
+	if !a.Equal(b) || a.Equal(c) || a.Equal(d) || a.Equal(nil) {
+		t.Errorf("Equal: same %t, other URL %t, other key variable %t, nil %t", a.Equal(b), a.Equal(c), a.Equal(d), a.Equal(nil))
 	}
 }

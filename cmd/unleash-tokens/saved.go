@@ -161,7 +161,7 @@ func applyPlanFile(ctx context.Context, a *app, flags *flag.FlagSet, d *desiredF
 		if err != nil {
 			return err
 		}
-		if !sameFile(f, saved.File()) {
+		if !f.Equal(saved.File()) {
 			return exitError{exitStale, fmt.Errorf("%w: it was made from another version of %s (its entries or prune rule differ); nothing was sent: make a new plan", desired.ErrStalePlan, *d.file)}
 		}
 	}
@@ -214,12 +214,4 @@ func staleExit(err error) error {
 		return exitError{exitStale, err}
 	}
 	return err
-}
-
-// sameFile reports whether two desired-state files say the same: the same
-// entries in the same order, and the same prune rule.
-func sameFile(a, b *desired.File) bool {
-	ja, erra := json.Marshal(a)
-	jb, errb := json.Marshal(b)
-	return erra == nil && errb == nil && string(ja) == string(jb)
 }

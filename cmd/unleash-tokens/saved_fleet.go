@@ -42,7 +42,7 @@ func applyFleetPlanFile(ctx context.Context, a *app, d *desiredFlags, path strin
 		if err != nil {
 			return err
 		}
-		if !sameFile(f, saved.File()) {
+		if !f.Equal(saved.File()) {
 			return exitError{exitStale, fmt.Errorf("%w: it was made from another version of %s (its instances, entries or prune rule differ); nothing was sent: make a new plan", desired.ErrStalePlan, *d.file)}
 		}
 	}
